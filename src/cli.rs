@@ -1,0 +1,68 @@
+//! Command-line types (clap derive) only.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  themata run pipelines/khamenei.toml
+  themata run pipelines/sklearn-compat.toml --input ../corpora/bbc --output out/bbc
+  themata run pipelines/khamenei.toml --set cluster.mode=discover --set cluster.k=4
+  themata cluster pipelines/khamenei.toml      # after editing the themes: rerun clustering
+  themata report pipelines/khamenei.toml       # ... and the report
+  themata analyze pipelines/khamenei.toml \"Khamenei's negotiations\"
+
+Exit codes: 0 success, 1 a stage failed, 2 usage or pipeline-file error.";
+
+/// Which passages of a corpus talk about which themes: ingest, analyze, TF-IDF, k-means,
+/// Parquet tables and a summary report, driven by a pipeline file.
+#[derive(Debug, Parser)]
+#[command(name = "themata", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every stage: ingest → tfidf → cluster → report.
+    Run(StageArgs),
+    /// Read the input files into documents.parquet and passages.parquet.
+    Ingest(StageArgs),
+    /// Analyse kept passages into vocabulary.parquet and tfidf.parquet (needs ingest's tables).
+    Tfidf(StageArgs),
+    /// Cluster passages into assignments, clusters, cluster_terms and theme_seeds tables
+    /// (needs the tfidf tables).
+    Cluster(StageArgs),
+    /// Write summary.md and summary.json from the tables of the earlier stages.
+    Report(StageArgs),
+    /// Print the terms the pipeline's analyzer makes of a text (one per line: term, surface).
+    Analyze {
+        /// The pipeline file whose [analyzer] settings to use.
+        pipeline: PathBuf,
+        /// The text to analyse.
+        text: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct StageArgs {
+    /// The pipeline file (TOML).
+    pub pipeline: PathBuf,
+    /// Replace the pipeline's input root with this directory (its patterns apply under it),
+    /// or read just this one file.
+    #[arg(long, value_name = "PATH")]
+    pub input: Option<PathBuf>,
+    /// Write tables to this directory instead of the pipeline's `output`.
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Override one field of the pipeline file, e.g. `--set cluster.k=5` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// No progress or summary messages on stderr (warnings and errors still show).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// More detail on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+}

@@ -1,0 +1,381 @@
+//! Clustering of TF-IDF rows with linfa's k-means, guided by themes or discovered.
+//!
+//! Rows are L2-normalised, so Euclidean k-means is spherical k-means up to ties. linfa fits
+//! the centroids; every passage is then assigned to the centroid with the highest cosine
+//! similarity, and its margin is the gap to the runner-up. Passages without any kept term,
+//! or with no similarity to any centroid, are `unassigned`.
+
+use crate::config::{Mode, Pipeline};
+use crate::error::{Error, Result};
+use crate::text::Analyzer;
+use crate::vectorize::{Tfidf, Vocabulary};
+use linfa::prelude::*;
+use linfa_clustering::{KMeans, KMeansInit};
+use ndarray::Array2;
+use rand_xoshiro::rand_core::SeedableRng;
+use rand_xoshiro::Xoshiro256Plus;
+
+/// Theme name of passages that belong to no cluster.
+pub const UNASSIGNED: &str = "unassigned";
+
+/// linfa's k-means is dense: refuse matrices larger than this many cells (8 bytes each).
+pub const MAX_DENSE_CELLS: usize = 200_000_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    pub passage_id: u32,
+    /// `None` for unassigned passages.
+    pub cluster: Option<u32>,
+    pub theme: String,
+    /// Cosine similarity to the cluster's centroid (0 when unassigned).
+    pub similarity: f64,
+    /// Similarity minus the best similarity to any other centroid.
+    pub margin: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterInfo {
+    pub cluster: u32,
+    pub theme: String,
+    pub size: u32,
+    /// Labels of the top terms, comma-separated.
+    pub top_terms: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterTerm {
+    pub cluster: u32,
+    /// 1-based.
+    pub rank: u32,
+    pub term_id: u32,
+    pub term: String,
+    pub label: String,
+    /// Mean TF-IDF weight of the term over the cluster's passages.
+    pub weight: f64,
+}
+
+/// What became of one seed word of a guided theme.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedStatus {
+    pub theme: String,
+    pub seed: String,
+    /// The analysed term(s), space-separated (empty if the analyzer dropped the word).
+    pub terms: String,
+    /// `live`, `stop_word` (dropped by the analyzer), `pruned` or `unseen`.
+    pub status: &'static str,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Clustering {
+    pub assignments: Vec<Assignment>,
+    pub clusters: Vec<ClusterInfo>,
+    pub terms: Vec<ClusterTerm>,
+    pub seeds: Vec<SeedStatus>,
+}
+
+/// Column of each kept term in the dense matrix (`u32::MAX` for dropped terms).
+fn columns(vocab: &Vocabulary) -> (Vec<u32>, usize) {
+    let mut next = 0u32;
+    let cols = vocab
+        .terms
+        .iter()
+        .map(|t| {
+            if t.kept() {
+                next += 1;
+                next - 1
+            } else {
+                u32::MAX
+            }
+        })
+        .collect();
+    (cols, next as usize)
+}
+
+/// Seed centroids of guided themes: the normalised TF-IDF vector of each theme's seeds.
+pub fn seed_centroids(
+    pipeline: &Pipeline,
+    analyzer: &Analyzer,
+    vocab: &Vocabulary,
+) -> Result<(Array2<f64>, Vec<SeedStatus>)> {
+    let (cols, n_cols) = columns(vocab);
+    let mut centroids = Array2::<f64>::zeros((pipeline.themes.len(), n_cols));
+    let mut seeds = Vec::new();
+    for (k, theme) in pipeline.themes.iter().enumerate() {
+        for seed in &theme.seeds {
+            let terms = analyzer.terms(seed);
+            let mut status = if terms.is_empty() { "stop_word" } else { "unseen" };
+            for t in &terms {
+                if let Some(id) = vocab.id(t) {
+                    let term = &vocab.terms[id as usize];
+                    if term.kept() {
+                        centroids[[k, cols[id as usize] as usize]] += term.idf;
+                        status = "live";
+                    } else if status != "live" {
+                        status = "pruned";
+                    }
+                }
+            }
+            seeds.push(SeedStatus {
+                theme: theme.name.clone(),
+                seed: seed.clone(),
+                terms: terms.join(" "),
+                status,
+            });
+        }
+        let mut row = centroids.row_mut(k);
+        let norm = row.dot(&row).sqrt();
+        if norm == 0.0 {
+            let words: Vec<String> = seeds
+                .iter()
+                .filter(|s| s.theme == theme.name)
+                .map(|s| format!("{} ({})", s.seed, s.status))
+                .collect();
+            return Err(Error::Data(format!(
+                "theme {:?}: none of its seed words is in the kept vocabulary: {}",
+                theme.name,
+                words.join(", ")
+            )));
+        }
+        row /= norm;
+    }
+    Ok((centroids, seeds))
+}
+
+/// Cluster the rows of `m`.
+pub fn cluster(m: &Tfidf, vocab: &Vocabulary, analyzer: &Analyzer, pipeline: &Pipeline) -> Result<Clustering> {
+    let settings = &pipeline.cluster;
+    let k = pipeline.n_clusters();
+    let (cols, n_cols) = columns(vocab);
+    let nonempty: Vec<usize> = (0..m.n_rows()).filter(|&r| !m.row(r).0.is_empty()).collect();
+    if nonempty.len() < k {
+        return Err(Error::Data(format!(
+            "cannot form {k} clusters from {} passage(s) with terms",
+            nonempty.len()
+        )));
+    }
+    if nonempty.len().saturating_mul(n_cols) > MAX_DENSE_CELLS {
+        return Err(Error::Data(format!(
+            "{} passages × {n_cols} terms is too large for dense k-means; \
+             set tfidf.max_features (e.g. 20000) or raise tfidf.min_df",
+            nonempty.len()
+        )));
+    }
+    let mut x = Array2::<f64>::zeros((nonempty.len(), n_cols));
+    for (i, &r) in nonempty.iter().enumerate() {
+        let (ids, w) = m.row(r);
+        for (&t, &v) in ids.iter().zip(w) {
+            x[[i, cols[t as usize] as usize]] = v;
+        }
+    }
+    let data = DatasetBase::from(x);
+    let rng = Xoshiro256Plus::seed_from_u64(settings.seed);
+    let (init, seeds, n_runs) = match settings.mode {
+        Mode::Guided => {
+            let (c, s) = seed_centroids(pipeline, analyzer, vocab)?;
+            (KMeansInit::Precomputed(c), s, 1)
+        }
+        Mode::Discover => (KMeansInit::KMeansPlusPlus, vec![], settings.n_runs),
+    };
+    let model = KMeans::params_with_rng(k, rng)
+        .init_method(init)
+        .n_runs(n_runs)
+        .max_n_iterations(settings.max_iterations)
+        .tolerance(settings.tolerance)
+        .fit(&data)
+        .map_err(|e| Error::Data(format!("k-means failed: {e}")))?;
+    let mut centroids = model.centroids().clone();
+    for mut row in centroids.rows_mut() {
+        let n = row.dot(&row).sqrt();
+        if n > 0.0 {
+            row /= n;
+        }
+    }
+    let mut best: Vec<(Option<u32>, f64, f64)> = vec![(None, 0.0, 0.0); m.n_rows()];
+    for r in 0..m.n_rows() {
+        let (ids, w) = m.row(r);
+        if ids.is_empty() {
+            continue;
+        }
+        let sims: Vec<f64> = (0..k)
+            .map(|c| {
+                ids.iter()
+                    .zip(w)
+                    .map(|(&t, &v)| v * centroids[[c, cols[t as usize] as usize]])
+                    .sum()
+            })
+            .collect();
+        let mut top = 0;
+        for c in 1..k {
+            if sims[c] > sims[top] {
+                top = c;
+            }
+        }
+        let runner_up = (0..k).filter(|&c| c != top).map(|c| sims[c]).fold(f64::NEG_INFINITY, f64::max);
+        let margin = if k == 1 { sims[top] } else { sims[top] - runner_up };
+        if sims[top] > 0.0 {
+            best[r] = (Some(top as u32), sims[top], margin);
+        }
+    }
+    let terms = top_terms(m, vocab, &best, k, settings.top_terms);
+    let names: Vec<String> = match settings.mode {
+        Mode::Guided => pipeline.themes.iter().map(|t| t.name.clone()).collect(),
+        Mode::Discover => (0..k as u32)
+            .map(|c| {
+                let labels: Vec<&str> = terms
+                    .iter()
+                    .filter(|t| t.cluster == c)
+                    .take(3)
+                    .map(|t| t.label.as_str())
+                    .collect();
+                if labels.is_empty() {
+                    format!("cluster_{c}")
+                } else {
+                    labels.join("/")
+                }
+            })
+            .collect(),
+    };
+    let assignments: Vec<Assignment> = best
+        .iter()
+        .enumerate()
+        .map(|(r, &(c, sim, margin))| Assignment {
+            passage_id: m.row_ids[r],
+            cluster: c,
+            theme: c.map_or_else(|| UNASSIGNED.to_string(), |c| names[c as usize].clone()),
+            similarity: sim,
+            margin,
+        })
+        .collect();
+    let clusters = (0..k as u32)
+        .map(|c| ClusterInfo {
+            cluster: c,
+            theme: names[c as usize].clone(),
+            size: best.iter().filter(|b| b.0 == Some(c)).count() as u32,
+            top_terms: terms
+                .iter()
+                .filter(|t| t.cluster == c)
+                .map(|t| t.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    Ok(Clustering {
+        assignments,
+        clusters,
+        terms,
+        seeds,
+    })
+}
+
+/// The `n` terms of highest mean weight in each cluster (ties: lower term id first).
+fn top_terms(m: &Tfidf, vocab: &Vocabulary, best: &[(Option<u32>, f64, f64)], k: usize, n: usize) -> Vec<ClusterTerm> {
+    let mut sums = vec![std::collections::HashMap::<u32, f64>::new(); k];
+    let mut sizes = vec![0usize; k];
+    for (r, b) in best.iter().enumerate() {
+        if let Some(c) = b.0 {
+            sizes[c as usize] += 1;
+            let (ids, w) = m.row(r);
+            for (&t, &v) in ids.iter().zip(w) {
+                *sums[c as usize].entry(t).or_insert(0.0) += v;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (c, s) in sums.into_iter().enumerate() {
+        let mut v: Vec<(u32, f64)> = s.into_iter().collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        for (rank, (t, w)) in v.into_iter().take(n).enumerate() {
+            let term = &vocab.terms[t as usize];
+            out.push(ClusterTerm {
+                cluster: c as u32,
+                rank: rank as u32 + 1,
+                term_id: t,
+                term: term.term.clone(),
+                label: term.label.clone(),
+                weight: w / sizes[c] as f64,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Overrides, TfidfSettings};
+    use crate::vectorize::{count, tfidf};
+
+    const TEXTS: &[&str] = &[
+        "the doctrine of resistance and ideology",
+        "ideology and revolutionary doctrine shape policy",
+        "talks and negotiation with america",
+        "nuclear negotiation and talks with washington",
+        "the succession of the supreme leader",
+        "who will be successor after the leader dies: succession",
+        "",
+    ];
+
+    fn pipeline(extra: &str) -> Pipeline {
+        let text = format!(
+            "name = \"t\"\noutput = \"o\"\n[analyzer]\nstop_words = \"sklearn\"\n{extra}\n"
+        );
+        Pipeline::from_toml(&text, std::path::Path::new("t.toml"), &Overrides::default()).unwrap()
+    }
+
+    fn fit(p: &Pipeline) -> Result<Clustering> {
+        let a = Analyzer::new(&p.analyzer).unwrap();
+        let c = count(&a, TEXTS);
+        let (v, m) = tfidf(&c, (0..TEXTS.len() as u32).collect(), &TfidfSettings::default()).unwrap();
+        cluster(&m, &v, &a, p)
+    }
+
+    const THEMES: &str = "[themes]\ndoctrine = [\"doctrine\", \"ideology\"]\nnegotiation = [\"negotiations\", \"talks\"]\nsuccession = [\"succession\", \"successor\"]\n";
+
+    #[test]
+    fn guided_clusters_keep_theme_names() {
+        let c = fit(&pipeline(THEMES)).unwrap();
+        let themes: Vec<&str> = c.assignments.iter().map(|a| a.theme.as_str()).collect();
+        assert_eq!(
+            themes,
+            ["doctrine", "doctrine", "negotiation", "negotiation", "succession", "succession", UNASSIGNED]
+        );
+        assert_eq!(c.clusters.iter().map(|c| c.size).collect::<Vec<_>>(), [2, 2, 2]);
+        for a in &c.assignments[..6] {
+            assert!(a.similarity > 0.0 && a.similarity <= 1.0 + 1e-12 && a.margin > 0.0, "{a:?}");
+        }
+        assert_eq!(c.assignments[6].cluster, None);
+        assert_eq!(c.seeds.len(), 6);
+        assert!(c.seeds.iter().all(|s| s.status == "live"));
+        let doctrine_terms: Vec<&str> = c.terms.iter().filter(|t| t.cluster == 0).map(|t| t.term.as_str()).collect();
+        assert!(doctrine_terms[..2].contains(&"doctrin"), "{doctrine_terms:?}");
+    }
+
+    #[test]
+    fn seed_diagnostics_and_dead_theme() {
+        let p = pipeline("[themes]\na = [\"doctrine\", \"the\", \"zebra\"]\nb = [\"talks\"]\n");
+        let c = fit(&p).unwrap();
+        let st: Vec<&str> = c.seeds.iter().map(|s| s.status).collect();
+        assert_eq!(st, ["live", "stop_word", "unseen", "live"]);
+        let p = pipeline("[themes]\na = [\"zebra\"]\nb = [\"talks\"]\n");
+        let e = fit(&p).unwrap_err().to_string();
+        assert!(e.contains("\"a\"") && e.contains("zebra (unseen)"), "{e}");
+    }
+
+    #[test]
+    fn discover_is_deterministic_and_names_clusters() {
+        let p = pipeline("[cluster]\nmode = \"discover\"\nk = 3\nseed = 7\n");
+        let a = fit(&p).unwrap();
+        let b = fit(&p).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.clusters.len(), 3);
+        assert!(a.clusters.iter().all(|c| c.theme.contains('/') || c.theme.starts_with("cluster_")));
+        let assigned = a.assignments.iter().filter(|x| x.cluster.is_some()).count();
+        assert_eq!(assigned, 6);
+    }
+
+    #[test]
+    fn too_many_clusters_is_an_error() {
+        let p = pipeline("[cluster]\nmode = \"discover\"\nk = 7\n");
+        assert!(fit(&p).unwrap_err().to_string().contains("cannot form 7 clusters"));
+    }
+}

@@ -1,0 +1,668 @@
+//! The pipeline file: TOML → validated [`Pipeline`].
+//!
+//! Paths in the file are relative to the file's own directory. Unknown keys and bad
+//! values are rejected with the file, line and key; `--set key=value` overrides are
+//! applied on top of the file and named in errors by their key.
+
+use crate::error::{Error, Result};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The pipeline file as written (all sections optional except `name` and `output`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PipelineFile {
+    name: String,
+    output: PathBuf,
+    #[serde(default)]
+    input: InputSection,
+    #[serde(default)]
+    ingest: IngestSettings,
+    #[serde(default)]
+    analyzer: AnalyzerSettings,
+    #[serde(default)]
+    tfidf: TfidfSettings,
+    #[serde(default)]
+    cluster: ClusterSettings,
+    #[serde(default)]
+    themes: IndexMap<String, Vec<String>>,
+    #[serde(default)]
+    report: ReportSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InputSection {
+    #[serde(default = "default_root")]
+    root: PathBuf,
+    #[serde(default = "default_patterns")]
+    patterns: Vec<String>,
+}
+
+impl Default for InputSection {
+    fn default() -> Self {
+        InputSection {
+            root: default_root(),
+            patterns: default_patterns(),
+        }
+    }
+}
+
+fn default_root() -> PathBuf {
+    PathBuf::from(".")
+}
+fn default_patterns() -> Vec<String> {
+    vec!["**/*.txt".to_string()]
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportSection {
+    dir: Option<PathBuf>,
+    #[serde(default)]
+    representatives: Option<usize>,
+}
+
+/// How documents are cut into passages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    /// Blank-line separated blocks; a single line break also ends a paragraph unless the
+    /// next line continues a hard-wrapped sentence.
+    Paragraph,
+    /// Every non-empty line is a passage.
+    Line,
+    /// One passage per document.
+    Document,
+}
+
+/// Unicode normalisation applied to document text at ingest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Normalization {
+    Nfc,
+    None,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSettings {
+    #[serde(default = "default_split")]
+    pub split: Split,
+    #[serde(default = "default_normalization")]
+    pub normalize: Normalization,
+    /// Passages with fewer characters get status `short` and take no part in TF-IDF.
+    #[serde(default)]
+    pub min_passage_chars: usize,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        IngestSettings {
+            split: default_split(),
+            normalize: default_normalization(),
+            min_passage_chars: 0,
+        }
+    }
+}
+fn default_split() -> Split {
+    Split::Paragraph
+}
+fn default_normalization() -> Normalization {
+    Normalization::Nfc
+}
+
+/// Which stop list the analyzer starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StopWords {
+    /// The built-in list for the analyzer's language.
+    Builtin,
+    /// scikit-learn's ENGLISH_STOP_WORDS (318 words).
+    Sklearn,
+    /// No stop words (a `stop_words_file` may still add some).
+    None,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalyzerSettings {
+    #[serde(default = "default_language")]
+    pub language: String,
+    #[serde(default = "default_stop_words")]
+    pub stop_words: StopWords,
+    /// Extra stop words, one per line (`#` starts a comment); relative to the pipeline file.
+    #[serde(default)]
+    pub stop_words_file: Option<PathBuf>,
+    /// Tokens with fewer characters are dropped.
+    #[serde(default = "default_one")]
+    pub min_token_len: usize,
+    /// Keep tokens without any letter (numbers like `2015`, `1,000`).
+    #[serde(default = "default_true")]
+    pub keep_numbers: bool,
+    /// Apply the Snowball stemmer of the language.
+    #[serde(default = "default_true")]
+    pub stem: bool,
+}
+
+impl Default for AnalyzerSettings {
+    fn default() -> Self {
+        AnalyzerSettings {
+            language: default_language(),
+            stop_words: default_stop_words(),
+            stop_words_file: None,
+            min_token_len: 1,
+            keep_numbers: true,
+            stem: true,
+        }
+    }
+}
+fn default_language() -> String {
+    "english".to_string()
+}
+fn default_stop_words() -> StopWords {
+    StopWords::Builtin
+}
+fn default_one() -> usize {
+    1
+}
+fn default_true() -> bool {
+    true
+}
+
+/// A document-frequency bound: an integer is an absolute number of passages, a float in
+/// [0, 1] a proportion of them (as in scikit-learn).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DocFreq {
+    Count(u64),
+    Fraction(f64),
+}
+
+impl DocFreq {
+    /// The bound as a number of documents, compared as a float (scikit-learn's rule).
+    pub fn as_count(self, n_docs: usize) -> f64 {
+        match self {
+            DocFreq::Count(c) => c as f64,
+            DocFreq::Fraction(f) => f * n_docs as f64,
+        }
+    }
+}
+
+/// Row normalisation of TF-IDF vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Norm {
+    L1,
+    L2,
+    None,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TfidfSettings {
+    #[serde(default = "default_min_df")]
+    pub min_df: DocFreq,
+    #[serde(default = "default_max_df")]
+    pub max_df: DocFreq,
+    #[serde(default)]
+    pub max_features: Option<usize>,
+    #[serde(default)]
+    pub sublinear_tf: bool,
+    #[serde(default = "default_true")]
+    pub smooth_idf: bool,
+    #[serde(default = "default_norm")]
+    pub norm: Norm,
+}
+
+impl Default for TfidfSettings {
+    fn default() -> Self {
+        TfidfSettings {
+            min_df: default_min_df(),
+            max_df: default_max_df(),
+            max_features: None,
+            sublinear_tf: false,
+            smooth_idf: true,
+            norm: default_norm(),
+        }
+    }
+}
+fn default_min_df() -> DocFreq {
+    DocFreq::Count(1)
+}
+fn default_max_df() -> DocFreq {
+    DocFreq::Fraction(1.0)
+}
+fn default_norm() -> Norm {
+    Norm::L2
+}
+
+/// How passages are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Centroids start from the themes' seed words; clusters keep the theme names.
+    Guided,
+    /// k-means++ from the seed; clusters are named by their top terms.
+    Discover,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    #[serde(default = "default_mode")]
+    pub mode: Mode,
+    /// Number of clusters (discover mode; in guided mode it must equal the number of themes).
+    #[serde(default)]
+    pub k: Option<usize>,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    #[serde(default = "default_max_iterations")]
+    pub max_iterations: u64,
+    #[serde(default = "default_tolerance")]
+    pub tolerance: f64,
+    /// k-means++ restarts in discover mode (the best is kept).
+    #[serde(default = "default_n_runs")]
+    pub n_runs: usize,
+    /// Terms listed per cluster in `cluster_terms.parquet`.
+    #[serde(default = "default_top_terms")]
+    pub top_terms: usize,
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        ClusterSettings {
+            mode: default_mode(),
+            k: None,
+            seed: default_seed(),
+            max_iterations: default_max_iterations(),
+            tolerance: default_tolerance(),
+            n_runs: default_n_runs(),
+            top_terms: default_top_terms(),
+        }
+    }
+}
+fn default_mode() -> Mode {
+    Mode::Guided
+}
+fn default_seed() -> u64 {
+    42
+}
+fn default_max_iterations() -> u64 {
+    300
+}
+fn default_tolerance() -> f64 {
+    1e-4
+}
+fn default_n_runs() -> usize {
+    10
+}
+fn default_top_terms() -> usize {
+    10
+}
+
+/// A guided theme: its name and seed words (raw, before analysis).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Theme {
+    pub name: String,
+    pub seeds: Vec<String>,
+}
+
+/// A validated pipeline with absolute paths.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pipeline {
+    pub name: String,
+    pub file: PathBuf,
+    pub input_root: PathBuf,
+    pub patterns: Vec<String>,
+    pub output: PathBuf,
+    pub report_dir: PathBuf,
+    pub representatives: usize,
+    pub ingest: IngestSettings,
+    pub analyzer: AnalyzerSettings,
+    pub tfidf: TfidfSettings,
+    pub cluster: ClusterSettings,
+    pub themes: Vec<Theme>,
+}
+
+/// Command-line overrides of a pipeline file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Replaces the input root (a directory, or one file).
+    pub input: Option<PathBuf>,
+    /// Replaces the output directory.
+    pub output: Option<PathBuf>,
+    /// `key=value` pairs; keys are dotted paths such as `cluster.k`.
+    pub set: Vec<String>,
+}
+
+impl Pipeline {
+    /// Read, override and validate a pipeline file.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Pipeline> {
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::config(path, "pipeline file not found"),
+            _ => Error::io(path, e),
+        })?;
+        Self::from_toml(&text, path, overrides)
+    }
+
+    /// Parse pipeline text; `path` locates relative paths and names the file in errors.
+    pub fn from_toml(text: &str, path: &Path, overrides: &Overrides) -> Result<Pipeline> {
+        let mut file: PipelineFile =
+            toml::from_str(text).map_err(|e| Error::config(path, describe_toml_error(text, &e)))?;
+        if !overrides.set.is_empty() {
+            let mut table: toml::Table = toml::from_str(text)
+                .map_err(|e| Error::config(path, describe_toml_error(text, &e)))?;
+            for kv in &overrides.set {
+                apply_override(&mut table, kv).map_err(|m| Error::config(path, m))?;
+            }
+            file = PipelineFile::deserialize(toml::Value::Table(table))
+                .map_err(|e| Error::config(path, format!("after --set: {}", e.message())))?;
+        }
+        let base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."));
+        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+
+        let (input_root, patterns) = match &overrides.input {
+            Some(p) if p.is_file() => (
+                p.parent().map(Path::to_path_buf).unwrap_or_default(),
+                vec![globset::escape(&p.file_name().unwrap_or_default().to_string_lossy())],
+            ),
+            Some(p) => (p.clone(), file.input.patterns.clone()),
+            None => (resolve(&file.input.root), file.input.patterns.clone()),
+        };
+        let output = match &overrides.output {
+            Some(p) => p.clone(),
+            None => resolve(&file.output),
+        };
+        let report_dir = match &file.report.dir {
+            Some(d) => resolve(d),
+            None => output.join("report"),
+        };
+        let mut analyzer = file.analyzer.clone();
+        analyzer.stop_words_file = analyzer.stop_words_file.as_deref().map(resolve);
+        let pipeline = Pipeline {
+            name: file.name.clone(),
+            file: path.to_path_buf(),
+            input_root,
+            patterns,
+            output,
+            report_dir,
+            representatives: file.report.representatives.unwrap_or(3),
+            ingest: file.ingest.clone(),
+            analyzer,
+            tfidf: file.tfidf.clone(),
+            cluster: file.cluster.clone(),
+            themes: file
+                .themes
+                .iter()
+                .map(|(name, seeds)| Theme {
+                    name: name.clone(),
+                    seeds: seeds.clone(),
+                })
+                .collect(),
+        };
+        pipeline.validate().map_err(|m| Error::config(path, m))?;
+        Ok(pipeline)
+    }
+
+    /// Every rule a pipeline must satisfy; the message names the field.
+    fn validate(&self) -> std::result::Result<(), String> {
+        if self.name.trim().is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(format!(
+                "name: {:?} must be non-empty and use only letters, digits, '-', '_' or '.'",
+                self.name
+            ));
+        }
+        if self.patterns.is_empty() {
+            return Err("input.patterns: at least one glob pattern is needed".into());
+        }
+        for p in &self.patterns {
+            globset::Glob::new(p).map_err(|e| format!("input.patterns: {p:?}: {e}"))?;
+        }
+        crate::text::language(&self.analyzer.language).map_err(|m| format!("analyzer.language: {m}"))?;
+        if self.analyzer.min_token_len == 0 {
+            return Err("analyzer.min_token_len: must be at least 1".into());
+        }
+        check_doc_freq("tfidf.min_df", self.tfidf.min_df)?;
+        check_doc_freq("tfidf.max_df", self.tfidf.max_df)?;
+        if let (DocFreq::Count(lo), DocFreq::Count(hi)) = (self.tfidf.min_df, self.tfidf.max_df) {
+            if hi < lo {
+                return Err(format!("tfidf.max_df: {hi} is below tfidf.min_df ({lo})"));
+            }
+        }
+        if self.tfidf.max_features == Some(0) {
+            return Err("tfidf.max_features: must be at least 1 (omit it for no limit)".into());
+        }
+        let c = &self.cluster;
+        if c.max_iterations == 0 {
+            return Err("cluster.max_iterations: must be at least 1".into());
+        }
+        if c.n_runs == 0 {
+            return Err("cluster.n_runs: must be at least 1".into());
+        }
+        if !(c.tolerance.is_finite() && c.tolerance > 0.0) {
+            return Err("cluster.tolerance: must be a positive number".into());
+        }
+        if c.top_terms == 0 {
+            return Err("cluster.top_terms: must be at least 1".into());
+        }
+        match c.mode {
+            Mode::Guided => {
+                if self.themes.is_empty() {
+                    return Err(
+                        "themes: guided clustering needs at least one theme (or set cluster.mode = \"discover\")"
+                            .into(),
+                    );
+                }
+                for t in &self.themes {
+                    if t.seeds.iter().all(|s| s.trim().is_empty()) {
+                        return Err(format!("themes.{}: needs at least one seed word", t.name));
+                    }
+                    if t.name == crate::cluster::UNASSIGNED {
+                        return Err(format!("themes.{}: this name is reserved", t.name));
+                    }
+                }
+                if let Some(k) = c.k {
+                    if k != self.themes.len() {
+                        return Err(format!(
+                            "cluster.k: {k} differs from the number of themes ({}); omit k in guided mode",
+                            self.themes.len()
+                        ));
+                    }
+                }
+            }
+            Mode::Discover => match c.k {
+                None => return Err("cluster.k: discover mode needs the number of clusters".into()),
+                Some(0) => return Err("cluster.k: must be at least 1".into()),
+                Some(_) => {}
+            },
+        }
+        Ok(())
+    }
+
+    /// Number of clusters this pipeline asks for.
+    pub fn n_clusters(&self) -> usize {
+        match self.cluster.mode {
+            Mode::Guided => self.themes.len(),
+            Mode::Discover => self.cluster.k.unwrap_or(1),
+        }
+    }
+}
+
+fn check_doc_freq(field: &str, v: DocFreq) -> std::result::Result<(), String> {
+    match v {
+        DocFreq::Fraction(f) if !(0.0..=1.0).contains(&f) => Err(format!(
+            "{field}: a fraction must lie in [0.0, 1.0] (write an integer for a passage count), got {f}"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// One line: `line L, column C: message` when the error has a position.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {col}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+/// Apply one `a.b.c=value` override; the value is read as TOML, or as a string if it is not.
+fn apply_override(table: &mut toml::Table, kv: &str) -> std::result::Result<(), String> {
+    let (key, raw) = kv
+        .split_once('=')
+        .ok_or_else(|| format!("--set {kv:?}: expected KEY=VALUE"))?;
+    let key = key.trim();
+    let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(format!("--set {kv:?}: bad key {key:?}"));
+    }
+    let mut cur = table;
+    for p in &parts[..parts.len() - 1] {
+        let entry = cur
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("--set {kv:?}: {p} is not a table"))?;
+    }
+    cur.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str = "name = \"t\"\noutput = \"out\"\n[themes]\na = [\"x\"]\n";
+
+    fn load(text: &str) -> Result<Pipeline> {
+        Pipeline::from_toml(text, Path::new("p/t.toml"), &Overrides::default())
+    }
+
+    fn err(text: &str) -> String {
+        load(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn minimal_file_gets_defaults_and_relative_paths() {
+        let p = load(MIN).unwrap();
+        assert_eq!(p.output, PathBuf::from("p/out"));
+        assert_eq!(p.input_root, PathBuf::from("p/."));
+        assert_eq!(p.report_dir, PathBuf::from("p/out/report"));
+        assert_eq!(p.tfidf.min_df, DocFreq::Count(1));
+        assert_eq!(p.tfidf.norm, Norm::L2);
+        assert_eq!(p.themes[0].name, "a");
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let e = err("name = \"t\"\noutput = \"o\"\n[tfidf]\nmin_dff = 2\n");
+        assert!(e.contains("p/t.toml"), "{e}");
+        assert!(e.contains("line 4"), "{e}");
+        assert!(e.contains("min_dff"), "{e}");
+    }
+
+    #[test]
+    fn bad_value_is_rejected() {
+        let e = err("name = \"t\"\noutput = \"o\"\n[tfidf]\nnorm = \"l3\"\n");
+        assert!(e.contains("line 4") && e.contains("l3"), "{e}");
+        let e = err(&format!("{MIN}[tfidf]\nmin_df = 1.5\n"));
+        assert!(e.contains("tfidf.min_df"), "{e}");
+    }
+
+    #[test]
+    fn unknown_language_is_rejected() {
+        let e = err(&format!("{MIN}[analyzer]\nlanguage = \"klingon\"\n"));
+        assert!(e.contains("analyzer.language") && e.contains("klingon"), "{e}");
+    }
+
+    #[test]
+    fn guided_needs_themes_and_discover_needs_k() {
+        assert!(err("name = \"t\"\noutput = \"o\"\n").contains("themes"));
+        let e = err("name = \"t\"\noutput = \"o\"\n[cluster]\nmode = \"discover\"\n");
+        assert!(e.contains("cluster.k"), "{e}");
+        let e = err(&format!("{MIN}[cluster]\nk = 2\n"));
+        assert!(e.contains("cluster.k"), "{e}");
+        assert!(err("name = \"t\"\noutput = \"o\"\n[themes]\na = []\n").contains("themes.a"));
+    }
+
+    #[test]
+    fn other_validation_rules() {
+        assert!(err("name = \"a b\"\noutput = \"o\"\n[themes]\na=[\"x\"]").contains("name"));
+        assert!(err(&format!("{MIN}[analyzer]\nmin_token_len = 0\n")).contains("min_token_len"));
+        assert!(err(&format!("{MIN}[tfidf]\nmin_df = 3\nmax_df = 2\n")).contains("max_df"));
+        assert!(err(&format!("{MIN}[tfidf]\nmax_features = 0\n")).contains("max_features"));
+        assert!(err(&format!("{MIN}[cluster]\nn_runs = 0\n")).contains("n_runs"));
+        assert!(err(&format!("{MIN}[cluster]\nmax_iterations = 0\n")).contains("max_iterations"));
+        assert!(err(&format!("{MIN}[cluster]\ntolerance = -1.0\n")).contains("tolerance"));
+        assert!(err(&format!("{MIN}[cluster]\ntop_terms = 0\n")).contains("top_terms"));
+        assert!(err(&format!("{MIN}[input]\npatterns = []\n")).contains("patterns"));
+        assert!(err(&format!("{MIN}[input]\npatterns = [\"a[\"]\n")).contains("patterns"));
+        assert!(err("name = \"t\"\noutput = \"o\"\n[themes]\nunassigned = [\"x\"]").contains("reserved"));
+        assert!(err("name = \"t\"\n").contains("output"));
+    }
+
+    #[test]
+    fn themes_keep_file_order() {
+        let p = load("name = \"t\"\noutput = \"o\"\n[themes]\nzeta = [\"z\"]\nalpha = [\"a\"]\n").unwrap();
+        let names: Vec<_> = p.themes.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["zeta", "alpha"]);
+    }
+
+    #[test]
+    fn set_overrides_fields_and_reports_bad_keys() {
+        let o = Overrides {
+            set: vec!["cluster.mode=discover".into(), "cluster.k=5".into(), "tfidf.min_df=0.1".into()],
+            ..Default::default()
+        };
+        let p = Pipeline::from_toml(MIN, Path::new("t.toml"), &o).unwrap();
+        assert_eq!(p.cluster.mode, Mode::Discover);
+        assert_eq!(p.cluster.k, Some(5));
+        assert_eq!(p.tfidf.min_df, DocFreq::Fraction(0.1));
+        let o = Overrides {
+            set: vec!["cluster.kk=5".into()],
+            ..Default::default()
+        };
+        let e = Pipeline::from_toml(MIN, Path::new("t.toml"), &o).unwrap_err();
+        assert!(e.to_string().contains("kk"), "{e}");
+        assert_eq!(e.exit_code(), 2);
+        let o = Overrides {
+            set: vec!["novalue".into()],
+            ..Default::default()
+        };
+        assert!(Pipeline::from_toml(MIN, Path::new("t.toml"), &o).is_err());
+    }
+
+    #[test]
+    fn input_and_output_overrides() {
+        let o = Overrides {
+            input: Some(PathBuf::from("/data/corpus")),
+            output: Some(PathBuf::from("/tmp/out")),
+            set: vec![],
+        };
+        let p = Pipeline::from_toml(MIN, Path::new("p/t.toml"), &o).unwrap();
+        assert_eq!(p.input_root, PathBuf::from("/data/corpus"));
+        assert_eq!(p.output, PathBuf::from("/tmp/out"));
+        assert_eq!(p.report_dir, PathBuf::from("/tmp/out/report"));
+    }
+}

@@ -1,0 +1,457 @@
+//! Ingest: input files → documents and passages.
+//!
+//! IO is limited to [`discover`] and [`read_document`]; splitting and normalisation are
+//! pure functions over strings.
+
+use crate::config::{IngestSettings, Normalization, Split};
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use unicode_normalization::UnicodeNormalization;
+
+/// One input document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub doc_id: u32,
+    /// Relative to the input root, `/` separators.
+    pub path: String,
+    pub title: Option<String>,
+    pub n_passages: u32,
+    pub n_chars: u64,
+    /// SHA-256 of the file's bytes (hex).
+    pub content_hash: String,
+}
+
+/// Status of a passage: only `kept` passages take part in TF-IDF and clustering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Kept,
+    /// Shorter than `ingest.min_passage_chars`.
+    Short,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Kept => "kept",
+            Status::Short => "short",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        match s {
+            "kept" => Some(Status::Kept),
+            "short" => Some(Status::Short),
+            _ => None,
+        }
+    }
+}
+
+/// One passage of a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Passage {
+    pub passage_id: u32,
+    pub doc_id: u32,
+    /// 0-based position of the passage in its document.
+    pub ordinal: u32,
+    /// The span's text with runs of white space folded to one space.
+    pub text: String,
+    /// Character (Unicode scalar) offsets into the normalised document text, end exclusive.
+    pub char_start: u64,
+    pub char_end: u64,
+    pub status: Status,
+}
+
+/// The result of ingest.
+#[derive(Debug, Clone, Default)]
+pub struct Corpus {
+    pub documents: Vec<Document>,
+    pub passages: Vec<Passage>,
+    /// Problems met on the way (bad encodings, skipped files), one line each.
+    pub warnings: Vec<String>,
+}
+
+/// The input files under `root` that match any pattern, sorted by relative path.
+pub fn discover(root: &Path, patterns: &[String]) -> Result<Vec<(PathBuf, String)>> {
+    let meta = std::fs::metadata(root).map_err(|e| Error::Input {
+        path: root.to_path_buf(),
+        message: match e.kind() {
+            std::io::ErrorKind::NotFound => "input directory not found".to_string(),
+            _ => e.to_string(),
+        },
+    })?;
+    if !meta.is_dir() {
+        return Err(Error::Input {
+            path: root.to_path_buf(),
+            message: "input root is not a directory".into(),
+        });
+    }
+    let mut builder = globset::GlobSetBuilder::new();
+    for p in patterns {
+        let glob = globset::GlobBuilder::new(p)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| Error::Data(format!("input.patterns: {p:?}: {e}")))?;
+        builder.add(glob);
+    }
+    let set = builder
+        .build()
+        .map_err(|e| Error::Data(format!("input.patterns: {e}")))?;
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(root).follow_links(true) {
+        let entry = entry.map_err(|e| Error::Input {
+            path: e.path().unwrap_or(root).to_path_buf(),
+            message: e.to_string(),
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        let rel_str = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        if set.is_match(&rel_str) {
+            files.push((entry.path().to_path_buf(), rel_str));
+        }
+    }
+    files.sort_by(|a, b| a.1.cmp(&b.1));
+    if files.is_empty() {
+        return Err(Error::Input {
+            path: root.to_path_buf(),
+            message: format!("no input files match {}", patterns.join(", ")),
+        });
+    }
+    Ok(files)
+}
+
+/// Decode file bytes: BOM stripped, invalid UTF-8 replaced (with a warning), CRLF → LF.
+/// `None` for binary content (a NUL byte).
+pub fn decode(bytes: &[u8], warnings: &mut Vec<String>, rel: &str) -> Option<String> {
+    if bytes.contains(&0) {
+        warnings.push(format!("{rel}: binary file (NUL byte), skipped"));
+        return None;
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(e) => {
+            warnings.push(format!(
+                "{rel}: invalid UTF-8 at byte {}, decoded with replacement characters",
+                e.valid_up_to()
+            ));
+            String::from_utf8_lossy(bytes).into_owned()
+        }
+    };
+    Some(if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text
+    })
+}
+
+/// Apply the configured Unicode normalisation.
+pub fn normalize(text: String, how: Normalization) -> String {
+    match how {
+        Normalization::Nfc => {
+            if unicode_normalization::is_nfc_quick(text.chars())
+                == unicode_normalization::IsNormalized::Yes
+            {
+                text
+            } else {
+                text.nfc().collect()
+            }
+        }
+        Normalization::None => text,
+    }
+}
+
+/// Byte spans of the passages of `text`.
+pub fn split(text: &str, how: Split) -> Vec<(usize, usize)> {
+    let lines = line_spans(text);
+    let non_blank = |&(s, e): &(usize, usize)| !text[s..e].trim().is_empty();
+    match how {
+        Split::Document => {
+            if text.trim().is_empty() {
+                vec![]
+            } else {
+                vec![(0, text.len())]
+            }
+        }
+        Split::Line => lines.into_iter().filter(non_blank).collect(),
+        Split::Paragraph => {
+            let mut out: Vec<(usize, usize)> = Vec::new();
+            let mut open = false; // the last span may still grow
+            for (s, e) in lines {
+                let line = text[s..e].trim();
+                if line.is_empty() {
+                    open = false;
+                    continue;
+                }
+                match out.last_mut() {
+                    Some(last) if open && continues(text[last.0..last.1].trim_end(), line) => {
+                        last.1 = e
+                    }
+                    _ => out.push((s, e)),
+                }
+                open = true;
+            }
+            out
+        }
+    }
+}
+
+/// A hard-wrapped line continues when the previous line has no closing punctuation and
+/// the next one starts in lowercase.
+fn continues(prev: &str, next: &str) -> bool {
+    let ends = prev
+        .chars()
+        .last()
+        .is_some_and(|c| ".!?:;\"”’)]…".contains(c));
+    let starts_lower = next.chars().next().is_some_and(char::is_lowercase);
+    !ends && starts_lower
+}
+
+fn line_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        if b == b'\n' {
+            spans.push((start, i));
+            start = i + 1;
+        }
+    }
+    if start < text.len() {
+        spans.push((start, text.len()));
+    }
+    spans
+}
+
+/// Runs of white space become one space; the ends are trimmed.
+pub fn fold_whitespace(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for w in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// A title the text shows: the first short line that reads like a heading.
+pub fn guess_title(text: &str) -> Option<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .find(|l| {
+            let n = l.chars().count();
+            (3..=150).contains(&n)
+                && !l.ends_with(['.', ',', ';'])
+                && l.chars().any(char::is_alphabetic)
+                && !looks_like_date(l)
+        })
+        .map(fold_whitespace)
+}
+
+fn looks_like_date(line: &str) -> bool {
+    const MONTHS: &[&str] = &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let lower = line.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.len() <= 4
+        && words.iter().any(|w| w.len() == 4 && w.chars().all(|c| c.is_ascii_digit()))
+        && words.iter().any(|w| MONTHS.iter().any(|m| w.starts_with(m)))
+}
+
+/// Cut one decoded document into passages (ids are filled in by [`assemble`]).
+pub fn passages_of(text: &str, settings: &IngestSettings) -> Vec<Passage> {
+    let spans = split(text, settings.split);
+    let mut out = Vec::with_capacity(spans.len());
+    let (mut byte_pos, mut char_pos) = (0usize, 0u64);
+    for (ordinal, (s, e)) in spans.into_iter().enumerate() {
+        // spans are in order: count characters incrementally
+        char_pos += text[byte_pos..s].chars().count() as u64;
+        let char_start = char_pos;
+        char_pos += text[s..e].chars().count() as u64;
+        byte_pos = e;
+        let body = fold_whitespace(&text[s..e]);
+        let status = if body.chars().count() < settings.min_passage_chars {
+            Status::Short
+        } else {
+            Status::Kept
+        };
+        out.push(Passage {
+            passage_id: 0,
+            doc_id: 0,
+            ordinal: ordinal as u32,
+            text: body,
+            char_start,
+            char_end: char_pos,
+            status,
+        });
+    }
+    out
+}
+
+/// Read and split every input file (in parallel, output in path order).
+pub fn ingest(files: &[(PathBuf, String)], settings: &IngestSettings) -> Result<Corpus> {
+    let results: Vec<Result<(Option<(Document, Vec<Passage>)>, Vec<String>)>> = files
+        .par_iter()
+        .map(|(path, rel)| read_document(path, rel, settings))
+        .collect();
+    let mut per_doc = Vec::with_capacity(files.len());
+    let mut warnings = Vec::new();
+    for r in results {
+        let (doc, w) = r?;
+        warnings.extend(w);
+        if let Some(d) = doc {
+            per_doc.push(d);
+        }
+    }
+    let corpus = assemble(per_doc, warnings);
+    if corpus.passages.is_empty() {
+        return Err(Error::Data(format!(
+            "empty corpus: {} input file(s) hold no text",
+            files.len()
+        )));
+    }
+    Ok(corpus)
+}
+
+type DocResult = Result<(Option<(Document, Vec<Passage>)>, Vec<String>)>;
+
+/// Read one file. Unreadable or binary files become warnings, not errors.
+pub fn read_document(path: &Path, rel: &str, settings: &IngestSettings) -> DocResult {
+    let mut warnings = Vec::new();
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            warnings.push(format!("{rel}: cannot read: {e}"));
+            return Ok((None, warnings));
+        }
+    };
+    let hash = hex(&Sha256::digest(&bytes)[..16]);
+    let Some(text) = decode(&bytes, &mut warnings, rel) else {
+        return Ok((None, warnings));
+    };
+    let text = normalize(text, settings.normalize);
+    if text.trim().is_empty() {
+        warnings.push(format!("{rel}: empty file"));
+    }
+    let passages = passages_of(&text, settings);
+    let doc = Document {
+        doc_id: 0,
+        path: rel.to_string(),
+        title: guess_title(&text),
+        n_passages: passages.len() as u32,
+        n_chars: text.chars().count() as u64,
+        content_hash: hash,
+    };
+    Ok((Some((doc, passages)), warnings))
+}
+
+/// Number documents and passages in order.
+pub fn assemble(per_doc: Vec<(Document, Vec<Passage>)>, warnings: Vec<String>) -> Corpus {
+    let mut corpus = Corpus {
+        warnings,
+        ..Default::default()
+    };
+    for (doc_id, (mut doc, passages)) in per_doc.into_iter().enumerate() {
+        doc.doc_id = doc_id as u32;
+        for mut p in passages {
+            p.doc_id = doc.doc_id;
+            p.passage_id = corpus.passages.len() as u32;
+            corpus.passages.push(p);
+        }
+        corpus.documents.push(doc);
+    }
+    corpus
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(text: &str, how: Split) -> Vec<&str> {
+        split(text, how).into_iter().map(|(s, e)| &text[s..e]).collect()
+    }
+
+    #[test]
+    fn paragraphs_split_on_blank_lines_and_line_breaks() {
+        let t = "Title\n\nFirst para.\nSecond para.\n\nA wrapped line\nthat goes on.\n";
+        assert_eq!(
+            texts(t, Split::Paragraph),
+            ["Title", "First para.", "Second para.", "A wrapped line\nthat goes on."]
+        );
+        assert_eq!(texts(t, Split::Line).len(), 5);
+        assert_eq!(texts(t, Split::Document), [t]);
+        assert!(texts("  \n\n", Split::Document).is_empty());
+    }
+
+    #[test]
+    fn offsets_are_in_characters() {
+        let s = IngestSettings::default();
+        let t = "Ünïcödé\n\nsecond – para";
+        let p = passages_of(t, &s);
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[0].char_start, p[0].char_end), (0, 7));
+        assert_eq!((p[1].char_start, p[1].char_end), (9, 22));
+        let chars: Vec<char> = t.chars().collect();
+        let second: String = chars[9..22].iter().collect();
+        assert_eq!(second, p[1].text);
+    }
+
+    #[test]
+    fn short_passages_are_marked() {
+        let s = IngestSettings {
+            min_passage_chars: 10,
+            ..Default::default()
+        };
+        let p = passages_of("tiny\n\na longer passage", &s);
+        assert_eq!(p[0].status, Status::Short);
+        assert_eq!(p[1].status, Status::Kept);
+    }
+
+    #[test]
+    fn decode_handles_bom_crlf_invalid_and_binary() {
+        let mut w = vec![];
+        assert_eq!(decode(b"\xEF\xBB\xBFa\r\nb", &mut w, "f").unwrap(), "a\nb");
+        assert!(w.is_empty());
+        assert_eq!(decode(b"a\xFFb", &mut w, "f").unwrap(), "a\u{FFFD}b");
+        assert!(w[0].contains("invalid UTF-8"));
+        assert!(decode(b"a\0b", &mut w, "f").is_none());
+        assert!(w[1].contains("binary"));
+    }
+
+    #[test]
+    fn nfc_composes() {
+        assert_eq!(normalize("e\u{301}".into(), Normalization::Nfc), "é");
+        assert_eq!(normalize("e\u{301}".into(), Normalization::None), "e\u{301}");
+    }
+
+    #[test]
+    fn titles_skip_dates() {
+        assert_eq!(
+            guess_title("January 23, 2025\n\nThe Collapse of the Khamenei Doctrine\n\n6 min read").as_deref(),
+            Some("The Collapse of the Khamenei Doctrine")
+        );
+        assert_eq!(guess_title("A full sentence that ends.\nAnother one ends."), None);
+    }
+
+    #[test]
+    fn whitespace_folding() {
+        assert_eq!(fold_whitespace("  a \t b\n c "), "a b c");
+    }
+}

@@ -1,0 +1,308 @@
+//! Summary reports: `summary.json` (every figure, machine-readable) and `summary.md`.
+//!
+//! Both are built from one [`Summary`] value, so they always agree. Neither holds timings or
+//! versions (those live in the manifest), so the report of a pipeline is reproducible.
+
+use crate::cluster::{Clustering, UNASSIGNED};
+use crate::config::{Mode, Pipeline};
+use crate::ingest::{Corpus, Status};
+use crate::vectorize::{Tfidf, Vocabulary};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    pub pipeline: String,
+    pub mode: &'static str,
+    pub language: String,
+    pub corpus: CorpusFigures,
+    pub themes: Vec<ThemeSummary>,
+    pub unassigned: u32,
+    pub documents: Vec<DocumentMix>,
+    pub seeds: Vec<SeedFigure>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CorpusFigures {
+    pub documents: usize,
+    pub passages: usize,
+    pub passages_by_status: BTreeMap<String, usize>,
+    pub terms_seen: usize,
+    pub terms_kept: usize,
+    pub tfidf_nonzeros: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ThemeSummary {
+    pub cluster: u32,
+    pub theme: String,
+    pub size: u32,
+    /// Share of the assigned passages.
+    pub share: f64,
+    pub top_terms: Vec<String>,
+    pub representatives: Vec<Representative>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Representative {
+    pub passage_id: u32,
+    pub document: String,
+    pub ordinal: u32,
+    pub similarity: f64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DocumentMix {
+    pub doc_id: u32,
+    pub path: String,
+    pub title: Option<String>,
+    pub passages: u32,
+    /// Kept passages per theme (including `unassigned`), in cluster order.
+    pub themes: Vec<(String, u32)>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SeedFigure {
+    pub theme: String,
+    pub seed: String,
+    pub terms: String,
+    pub status: String,
+}
+
+/// Round to 6 decimals so reports do not depend on the last bits of a float.
+fn r6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+pub fn summarize(
+    pipeline: &Pipeline,
+    corpus: &Corpus,
+    vocab: &Vocabulary,
+    m: &Tfidf,
+    c: &Clustering,
+    warnings: &[String],
+) -> Summary {
+    let mut by_status = BTreeMap::new();
+    for p in &corpus.passages {
+        *by_status.entry(p.status.as_str().to_string()).or_insert(0) += 1;
+    }
+    let passage = |id: u32| &corpus.passages[id as usize];
+    let doc_path = |doc: u32| corpus.documents[doc as usize].path.clone();
+    let assigned: u32 = c.clusters.iter().map(|x| x.size).sum();
+    let themes = c
+        .clusters
+        .iter()
+        .map(|cl| {
+            let mut members: Vec<_> = c.assignments.iter().filter(|a| a.cluster == Some(cl.cluster)).collect();
+            members.sort_by(|a, b| b.similarity.total_cmp(&a.similarity).then(a.passage_id.cmp(&b.passage_id)));
+            ThemeSummary {
+                cluster: cl.cluster,
+                theme: cl.theme.clone(),
+                size: cl.size,
+                share: if assigned > 0 { r6(cl.size as f64 / assigned as f64) } else { 0.0 },
+                top_terms: c
+                    .terms
+                    .iter()
+                    .filter(|t| t.cluster == cl.cluster)
+                    .map(|t| t.label.clone())
+                    .collect(),
+                representatives: members
+                    .iter()
+                    .take(pipeline.representatives)
+                    .map(|a| {
+                        let p = passage(a.passage_id);
+                        Representative {
+                            passage_id: a.passage_id,
+                            document: doc_path(p.doc_id),
+                            ordinal: p.ordinal,
+                            similarity: r6(a.similarity),
+                            text: p.text.clone(),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let mut names: Vec<String> = c.clusters.iter().map(|x| x.theme.clone()).collect();
+    names.push(UNASSIGNED.to_string());
+    let mut mix: Vec<BTreeMap<&str, u32>> = vec![BTreeMap::new(); corpus.documents.len()];
+    for a in &c.assignments {
+        let d = passage(a.passage_id).doc_id as usize;
+        *mix[d].entry(a.theme.as_str()).or_insert(0) += 1;
+    }
+    let documents = corpus
+        .documents
+        .iter()
+        .map(|d| DocumentMix {
+            doc_id: d.doc_id,
+            path: d.path.clone(),
+            title: d.title.clone(),
+            passages: d.n_passages,
+            themes: names
+                .iter()
+                .map(|n| (n.clone(), mix[d.doc_id as usize].get(n.as_str()).copied().unwrap_or(0)))
+                .collect(),
+        })
+        .collect();
+    Summary {
+        pipeline: pipeline.name.clone(),
+        mode: match pipeline.cluster.mode {
+            Mode::Guided => "guided",
+            Mode::Discover => "discover",
+        },
+        language: pipeline.analyzer.language.clone(),
+        corpus: CorpusFigures {
+            documents: corpus.documents.len(),
+            passages: corpus.passages.len(),
+            passages_by_status: by_status,
+            terms_seen: vocab.terms.len(),
+            terms_kept: vocab.n_kept(),
+            tfidf_nonzeros: m.nnz(),
+        },
+        themes,
+        unassigned: c.assignments.iter().filter(|a| a.cluster.is_none()).count() as u32,
+        documents,
+        seeds: c
+            .seeds
+            .iter()
+            .map(|s| SeedFigure {
+                theme: s.theme.clone(),
+                seed: s.seed.clone(),
+                terms: s.terms.clone(),
+                status: s.status.to_string(),
+            })
+            .collect(),
+        warnings: warnings.to_vec(),
+    }
+}
+
+pub fn to_json(s: &Summary) -> String {
+    serde_json::to_string_pretty(s).unwrap_or_default() + "\n"
+}
+
+/// Text safe inside a Markdown table cell or paragraph.
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if "\\`*_[]<>|#".contains(ch) {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(a, _)| a).to_string();
+    cut + " …"
+}
+
+pub fn to_markdown(s: &Summary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# themata report: {}\n", s.pipeline);
+    let c = &s.corpus;
+    let status: Vec<String> = c.passages_by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let _ = writeln!(
+        o,
+        "{} documents, {} passages ({}); {} terms seen, {} kept; {} non-zero TF-IDF weights. \
+         Clustering: {} mode, language {}.\n",
+        c.documents,
+        c.passages,
+        status.join(", "),
+        c.terms_seen,
+        c.terms_kept,
+        c.tfidf_nonzeros,
+        s.mode,
+        s.language
+    );
+    let _ = writeln!(o, "## Themes\n");
+    let _ = writeln!(o, "| theme | passages | share | top terms |");
+    let _ = writeln!(o, "|---|---:|---:|---|");
+    for t in &s.themes {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {:.1} % | {} |",
+            md(&t.theme),
+            t.size,
+            t.share * 100.0,
+            md(&t.top_terms.join(", "))
+        );
+    }
+    let _ = writeln!(o, "| {} | {} | | |\n", UNASSIGNED, s.unassigned);
+    for t in &s.themes {
+        let _ = writeln!(o, "### {}\n", md(&t.theme));
+        if t.representatives.is_empty() {
+            let _ = writeln!(o, "No passages.\n");
+        }
+        for r in &t.representatives {
+            let _ = writeln!(
+                o,
+                "> {}\n>\n> — `{}`, passage {} (similarity {:.3})\n",
+                md(&shorten(&r.text, 400)),
+                r.document,
+                r.ordinal,
+                r.similarity
+            );
+        }
+    }
+    let _ = writeln!(o, "## Theme mix per document\n");
+    if let Some(d) = s.documents.first() {
+        let head: Vec<String> = d.themes.iter().map(|(n, _)| md(n)).collect();
+        let _ = writeln!(o, "| document | title | passages | {} |", head.join(" | "));
+        let _ = writeln!(o, "|---|---|---:|{}", "---:|".repeat(head.len()));
+    }
+    for d in &s.documents {
+        let counts: Vec<String> = d.themes.iter().map(|(_, n)| n.to_string()).collect();
+        let _ = writeln!(
+            o,
+            "| `{}` | {} | {} | {} |",
+            d.path,
+            md(d.title.as_deref().unwrap_or("")),
+            d.passages,
+            counts.join(" | ")
+        );
+    }
+    if !s.seeds.is_empty() {
+        let _ = writeln!(o, "\n## Seed words\n");
+        let _ = writeln!(o, "| theme | seed | term | status |");
+        let _ = writeln!(o, "|---|---|---|---|");
+        for sd in &s.seeds {
+            let _ = writeln!(o, "| {} | {} | {} | {} |", md(&sd.theme), md(&sd.seed), md(&sd.terms), sd.status);
+        }
+    }
+    if !s.warnings.is_empty() {
+        let _ = writeln!(o, "\n## Warnings\n");
+        for w in &s.warnings {
+            let _ = writeln!(o, "- {}", md(w));
+        }
+    }
+    o
+}
+
+/// Passages per status among the corpus (helper for messages).
+pub fn count_status(corpus: &Corpus, status: Status) -> usize {
+    corpus.passages.iter().filter(|p| p.status == status).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_escapes_table_and_html_characters() {
+        assert_eq!(md("a|b <script>"), "a\\|b \\<script\\>");
+    }
+
+    #[test]
+    fn shorten_cuts_at_a_word() {
+        assert_eq!(shorten("one two three", 9), "one two …");
+        assert_eq!(shorten("short", 9), "short");
+    }
+}

@@ -1,0 +1,460 @@
+//! The Parquet tables: schemas, writing (atomic, zstd, statistics) and reading back.
+//!
+//! Every table is built here and nowhere else; `docs/schema.md` documents the same columns.
+
+use crate::cluster::{Assignment, ClusterInfo, ClusterTerm, Clustering, SeedStatus};
+use crate::error::{Error, Result};
+use crate::ingest::{Corpus, Document, Passage, Status};
+use crate::run_dir::atomic_write;
+use crate::vectorize::{DropReason, Term, Tfidf, Vocabulary};
+use polars::prelude::*;
+use std::path::Path;
+
+pub const DOCUMENTS: &str = "documents.parquet";
+pub const PASSAGES: &str = "passages.parquet";
+pub const VOCABULARY: &str = "vocabulary.parquet";
+pub const TFIDF: &str = "tfidf.parquet";
+pub const ASSIGNMENTS: &str = "assignments.parquet";
+pub const CLUSTERS: &str = "clusters.parquet";
+pub const CLUSTER_TERMS: &str = "cluster_terms.parquet";
+pub const THEME_SEEDS: &str = "theme_seeds.parquet";
+
+fn table_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Table {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn col<T, P>(name: &str, values: T) -> Column
+where
+    Series: NamedFrom<T, P>,
+    P: ?Sized,
+{
+    Column::new(name.into(), values)
+}
+
+/// Write a frame to `dir/name` atomically, zstd-compressed with full statistics and
+/// key-value metadata naming the pipeline and themata's version.
+pub fn write(dir: &Path, name: &str, mut df: DataFrame, pipeline: &str) -> Result<()> {
+    let path = dir.join(name);
+    atomic_write(&path, |file| {
+        let meta = KeyValueMetadata::from_static(vec![
+            ("themata.version".into(), crate::VERSION.into()),
+            ("themata.pipeline".into(), pipeline.into()),
+            ("themata.table".into(), name.trim_end_matches(".parquet").into()),
+        ]);
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_statistics(StatisticsOptions::full())
+            .with_key_value_metadata(Some(meta))
+            .finish(&mut df)
+            .map(|_| ())
+            .map_err(std::io::Error::other)
+    })
+}
+
+/// Read a whole table.
+pub fn read(dir: &Path, name: &str) -> Result<DataFrame> {
+    let path = dir.join(name);
+    let file = std::fs::File::open(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::Input {
+            path: path.clone(),
+            message: "table not found: run the earlier stages first (themata run)".into(),
+        },
+        _ => Error::io(&path, e),
+    })?;
+    ParquetReader::new(file).finish().map_err(|e| table_err(&path, e))
+}
+
+/// Typed column access with errors naming the file and column.
+struct Reader<'a> {
+    df: &'a DataFrame,
+    path: String,
+}
+
+impl<'a> Reader<'a> {
+    fn new(df: &'a DataFrame, name: &str) -> Self {
+        Reader {
+            df,
+            path: name.to_string(),
+        }
+    }
+
+    fn err(&self, col: &str, e: impl std::fmt::Display) -> Error {
+        Error::Table {
+            path: self.path.clone().into(),
+            message: format!("column {col}: {e}"),
+        }
+    }
+
+    fn column(&self, name: &str) -> Result<&Column> {
+        self.df.column(name).map_err(|e| self.err(name, e))
+    }
+
+    fn u32(&self, name: &str) -> Result<Vec<u32>> {
+        let c = self.column(name)?.u32().map_err(|e| self.err(name, e))?;
+        c.iter()
+            .map(|v| v.ok_or_else(|| self.err(name, "unexpected null")))
+            .collect()
+    }
+
+    fn opt_u32(&self, name: &str) -> Result<Vec<Option<u32>>> {
+        let c = self.column(name)?.u32().map_err(|e| self.err(name, e))?;
+        Ok(c.iter().collect())
+    }
+
+    fn u64(&self, name: &str) -> Result<Vec<u64>> {
+        let c = self.column(name)?.u64().map_err(|e| self.err(name, e))?;
+        c.iter()
+            .map(|v| v.ok_or_else(|| self.err(name, "unexpected null")))
+            .collect()
+    }
+
+    fn f64(&self, name: &str) -> Result<Vec<f64>> {
+        let c = self.column(name)?.f64().map_err(|e| self.err(name, e))?;
+        c.iter()
+            .map(|v| v.ok_or_else(|| self.err(name, "unexpected null")))
+            .collect()
+    }
+
+    fn opt_str(&self, name: &str) -> Result<Vec<Option<String>>> {
+        let c = self.column(name)?.str().map_err(|e| self.err(name, e))?;
+        Ok(c.iter().map(|v| v.map(str::to_string)).collect())
+    }
+
+    fn str(&self, name: &str) -> Result<Vec<String>> {
+        self.opt_str(name)?
+            .into_iter()
+            .map(|v| v.ok_or_else(|| self.err(name, "unexpected null")))
+            .collect()
+    }
+}
+
+// ---- documents and passages -------------------------------------------------------------
+
+pub fn documents_frame(docs: &[Document]) -> Result<DataFrame> {
+    let df = DataFrame::new(
+        docs.len(),
+        vec![
+            col("doc_id", docs.iter().map(|d| d.doc_id).collect::<Vec<_>>()),
+            col("path", docs.iter().map(|d| d.path.as_str()).collect::<Vec<_>>()),
+            col("title", docs.iter().map(|d| d.title.as_deref()).collect::<Vec<_>>()),
+            col("n_passages", docs.iter().map(|d| d.n_passages).collect::<Vec<_>>()),
+            col("n_chars", docs.iter().map(|d| d.n_chars).collect::<Vec<_>>()),
+            col("content_hash", docs.iter().map(|d| d.content_hash.as_str()).collect::<Vec<_>>()),
+        ],
+    );
+    df.map_err(|e| table_err(Path::new(DOCUMENTS), e))
+}
+
+pub fn passages_frame(ps: &[Passage]) -> Result<DataFrame> {
+    let df = DataFrame::new(
+        ps.len(),
+        vec![
+            col("passage_id", ps.iter().map(|p| p.passage_id).collect::<Vec<_>>()),
+            col("doc_id", ps.iter().map(|p| p.doc_id).collect::<Vec<_>>()),
+            col("ordinal", ps.iter().map(|p| p.ordinal).collect::<Vec<_>>()),
+            col("text", ps.iter().map(|p| p.text.as_str()).collect::<Vec<_>>()),
+            col("char_start", ps.iter().map(|p| p.char_start).collect::<Vec<_>>()),
+            col("char_end", ps.iter().map(|p| p.char_end).collect::<Vec<_>>()),
+            col("status", ps.iter().map(|p| p.status.as_str()).collect::<Vec<_>>()),
+        ],
+    );
+    df.map_err(|e| table_err(Path::new(PASSAGES), e))
+}
+
+/// Read `documents.parquet` and `passages.parquet` back.
+pub fn read_corpus(dir: &Path) -> Result<Corpus> {
+    let df = read(dir, DOCUMENTS)?;
+    let r = Reader::new(&df, DOCUMENTS);
+    let (ids, paths, titles, n_p, n_c, hashes) = (
+        r.u32("doc_id")?,
+        r.str("path")?,
+        r.opt_str("title")?,
+        r.u32("n_passages")?,
+        r.u64("n_chars")?,
+        r.str("content_hash")?,
+    );
+    let documents = (0..ids.len())
+        .map(|i| Document {
+            doc_id: ids[i],
+            path: paths[i].clone(),
+            title: titles[i].clone(),
+            n_passages: n_p[i],
+            n_chars: n_c[i],
+            content_hash: hashes[i].clone(),
+        })
+        .collect();
+    let df = read(dir, PASSAGES)?;
+    let r = Reader::new(&df, PASSAGES);
+    let (ids, docs, ords, texts, starts, ends, status) = (
+        r.u32("passage_id")?,
+        r.u32("doc_id")?,
+        r.u32("ordinal")?,
+        r.str("text")?,
+        r.u64("char_start")?,
+        r.u64("char_end")?,
+        r.str("status")?,
+    );
+    let mut passages = Vec::with_capacity(ids.len());
+    for (i, text) in texts.into_iter().enumerate() {
+        passages.push(Passage {
+            passage_id: ids[i],
+            doc_id: docs[i],
+            ordinal: ords[i],
+            text,
+            char_start: starts[i],
+            char_end: ends[i],
+            status: Status::parse(&status[i]).ok_or_else(|| r.err("status", format!("unknown status {:?}", status[i])))?,
+        });
+    }
+    Ok(Corpus {
+        documents,
+        passages,
+        warnings: vec![],
+    })
+}
+
+// ---- vocabulary and tf-idf --------------------------------------------------------------
+
+pub fn vocabulary_frame(v: &Vocabulary) -> Result<DataFrame> {
+    let t = &v.terms;
+    let df = DataFrame::new(
+        t.len(),
+        vec![
+            col("term_id", (0..t.len() as u32).collect::<Vec<_>>()),
+            col("term", t.iter().map(|x| x.term.as_str()).collect::<Vec<_>>()),
+            col("label", t.iter().map(|x| x.label.as_str()).collect::<Vec<_>>()),
+            col("df", t.iter().map(|x| x.df).collect::<Vec<_>>()),
+            col("cf", t.iter().map(|x| x.cf).collect::<Vec<_>>()),
+            col("idf", t.iter().map(|x| x.idf).collect::<Vec<_>>()),
+            col("kept", t.iter().map(|x| x.kept()).collect::<Vec<_>>()),
+            col(
+                "dropped_reason",
+                t.iter().map(|x| x.dropped.map(DropReason::as_str)).collect::<Vec<_>>(),
+            ),
+        ],
+    );
+    df.map_err(|e| table_err(Path::new(VOCABULARY), e))
+}
+
+pub fn tfidf_frame(m: &Tfidf) -> Result<DataFrame> {
+    let mut rows = Vec::with_capacity(m.nnz());
+    for r in 0..m.n_rows() {
+        rows.extend(std::iter::repeat_n(m.row_ids[r], m.indptr[r + 1] - m.indptr[r]));
+    }
+    let df = DataFrame::new(
+        m.nnz(),
+        vec![
+            col("passage_id", rows),
+            col("term_id", m.term_ids.clone()),
+            col("count", m.counts.clone()),
+            col("weight", m.weights.clone()),
+        ],
+    );
+    df.map_err(|e| table_err(Path::new(TFIDF), e))
+}
+
+pub fn read_vocabulary(dir: &Path) -> Result<Vocabulary> {
+    let df = read(dir, VOCABULARY)?;
+    let r = Reader::new(&df, VOCABULARY);
+    let (terms, labels, dfs, cfs, idfs, reasons) = (
+        r.str("term")?,
+        r.str("label")?,
+        r.u32("df")?,
+        r.u64("cf")?,
+        r.f64("idf")?,
+        r.opt_str("dropped_reason")?,
+    );
+    let mut out = Vec::with_capacity(terms.len());
+    for (i, term) in terms.into_iter().enumerate() {
+        let dropped = match &reasons[i] {
+            None => None,
+            Some(s) => Some(DropReason::parse(s).ok_or_else(|| r.err("dropped_reason", format!("unknown reason {s:?}")))?),
+        };
+        out.push(Term {
+            term,
+            label: labels[i].clone(),
+            df: dfs[i],
+            cf: cfs[i],
+            idf: idfs[i],
+            dropped,
+        });
+    }
+    Ok(Vocabulary {
+        terms: out,
+        n_rows: 0,
+    })
+}
+
+/// Read the TF-IDF matrix back. `kept_ids` lists the rows (kept passages) in order, so
+/// passages without any kept term are rows too.
+pub fn read_tfidf(dir: &Path, kept_ids: &[u32]) -> Result<Tfidf> {
+    let df = read(dir, TFIDF)?;
+    let r = Reader::new(&df, TFIDF);
+    let (pids, tids, counts, weights) = (r.u32("passage_id")?, r.u32("term_id")?, r.u32("count")?, r.f64("weight")?);
+    let mut m = Tfidf {
+        row_ids: kept_ids.to_vec(),
+        indptr: Vec::with_capacity(kept_ids.len() + 1),
+        term_ids: tids,
+        counts,
+        weights,
+    };
+    m.indptr.push(0);
+    let mut at = 0;
+    for &id in kept_ids {
+        while at < pids.len() && pids[at] == id {
+            at += 1;
+        }
+        m.indptr.push(at);
+    }
+    if at != pids.len() {
+        return Err(r.err(
+            "passage_id",
+            "rows are not in passage order or name passages that are not kept; rerun `themata tfidf`",
+        ));
+    }
+    Ok(m)
+}
+
+// ---- clustering ---------------------------------------------------------------------------
+
+pub fn assignments_frame(a: &[Assignment]) -> Result<DataFrame> {
+    let df = DataFrame::new(
+        a.len(),
+        vec![
+            col("passage_id", a.iter().map(|x| x.passage_id).collect::<Vec<_>>()),
+            col("cluster", a.iter().map(|x| x.cluster).collect::<Vec<_>>()),
+            col("theme", a.iter().map(|x| x.theme.as_str()).collect::<Vec<_>>()),
+            col("similarity", a.iter().map(|x| x.similarity).collect::<Vec<_>>()),
+            col("margin", a.iter().map(|x| x.margin).collect::<Vec<_>>()),
+        ],
+    );
+    df.map_err(|e| table_err(Path::new(ASSIGNMENTS), e))
+}
+
+pub fn clusters_frame(c: &[ClusterInfo]) -> Result<DataFrame> {
+    let df = DataFrame::new(
+        c.len(),
+        vec![
+            col("cluster", c.iter().map(|x| x.cluster).collect::<Vec<_>>()),
+            col("theme", c.iter().map(|x| x.theme.as_str()).collect::<Vec<_>>()),
+            col("size", c.iter().map(|x| x.size).collect::<Vec<_>>()),
+            col("top_terms", c.iter().map(|x| x.top_terms.as_str()).collect::<Vec<_>>()),
+        ],
+    );
+    df.map_err(|e| table_err(Path::new(CLUSTERS), e))
+}
+
+pub fn cluster_terms_frame(t: &[ClusterTerm]) -> Result<DataFrame> {
+    let df = DataFrame::new(
+        t.len(),
+        vec![
+            col("cluster", t.iter().map(|x| x.cluster).collect::<Vec<_>>()),
+            col("rank", t.iter().map(|x| x.rank).collect::<Vec<_>>()),
+            col("term_id", t.iter().map(|x| x.term_id).collect::<Vec<_>>()),
+            col("term", t.iter().map(|x| x.term.as_str()).collect::<Vec<_>>()),
+            col("label", t.iter().map(|x| x.label.as_str()).collect::<Vec<_>>()),
+            col("weight", t.iter().map(|x| x.weight).collect::<Vec<_>>()),
+        ],
+    );
+    df.map_err(|e| table_err(Path::new(CLUSTER_TERMS), e))
+}
+
+pub fn theme_seeds_frame(s: &[SeedStatus]) -> Result<DataFrame> {
+    let df = DataFrame::new(
+        s.len(),
+        vec![
+            col("theme", s.iter().map(|x| x.theme.as_str()).collect::<Vec<_>>()),
+            col("seed", s.iter().map(|x| x.seed.as_str()).collect::<Vec<_>>()),
+            col("terms", s.iter().map(|x| x.terms.as_str()).collect::<Vec<_>>()),
+            col("status", s.iter().map(|x| x.status).collect::<Vec<_>>()),
+        ],
+    );
+    df.map_err(|e| table_err(Path::new(THEME_SEEDS), e))
+}
+
+pub fn read_clustering(dir: &Path) -> Result<Clustering> {
+    let df = read(dir, ASSIGNMENTS)?;
+    let r = Reader::new(&df, ASSIGNMENTS);
+    let (pids, clusters, themes, sims, margins) = (
+        r.u32("passage_id")?,
+        r.opt_u32("cluster")?,
+        r.str("theme")?,
+        r.f64("similarity")?,
+        r.f64("margin")?,
+    );
+    let assignments = themes
+        .into_iter()
+        .enumerate()
+        .map(|(i, theme)| Assignment {
+            passage_id: pids[i],
+            cluster: clusters[i],
+            theme,
+            similarity: sims[i],
+            margin: margins[i],
+        })
+        .collect();
+    let df = read(dir, CLUSTERS)?;
+    let r = Reader::new(&df, CLUSTERS);
+    let (ids, themes, sizes, tops) = (r.u32("cluster")?, r.str("theme")?, r.u32("size")?, r.str("top_terms")?);
+    let clusters = themes
+        .into_iter()
+        .enumerate()
+        .map(|(i, theme)| ClusterInfo {
+            cluster: ids[i],
+            theme,
+            size: sizes[i],
+            top_terms: tops[i].clone(),
+        })
+        .collect();
+    let df = read(dir, CLUSTER_TERMS)?;
+    let r = Reader::new(&df, CLUSTER_TERMS);
+    let (cs, ranks, tids, terms, labels, ws) = (
+        r.u32("cluster")?,
+        r.u32("rank")?,
+        r.u32("term_id")?,
+        r.str("term")?,
+        r.str("label")?,
+        r.f64("weight")?,
+    );
+    let terms = terms
+        .into_iter()
+        .enumerate()
+        .map(|(i, term)| ClusterTerm {
+            cluster: cs[i],
+            rank: ranks[i],
+            term_id: tids[i],
+            term,
+            label: labels[i].clone(),
+            weight: ws[i],
+        })
+        .collect();
+    let seeds = match read(dir, THEME_SEEDS) {
+        Ok(df) => {
+            let r = Reader::new(&df, THEME_SEEDS);
+            let (themes, seeds, terms, status) = (r.str("theme")?, r.str("seed")?, r.str("terms")?, r.str("status")?);
+            (0..themes.len())
+                .map(|i| SeedStatus {
+                    theme: themes[i].clone(),
+                    seed: seeds[i].clone(),
+                    terms: terms[i].clone(),
+                    status: match status[i].as_str() {
+                        "live" => "live",
+                        "stop_word" => "stop_word",
+                        "pruned" => "pruned",
+                        _ => "unseen",
+                    },
+                })
+                .collect()
+        }
+        Err(_) => vec![],
+    };
+    Ok(Clustering {
+        assignments,
+        clusters,
+        terms,
+        seeds,
+    })
+}
