@@ -103,7 +103,11 @@ pub fn seed_centroids(
     for (k, theme) in pipeline.themes.iter().enumerate() {
         for seed in &theme.seeds {
             let terms = analyzer.terms(seed);
-            let mut status = if terms.is_empty() { "stop_word" } else { "unseen" };
+            let mut status = if terms.is_empty() {
+                "stop_word"
+            } else {
+                "unseen"
+            };
             for t in &terms {
                 if let Some(id) = vocab.id(t) {
                     let term = &vocab.terms[id as usize];
@@ -142,11 +146,18 @@ pub fn seed_centroids(
 }
 
 /// Cluster the rows of `m`.
-pub fn cluster(m: &Tfidf, vocab: &Vocabulary, analyzer: &Analyzer, pipeline: &Pipeline) -> Result<Clustering> {
+pub fn cluster(
+    m: &Tfidf,
+    vocab: &Vocabulary,
+    analyzer: &Analyzer,
+    pipeline: &Pipeline,
+) -> Result<Clustering> {
     let settings = &pipeline.cluster;
     let k = pipeline.n_clusters();
     let (cols, n_cols) = columns(vocab);
-    let nonempty: Vec<usize> = (0..m.n_rows()).filter(|&r| !m.row(r).0.is_empty()).collect();
+    let nonempty: Vec<usize> = (0..m.n_rows())
+        .filter(|&r| !m.row(r).0.is_empty())
+        .collect();
     if nonempty.len() < k {
         return Err(Error::Data(format!(
             "cannot form {k} clusters from {} passage(s) with terms",
@@ -190,32 +201,20 @@ pub fn cluster(m: &Tfidf, vocab: &Vocabulary, analyzer: &Analyzer, pipeline: &Pi
             row /= n;
         }
     }
-    let mut best: Vec<(Option<u32>, f64, f64)> = vec![(None, 0.0, 0.0); m.n_rows()];
-    for r in 0..m.n_rows() {
-        let (ids, w) = m.row(r);
-        if ids.is_empty() {
-            continue;
-        }
-        let sims: Vec<f64> = (0..k)
-            .map(|c| {
-                ids.iter()
-                    .zip(w)
-                    .map(|(&t, &v)| v * centroids[[c, cols[t as usize] as usize]])
-                    .sum()
-            })
-            .collect();
-        let mut top = 0;
-        for c in 1..k {
-            if sims[c] > sims[top] {
-                top = c;
-            }
-        }
-        let runner_up = (0..k).filter(|&c| c != top).map(|c| sims[c]).fold(f64::NEG_INFINITY, f64::max);
-        let margin = if k == 1 { sims[top] } else { sims[top] - runner_up };
-        if sims[top] > 0.0 {
-            best[r] = (Some(top as u32), sims[top], margin);
-        }
-    }
+    let best: Vec<(Option<u32>, f64, f64)> = (0..m.n_rows())
+        .map(|r| {
+            let (ids, w) = m.row(r);
+            let sims: Vec<f64> = (0..k)
+                .map(|c| {
+                    ids.iter()
+                        .zip(w)
+                        .map(|(&t, &v)| v * centroids[[c, cols[t as usize] as usize]])
+                        .sum()
+                })
+                .collect();
+            best_of(&sims)
+        })
+        .collect();
     let terms = top_terms(m, vocab, &best, k, settings.top_terms);
     let names: Vec<String> = match settings.mode {
         Mode::Guided => pipeline.themes.iter().map(|t| t.name.clone()).collect(),
@@ -267,8 +266,38 @@ pub fn cluster(m: &Tfidf, vocab: &Vocabulary, analyzer: &Analyzer, pipeline: &Pi
     })
 }
 
+/// The best cluster of one row from its similarities: (cluster, similarity, margin).
+/// Ties go to the lower cluster id; a row with no positive similarity is unassigned.
+fn best_of(sims: &[f64]) -> (Option<u32>, f64, f64) {
+    let mut top = 0;
+    for c in 1..sims.len() {
+        if sims[c] > sims[top] {
+            top = c;
+        }
+    }
+    if sims.is_empty() || sims[top] <= 0.0 {
+        return (None, 0.0, 0.0);
+    }
+    let runner_up = (0..sims.len())
+        .filter(|&c| c != top)
+        .map(|c| sims[c])
+        .fold(f64::NEG_INFINITY, f64::max);
+    let margin = if sims.len() == 1 {
+        sims[top]
+    } else {
+        sims[top] - runner_up
+    };
+    (Some(top as u32), sims[top], margin)
+}
+
 /// The `n` terms of highest mean weight in each cluster (ties: lower term id first).
-fn top_terms(m: &Tfidf, vocab: &Vocabulary, best: &[(Option<u32>, f64, f64)], k: usize, n: usize) -> Vec<ClusterTerm> {
+fn top_terms(
+    m: &Tfidf,
+    vocab: &Vocabulary,
+    best: &[(Option<u32>, f64, f64)],
+    k: usize,
+    n: usize,
+) -> Vec<ClusterTerm> {
     let mut sums = vec![std::collections::HashMap::<u32, f64>::new(); k];
     let mut sizes = vec![0usize; k];
     for (r, b) in best.iter().enumerate() {
@@ -325,7 +354,12 @@ mod tests {
     fn fit(p: &Pipeline) -> Result<Clustering> {
         let a = Analyzer::new(&p.analyzer).unwrap();
         let c = count(&a, TEXTS);
-        let (v, m) = tfidf(&c, (0..TEXTS.len() as u32).collect(), &TfidfSettings::default()).unwrap();
+        let (v, m) = tfidf(
+            &c,
+            (0..TEXTS.len() as u32).collect(),
+            &TfidfSettings::default(),
+        )
+        .unwrap();
         cluster(&m, &v, &a, p)
     }
 
@@ -337,17 +371,39 @@ mod tests {
         let themes: Vec<&str> = c.assignments.iter().map(|a| a.theme.as_str()).collect();
         assert_eq!(
             themes,
-            ["doctrine", "doctrine", "negotiation", "negotiation", "succession", "succession", UNASSIGNED]
+            [
+                "doctrine",
+                "doctrine",
+                "negotiation",
+                "negotiation",
+                "succession",
+                "succession",
+                UNASSIGNED
+            ]
         );
-        assert_eq!(c.clusters.iter().map(|c| c.size).collect::<Vec<_>>(), [2, 2, 2]);
+        assert_eq!(
+            c.clusters.iter().map(|c| c.size).collect::<Vec<_>>(),
+            [2, 2, 2]
+        );
         for a in &c.assignments[..6] {
-            assert!(a.similarity > 0.0 && a.similarity <= 1.0 + 1e-12 && a.margin > 0.0, "{a:?}");
+            assert!(
+                a.similarity > 0.0 && a.similarity <= 1.0 + 1e-12 && a.margin > 0.0,
+                "{a:?}"
+            );
         }
         assert_eq!(c.assignments[6].cluster, None);
         assert_eq!(c.seeds.len(), 6);
         assert!(c.seeds.iter().all(|s| s.status == "live"));
-        let doctrine_terms: Vec<&str> = c.terms.iter().filter(|t| t.cluster == 0).map(|t| t.term.as_str()).collect();
-        assert!(doctrine_terms[..2].contains(&"doctrin"), "{doctrine_terms:?}");
+        let doctrine_terms: Vec<&str> = c
+            .terms
+            .iter()
+            .filter(|t| t.cluster == 0)
+            .map(|t| t.term.as_str())
+            .collect();
+        assert!(
+            doctrine_terms[..2].contains(&"doctrin"),
+            "{doctrine_terms:?}"
+        );
     }
 
     #[test]
@@ -368,14 +424,28 @@ mod tests {
         let b = fit(&p).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.clusters.len(), 3);
-        assert!(a.clusters.iter().all(|c| c.theme.contains('/') || c.theme.starts_with("cluster_")));
+        assert!(a
+            .clusters
+            .iter()
+            .all(|c| c.theme.contains('/') || c.theme.starts_with("cluster_")));
         let assigned = a.assignments.iter().filter(|x| x.cluster.is_some()).count();
         assert_eq!(assigned, 6);
     }
 
     #[test]
+    fn best_of_picks_max_with_margin_and_ties_low() {
+        assert_eq!(best_of(&[0.2, 0.5, 0.1]), (Some(1), 0.5, 0.3));
+        assert_eq!(best_of(&[0.4, 0.4]), (Some(0), 0.4, 0.0));
+        assert_eq!(best_of(&[0.0, 0.0]), (None, 0.0, 0.0));
+        assert_eq!(best_of(&[0.7]), (Some(0), 0.7, 0.7));
+    }
+
+    #[test]
     fn too_many_clusters_is_an_error() {
         let p = pipeline("[cluster]\nmode = \"discover\"\nk = 7\n");
-        assert!(fit(&p).unwrap_err().to_string().contains("cannot form 7 clusters"));
+        assert!(fit(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("cannot form 7 clusters"));
     }
 }

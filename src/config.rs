@@ -365,12 +365,20 @@ impl Pipeline {
             .map(Path::to_path_buf)
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."));
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
 
         let (input_root, patterns) = match &overrides.input {
             Some(p) if p.is_file() => (
                 p.parent().map(Path::to_path_buf).unwrap_or_default(),
-                vec![globset::escape(&p.file_name().unwrap_or_default().to_string_lossy())],
+                vec![globset::escape(
+                    &p.file_name().unwrap_or_default().to_string_lossy(),
+                )],
             ),
             Some(p) => (p.clone(), file.input.patterns.clone()),
             None => (resolve(&file.input.root), file.input.patterns.clone()),
@@ -429,7 +437,8 @@ impl Pipeline {
         for p in &self.patterns {
             globset::Glob::new(p).map_err(|e| format!("input.patterns: {p:?}: {e}"))?;
         }
-        crate::text::language(&self.analyzer.language).map_err(|m| format!("analyzer.language: {m}"))?;
+        crate::text::language(&self.analyzer.language)
+            .map_err(|m| format!("analyzer.language: {m}"))?;
         if self.analyzer.min_token_len == 0 {
             return Err("analyzer.min_token_len: must be at least 1".into());
         }
@@ -593,7 +602,10 @@ mod tests {
     #[test]
     fn unknown_language_is_rejected() {
         let e = err(&format!("{MIN}[analyzer]\nlanguage = \"klingon\"\n"));
-        assert!(e.contains("analyzer.language") && e.contains("klingon"), "{e}");
+        assert!(
+            e.contains("analyzer.language") && e.contains("klingon"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -618,13 +630,17 @@ mod tests {
         assert!(err(&format!("{MIN}[cluster]\ntop_terms = 0\n")).contains("top_terms"));
         assert!(err(&format!("{MIN}[input]\npatterns = []\n")).contains("patterns"));
         assert!(err(&format!("{MIN}[input]\npatterns = [\"a[\"]\n")).contains("patterns"));
-        assert!(err("name = \"t\"\noutput = \"o\"\n[themes]\nunassigned = [\"x\"]").contains("reserved"));
+        assert!(
+            err("name = \"t\"\noutput = \"o\"\n[themes]\nunassigned = [\"x\"]")
+                .contains("reserved")
+        );
         assert!(err("name = \"t\"\n").contains("output"));
     }
 
     #[test]
     fn themes_keep_file_order() {
-        let p = load("name = \"t\"\noutput = \"o\"\n[themes]\nzeta = [\"z\"]\nalpha = [\"a\"]\n").unwrap();
+        let p = load("name = \"t\"\noutput = \"o\"\n[themes]\nzeta = [\"z\"]\nalpha = [\"a\"]\n")
+            .unwrap();
         let names: Vec<_> = p.themes.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["zeta", "alpha"]);
     }
@@ -632,7 +648,11 @@ mod tests {
     #[test]
     fn set_overrides_fields_and_reports_bad_keys() {
         let o = Overrides {
-            set: vec!["cluster.mode=discover".into(), "cluster.k=5".into(), "tfidf.min_df=0.1".into()],
+            set: vec![
+                "cluster.mode=discover".into(),
+                "cluster.k=5".into(),
+                "tfidf.min_df=0.1".into(),
+            ],
             ..Default::default()
         };
         let p = Pipeline::from_toml(MIN, Path::new("t.toml"), &o).unwrap();

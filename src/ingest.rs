@@ -267,8 +267,12 @@ fn looks_like_date(line: &str) -> bool {
         .filter(|w| !w.is_empty())
         .collect();
     words.len() <= 4
-        && words.iter().any(|w| w.len() == 4 && w.chars().all(|c| c.is_ascii_digit()))
-        && words.iter().any(|w| MONTHS.iter().any(|m| w.starts_with(m)))
+        && words
+            .iter()
+            .any(|w| w.len() == 4 && w.chars().all(|c| c.is_ascii_digit()))
+        && words
+            .iter()
+            .any(|w| MONTHS.iter().any(|m| w.starts_with(m)))
 }
 
 /// Cut one decoded document into passages (ids are filled in by [`assemble`]).
@@ -303,7 +307,7 @@ pub fn passages_of(text: &str, settings: &IngestSettings) -> Vec<Passage> {
 
 /// Read and split every input file (in parallel, output in path order).
 pub fn ingest(files: &[(PathBuf, String)], settings: &IngestSettings) -> Result<Corpus> {
-    let results: Vec<Result<(Option<(Document, Vec<Passage>)>, Vec<String>)>> = files
+    let results: Vec<DocResult> = files
         .par_iter()
         .map(|(path, rel)| read_document(path, rel, settings))
         .collect();
@@ -385,7 +389,10 @@ mod tests {
     use super::*;
 
     fn texts(text: &str, how: Split) -> Vec<&str> {
-        split(text, how).into_iter().map(|(s, e)| &text[s..e]).collect()
+        split(text, how)
+            .into_iter()
+            .map(|(s, e)| &text[s..e])
+            .collect()
     }
 
     #[test]
@@ -393,7 +400,12 @@ mod tests {
         let t = "Title\n\nFirst para.\nSecond para.\n\nA wrapped line\nthat goes on.\n";
         assert_eq!(
             texts(t, Split::Paragraph),
-            ["Title", "First para.", "Second para.", "A wrapped line\nthat goes on."]
+            [
+                "Title",
+                "First para.",
+                "Second para.",
+                "A wrapped line\nthat goes on."
+            ]
         );
         assert_eq!(texts(t, Split::Line).len(), 5);
         assert_eq!(texts(t, Split::Document), [t]);
@@ -438,16 +450,23 @@ mod tests {
     #[test]
     fn nfc_composes() {
         assert_eq!(normalize("e\u{301}".into(), Normalization::Nfc), "é");
-        assert_eq!(normalize("e\u{301}".into(), Normalization::None), "e\u{301}");
+        assert_eq!(
+            normalize("e\u{301}".into(), Normalization::None),
+            "e\u{301}"
+        );
     }
 
     #[test]
     fn titles_skip_dates() {
         assert_eq!(
-            guess_title("January 23, 2025\n\nThe Collapse of the Khamenei Doctrine\n\n6 min read").as_deref(),
+            guess_title("January 23, 2025\n\nThe Collapse of the Khamenei Doctrine\n\n6 min read")
+                .as_deref(),
             Some("The Collapse of the Khamenei Doctrine")
         );
-        assert_eq!(guess_title("A full sentence that ends.\nAnother one ends."), None);
+        assert_eq!(
+            guess_title("A full sentence that ends.\nAnother one ends."),
+            None
+        );
     }
 
     #[test]

@@ -57,7 +57,10 @@ impl Runner {
             ProgressDrawTarget::stderr()
         };
         let pb = ProgressBar::with_draw_target(None, target);
-        pb.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         pb.set_message(msg.to_string());
         pb.enable_steady_tick(Duration::from_millis(120));
         pb
@@ -73,7 +76,11 @@ impl Runner {
     }
 
     fn previous_fingerprint(&self, stage: &str) -> String {
-        self.manifest.stages.get(stage).map(|s| s.fingerprint.clone()).unwrap_or_default()
+        self.manifest
+            .stages
+            .get(stage)
+            .map(|s| s.fingerprint.clone())
+            .unwrap_or_default()
     }
 
     /// ingest: input files → documents.parquet, passages.parquet.
@@ -89,8 +96,18 @@ impl Runner {
             self.note(&format!("warning: {w}"));
         }
         std::fs::create_dir_all(self.out()).map_err(|e| Error::io(self.out(), e))?;
-        tables::write(self.out(), tables::DOCUMENTS, tables::documents_frame(&corpus.documents)?, &p.name)?;
-        tables::write(self.out(), tables::PASSAGES, tables::passages_frame(&corpus.passages)?, &p.name)?;
+        tables::write(
+            self.out(),
+            tables::DOCUMENTS,
+            tables::documents_frame(&corpus.documents)?,
+            &p.name,
+        )?;
+        tables::write(
+            self.out(),
+            tables::PASSAGES,
+            tables::passages_frame(&corpus.passages)?,
+            &p.name,
+        )?;
         let settings = serde_json::json!({ "patterns": p.patterns, "ingest": p.ingest });
         let inputs: BTreeMap<String, String> = corpus
             .documents
@@ -99,7 +116,12 @@ impl Runner {
             .collect();
         let input_list: Vec<String> = inputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let rec = StageRecord {
-            fingerprint: fingerprint(&[crate::VERSION, "ingest", &settings.to_string(), &input_list.join("\n")]),
+            fingerprint: fingerprint(&[
+                crate::VERSION,
+                "ingest",
+                &settings.to_string(),
+                &input_list.join("\n"),
+            ]),
             settings,
             inputs,
             rows: BTreeMap::from([
@@ -125,7 +147,11 @@ impl Runner {
         let t = Instant::now();
         let p = &self.pipeline;
         let analyzer = Analyzer::new(&p.analyzer)?;
-        let kept: Vec<&ingest::Passage> = corpus.passages.iter().filter(|x| x.status == Status::Kept).collect();
+        let kept: Vec<&ingest::Passage> = corpus
+            .passages
+            .iter()
+            .filter(|x| x.status == Status::Kept)
+            .collect();
         if kept.is_empty() {
             return Err(Error::Data("no kept passages: nothing to analyse".into()));
         }
@@ -133,13 +159,28 @@ impl Runner {
         let pb = self.spinner(&format!("analyze: {} passages", texts.len()));
         let counts = vectorize::count(&analyzer, &texts);
         pb.set_message("tfidf: weighting");
-        let result = vectorize::tfidf(&counts, kept.iter().map(|x| x.passage_id).collect(), &p.tfidf);
+        let result = vectorize::tfidf(
+            &counts,
+            kept.iter().map(|x| x.passage_id).collect(),
+            &p.tfidf,
+        );
         pb.finish_and_clear();
         let (vocab, m) = result?;
-        tables::write(self.out(), tables::VOCABULARY, tables::vocabulary_frame(&vocab)?, &p.name)?;
+        tables::write(
+            self.out(),
+            tables::VOCABULARY,
+            tables::vocabulary_frame(&vocab)?,
+            &p.name,
+        )?;
         tables::write(self.out(), tables::TFIDF, tables::tfidf_frame(&m)?, &p.name)?;
         let stop_file = match &p.analyzer.stop_words_file {
-            Some(f) => std::fs::read(f).map(|b| ingest::hex(&sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&b)))).unwrap_or_default(),
+            Some(f) => std::fs::read(f)
+                .map(|b| {
+                    ingest::hex(&sha2::Digest::finalize(
+                        <sha2::Sha256 as sha2::Digest>::new_with_prefix(&b),
+                    ))
+                })
+                .unwrap_or_default(),
             None => String::new(),
         };
         let settings = serde_json::json!({ "analyzer": p.analyzer, "tfidf": p.tfidf });
@@ -181,14 +222,39 @@ impl Runner {
         let c = crate::cluster::cluster(m, vocab, &analyzer, p);
         pb.finish_and_clear();
         let c = c?;
-        tables::write(self.out(), tables::ASSIGNMENTS, tables::assignments_frame(&c.assignments)?, &p.name)?;
-        tables::write(self.out(), tables::CLUSTERS, tables::clusters_frame(&c.clusters)?, &p.name)?;
-        tables::write(self.out(), tables::CLUSTER_TERMS, tables::cluster_terms_frame(&c.terms)?, &p.name)?;
-        tables::write(self.out(), tables::THEME_SEEDS, tables::theme_seeds_frame(&c.seeds)?, &p.name)?;
+        tables::write(
+            self.out(),
+            tables::ASSIGNMENTS,
+            tables::assignments_frame(&c.assignments)?,
+            &p.name,
+        )?;
+        tables::write(
+            self.out(),
+            tables::CLUSTERS,
+            tables::clusters_frame(&c.clusters)?,
+            &p.name,
+        )?;
+        tables::write(
+            self.out(),
+            tables::CLUSTER_TERMS,
+            tables::cluster_terms_frame(&c.terms)?,
+            &p.name,
+        )?;
+        tables::write(
+            self.out(),
+            tables::THEME_SEEDS,
+            tables::theme_seeds_frame(&c.seeds)?,
+            &p.name,
+        )?;
         let settings = serde_json::json!({ "cluster": p.cluster, "themes": p.themes });
         let unassigned = c.assignments.iter().filter(|a| a.cluster.is_none()).count();
         let rec = StageRecord {
-            fingerprint: fingerprint(&[crate::VERSION, "cluster", &settings.to_string(), &self.previous_fingerprint("tfidf")]),
+            fingerprint: fingerprint(&[
+                crate::VERSION,
+                "cluster",
+                &settings.to_string(),
+                &self.previous_fingerprint("tfidf"),
+            ]),
             settings,
             inputs: BTreeMap::new(),
             rows: BTreeMap::from([
@@ -200,7 +266,11 @@ impl Runner {
             seconds: t.elapsed().as_secs_f64(),
             warnings: vec![],
         };
-        let sizes: Vec<String> = c.clusters.iter().map(|x| format!("{} {}", x.theme, x.size)).collect();
+        let sizes: Vec<String> = c
+            .clusters
+            .iter()
+            .map(|x| format!("{} {}", x.theme, x.size))
+            .collect();
         self.note(&format!(
             "cluster: {}; {unassigned} unassigned, in {:.2} s",
             sizes.join(", "),
@@ -211,24 +281,44 @@ impl Runner {
     }
 
     /// report: everything → summary.md, summary.json in the report directory.
-    pub fn report(&mut self, corpus: &Corpus, vocab: &Vocabulary, m: &Tfidf, c: &Clustering) -> Result<Summary> {
+    pub fn report(
+        &mut self,
+        corpus: &Corpus,
+        vocab: &Vocabulary,
+        m: &Tfidf,
+        c: &Clustering,
+    ) -> Result<Summary> {
         let t = Instant::now();
         let p = &self.pipeline;
-        let warnings = self.manifest.stages.get("ingest").map(|s| s.warnings.clone()).unwrap_or_default();
+        let warnings = self
+            .manifest
+            .stages
+            .get("ingest")
+            .map(|s| s.warnings.clone())
+            .unwrap_or_default();
         let summary = report::summarize(p, corpus, vocab, m, c, &warnings);
         let dir = &p.report_dir;
         write_text(&dir.join("summary.json"), &report::to_json(&summary))?;
         write_text(&dir.join("summary.md"), &report::to_markdown(&summary))?;
         let settings = serde_json::json!({ "representatives": p.representatives, "dir": dir });
         let rec = StageRecord {
-            fingerprint: fingerprint(&[crate::VERSION, "report", &settings.to_string(), &self.previous_fingerprint("cluster")]),
+            fingerprint: fingerprint(&[
+                crate::VERSION,
+                "report",
+                &settings.to_string(),
+                &self.previous_fingerprint("cluster"),
+            ]),
             settings,
             inputs: BTreeMap::new(),
             rows: BTreeMap::from([("themes".into(), summary.themes.len() as u64)]),
             seconds: t.elapsed().as_secs_f64(),
             warnings: vec![],
         };
-        self.note(&format!("report: {} in {:.2} s", dir.join("summary.md").display(), rec.seconds));
+        self.note(&format!(
+            "report: {} in {:.2} s",
+            dir.join("summary.md").display(),
+            rec.seconds
+        ));
         self.record("report", rec)?;
         Ok(summary)
     }

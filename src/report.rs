@@ -96,13 +96,25 @@ pub fn summarize(
         .clusters
         .iter()
         .map(|cl| {
-            let mut members: Vec<_> = c.assignments.iter().filter(|a| a.cluster == Some(cl.cluster)).collect();
-            members.sort_by(|a, b| b.similarity.total_cmp(&a.similarity).then(a.passage_id.cmp(&b.passage_id)));
+            let mut members: Vec<_> = c
+                .assignments
+                .iter()
+                .filter(|a| a.cluster == Some(cl.cluster))
+                .collect();
+            members.sort_by(|a, b| {
+                b.similarity
+                    .total_cmp(&a.similarity)
+                    .then(a.passage_id.cmp(&b.passage_id))
+            });
             ThemeSummary {
                 cluster: cl.cluster,
                 theme: cl.theme.clone(),
                 size: cl.size,
-                share: if assigned > 0 { r6(cl.size as f64 / assigned as f64) } else { 0.0 },
+                share: if assigned > 0 {
+                    r6(cl.size as f64 / assigned as f64)
+                } else {
+                    0.0
+                },
                 top_terms: c
                     .terms
                     .iter()
@@ -143,7 +155,12 @@ pub fn summarize(
             passages: d.n_passages,
             themes: names
                 .iter()
-                .map(|n| (n.clone(), mix[d.doc_id as usize].get(n.as_str()).copied().unwrap_or(0)))
+                .map(|n| {
+                    (
+                        n.clone(),
+                        mix[d.doc_id as usize].get(n.as_str()).copied().unwrap_or(0),
+                    )
+                })
                 .collect(),
         })
         .collect();
@@ -200,7 +217,10 @@ fn shorten(text: &str, max: usize) -> String {
         return text.to_string();
     }
     let cut: String = text.chars().take(max).collect();
-    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(a, _)| a).to_string();
+    let cut = cut
+        .rsplit_once(' ')
+        .map_or(cut.as_str(), |(a, _)| a)
+        .to_string();
     cut + " …"
 }
 
@@ -208,7 +228,11 @@ pub fn to_markdown(s: &Summary) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# themata report: {}\n", s.pipeline);
     let c = &s.corpus;
-    let status: Vec<String> = c.passages_by_status.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let status: Vec<String> = c
+        .passages_by_status
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
     let _ = writeln!(
         o,
         "{} documents, {} passages ({}); {} terms seen, {} kept; {} non-zero TF-IDF weights. \
@@ -274,7 +298,14 @@ pub fn to_markdown(s: &Summary) -> String {
         let _ = writeln!(o, "| theme | seed | term | status |");
         let _ = writeln!(o, "|---|---|---|---|");
         for sd in &s.seeds {
-            let _ = writeln!(o, "| {} | {} | {} | {} |", md(&sd.theme), md(&sd.seed), md(&sd.terms), sd.status);
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} |",
+                md(&sd.theme),
+                md(&sd.seed),
+                md(&sd.terms),
+                sd.status
+            );
         }
     }
     if !s.warnings.is_empty() {
@@ -288,7 +319,11 @@ pub fn to_markdown(s: &Summary) -> String {
 
 /// Passages per status among the corpus (helper for messages).
 pub fn count_status(corpus: &Corpus, status: Status) -> usize {
-    corpus.passages.iter().filter(|p| p.status == status).count()
+    corpus
+        .passages
+        .iter()
+        .filter(|p| p.status == status)
+        .count()
 }
 
 #[cfg(test)]

@@ -14,10 +14,19 @@ use std::path::Path;
 pub const MANIFEST: &str = "manifest.json";
 
 /// Write `path` through a temporary file in the same directory, then rename it into place.
-pub fn atomic_write(path: &Path, write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+pub fn atomic_write(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
@@ -113,7 +122,13 @@ mod tests {
             pipeline: "x".into(),
             ..Default::default()
         };
-        m.stages.insert("ingest".into(), StageRecord { seconds: 1.5, ..Default::default() });
+        m.stages.insert(
+            "ingest".into(),
+            StageRecord {
+                seconds: 1.5,
+                ..Default::default()
+            },
+        );
         m.save(dir.path()).unwrap();
         assert_eq!(Manifest::load(dir.path()), m);
     }

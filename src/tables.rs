@@ -42,7 +42,10 @@ pub fn write(dir: &Path, name: &str, mut df: DataFrame, pipeline: &str) -> Resul
         let meta = KeyValueMetadata::from_static(vec![
             ("themata.version".into(), crate::VERSION.into()),
             ("themata.pipeline".into(), pipeline.into()),
-            ("themata.table".into(), name.trim_end_matches(".parquet").into()),
+            (
+                "themata.table".into(),
+                name.trim_end_matches(".parquet").into(),
+            ),
         ]);
         ParquetWriter::new(file)
             .with_compression(ParquetCompression::Zstd(None))
@@ -64,7 +67,9 @@ pub fn read(dir: &Path, name: &str) -> Result<DataFrame> {
         },
         _ => Error::io(&path, e),
     })?;
-    ParquetReader::new(file).finish().map_err(|e| table_err(&path, e))
+    ParquetReader::new(file)
+        .finish()
+        .map_err(|e| table_err(&path, e))
 }
 
 /// Typed column access with errors naming the file and column.
@@ -138,11 +143,28 @@ pub fn documents_frame(docs: &[Document]) -> Result<DataFrame> {
         docs.len(),
         vec![
             col("doc_id", docs.iter().map(|d| d.doc_id).collect::<Vec<_>>()),
-            col("path", docs.iter().map(|d| d.path.as_str()).collect::<Vec<_>>()),
-            col("title", docs.iter().map(|d| d.title.as_deref()).collect::<Vec<_>>()),
-            col("n_passages", docs.iter().map(|d| d.n_passages).collect::<Vec<_>>()),
-            col("n_chars", docs.iter().map(|d| d.n_chars).collect::<Vec<_>>()),
-            col("content_hash", docs.iter().map(|d| d.content_hash.as_str()).collect::<Vec<_>>()),
+            col(
+                "path",
+                docs.iter().map(|d| d.path.as_str()).collect::<Vec<_>>(),
+            ),
+            col(
+                "title",
+                docs.iter().map(|d| d.title.as_deref()).collect::<Vec<_>>(),
+            ),
+            col(
+                "n_passages",
+                docs.iter().map(|d| d.n_passages).collect::<Vec<_>>(),
+            ),
+            col(
+                "n_chars",
+                docs.iter().map(|d| d.n_chars).collect::<Vec<_>>(),
+            ),
+            col(
+                "content_hash",
+                docs.iter()
+                    .map(|d| d.content_hash.as_str())
+                    .collect::<Vec<_>>(),
+            ),
         ],
     );
     df.map_err(|e| table_err(Path::new(DOCUMENTS), e))
@@ -152,13 +174,28 @@ pub fn passages_frame(ps: &[Passage]) -> Result<DataFrame> {
     let df = DataFrame::new(
         ps.len(),
         vec![
-            col("passage_id", ps.iter().map(|p| p.passage_id).collect::<Vec<_>>()),
+            col(
+                "passage_id",
+                ps.iter().map(|p| p.passage_id).collect::<Vec<_>>(),
+            ),
             col("doc_id", ps.iter().map(|p| p.doc_id).collect::<Vec<_>>()),
             col("ordinal", ps.iter().map(|p| p.ordinal).collect::<Vec<_>>()),
-            col("text", ps.iter().map(|p| p.text.as_str()).collect::<Vec<_>>()),
-            col("char_start", ps.iter().map(|p| p.char_start).collect::<Vec<_>>()),
-            col("char_end", ps.iter().map(|p| p.char_end).collect::<Vec<_>>()),
-            col("status", ps.iter().map(|p| p.status.as_str()).collect::<Vec<_>>()),
+            col(
+                "text",
+                ps.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(),
+            ),
+            col(
+                "char_start",
+                ps.iter().map(|p| p.char_start).collect::<Vec<_>>(),
+            ),
+            col(
+                "char_end",
+                ps.iter().map(|p| p.char_end).collect::<Vec<_>>(),
+            ),
+            col(
+                "status",
+                ps.iter().map(|p| p.status.as_str()).collect::<Vec<_>>(),
+            ),
         ],
     );
     df.map_err(|e| table_err(Path::new(PASSAGES), e))
@@ -206,7 +243,8 @@ pub fn read_corpus(dir: &Path) -> Result<Corpus> {
             text,
             char_start: starts[i],
             char_end: ends[i],
-            status: Status::parse(&status[i]).ok_or_else(|| r.err("status", format!("unknown status {:?}", status[i])))?,
+            status: Status::parse(&status[i])
+                .ok_or_else(|| r.err("status", format!("unknown status {:?}", status[i])))?,
         });
     }
     Ok(Corpus {
@@ -224,15 +262,23 @@ pub fn vocabulary_frame(v: &Vocabulary) -> Result<DataFrame> {
         t.len(),
         vec![
             col("term_id", (0..t.len() as u32).collect::<Vec<_>>()),
-            col("term", t.iter().map(|x| x.term.as_str()).collect::<Vec<_>>()),
-            col("label", t.iter().map(|x| x.label.as_str()).collect::<Vec<_>>()),
+            col(
+                "term",
+                t.iter().map(|x| x.term.as_str()).collect::<Vec<_>>(),
+            ),
+            col(
+                "label",
+                t.iter().map(|x| x.label.as_str()).collect::<Vec<_>>(),
+            ),
             col("df", t.iter().map(|x| x.df).collect::<Vec<_>>()),
             col("cf", t.iter().map(|x| x.cf).collect::<Vec<_>>()),
             col("idf", t.iter().map(|x| x.idf).collect::<Vec<_>>()),
             col("kept", t.iter().map(|x| x.kept()).collect::<Vec<_>>()),
             col(
                 "dropped_reason",
-                t.iter().map(|x| x.dropped.map(DropReason::as_str)).collect::<Vec<_>>(),
+                t.iter()
+                    .map(|x| x.dropped.map(DropReason::as_str))
+                    .collect::<Vec<_>>(),
             ),
         ],
     );
@@ -242,7 +288,10 @@ pub fn vocabulary_frame(v: &Vocabulary) -> Result<DataFrame> {
 pub fn tfidf_frame(m: &Tfidf) -> Result<DataFrame> {
     let mut rows = Vec::with_capacity(m.nnz());
     for r in 0..m.n_rows() {
-        rows.extend(std::iter::repeat_n(m.row_ids[r], m.indptr[r + 1] - m.indptr[r]));
+        rows.extend(std::iter::repeat_n(
+            m.row_ids[r],
+            m.indptr[r + 1] - m.indptr[r],
+        ));
     }
     let df = DataFrame::new(
         m.nnz(),
@@ -271,7 +320,10 @@ pub fn read_vocabulary(dir: &Path) -> Result<Vocabulary> {
     for (i, term) in terms.into_iter().enumerate() {
         let dropped = match &reasons[i] {
             None => None,
-            Some(s) => Some(DropReason::parse(s).ok_or_else(|| r.err("dropped_reason", format!("unknown reason {s:?}")))?),
+            Some(s) => Some(
+                DropReason::parse(s)
+                    .ok_or_else(|| r.err("dropped_reason", format!("unknown reason {s:?}")))?,
+            ),
         };
         out.push(Term {
             term,
@@ -293,7 +345,12 @@ pub fn read_vocabulary(dir: &Path) -> Result<Vocabulary> {
 pub fn read_tfidf(dir: &Path, kept_ids: &[u32]) -> Result<Tfidf> {
     let df = read(dir, TFIDF)?;
     let r = Reader::new(&df, TFIDF);
-    let (pids, tids, counts, weights) = (r.u32("passage_id")?, r.u32("term_id")?, r.u32("count")?, r.f64("weight")?);
+    let (pids, tids, counts, weights) = (
+        r.u32("passage_id")?,
+        r.u32("term_id")?,
+        r.u32("count")?,
+        r.f64("weight")?,
+    );
     let mut m = Tfidf {
         row_ids: kept_ids.to_vec(),
         indptr: Vec::with_capacity(kept_ids.len() + 1),
@@ -324,10 +381,19 @@ pub fn assignments_frame(a: &[Assignment]) -> Result<DataFrame> {
     let df = DataFrame::new(
         a.len(),
         vec![
-            col("passage_id", a.iter().map(|x| x.passage_id).collect::<Vec<_>>()),
+            col(
+                "passage_id",
+                a.iter().map(|x| x.passage_id).collect::<Vec<_>>(),
+            ),
             col("cluster", a.iter().map(|x| x.cluster).collect::<Vec<_>>()),
-            col("theme", a.iter().map(|x| x.theme.as_str()).collect::<Vec<_>>()),
-            col("similarity", a.iter().map(|x| x.similarity).collect::<Vec<_>>()),
+            col(
+                "theme",
+                a.iter().map(|x| x.theme.as_str()).collect::<Vec<_>>(),
+            ),
+            col(
+                "similarity",
+                a.iter().map(|x| x.similarity).collect::<Vec<_>>(),
+            ),
             col("margin", a.iter().map(|x| x.margin).collect::<Vec<_>>()),
         ],
     );
@@ -339,9 +405,15 @@ pub fn clusters_frame(c: &[ClusterInfo]) -> Result<DataFrame> {
         c.len(),
         vec![
             col("cluster", c.iter().map(|x| x.cluster).collect::<Vec<_>>()),
-            col("theme", c.iter().map(|x| x.theme.as_str()).collect::<Vec<_>>()),
+            col(
+                "theme",
+                c.iter().map(|x| x.theme.as_str()).collect::<Vec<_>>(),
+            ),
             col("size", c.iter().map(|x| x.size).collect::<Vec<_>>()),
-            col("top_terms", c.iter().map(|x| x.top_terms.as_str()).collect::<Vec<_>>()),
+            col(
+                "top_terms",
+                c.iter().map(|x| x.top_terms.as_str()).collect::<Vec<_>>(),
+            ),
         ],
     );
     df.map_err(|e| table_err(Path::new(CLUSTERS), e))
@@ -354,8 +426,14 @@ pub fn cluster_terms_frame(t: &[ClusterTerm]) -> Result<DataFrame> {
             col("cluster", t.iter().map(|x| x.cluster).collect::<Vec<_>>()),
             col("rank", t.iter().map(|x| x.rank).collect::<Vec<_>>()),
             col("term_id", t.iter().map(|x| x.term_id).collect::<Vec<_>>()),
-            col("term", t.iter().map(|x| x.term.as_str()).collect::<Vec<_>>()),
-            col("label", t.iter().map(|x| x.label.as_str()).collect::<Vec<_>>()),
+            col(
+                "term",
+                t.iter().map(|x| x.term.as_str()).collect::<Vec<_>>(),
+            ),
+            col(
+                "label",
+                t.iter().map(|x| x.label.as_str()).collect::<Vec<_>>(),
+            ),
             col("weight", t.iter().map(|x| x.weight).collect::<Vec<_>>()),
         ],
     );
@@ -366,9 +444,18 @@ pub fn theme_seeds_frame(s: &[SeedStatus]) -> Result<DataFrame> {
     let df = DataFrame::new(
         s.len(),
         vec![
-            col("theme", s.iter().map(|x| x.theme.as_str()).collect::<Vec<_>>()),
-            col("seed", s.iter().map(|x| x.seed.as_str()).collect::<Vec<_>>()),
-            col("terms", s.iter().map(|x| x.terms.as_str()).collect::<Vec<_>>()),
+            col(
+                "theme",
+                s.iter().map(|x| x.theme.as_str()).collect::<Vec<_>>(),
+            ),
+            col(
+                "seed",
+                s.iter().map(|x| x.seed.as_str()).collect::<Vec<_>>(),
+            ),
+            col(
+                "terms",
+                s.iter().map(|x| x.terms.as_str()).collect::<Vec<_>>(),
+            ),
             col("status", s.iter().map(|x| x.status).collect::<Vec<_>>()),
         ],
     );
@@ -398,7 +485,12 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
         .collect();
     let df = read(dir, CLUSTERS)?;
     let r = Reader::new(&df, CLUSTERS);
-    let (ids, themes, sizes, tops) = (r.u32("cluster")?, r.str("theme")?, r.u32("size")?, r.str("top_terms")?);
+    let (ids, themes, sizes, tops) = (
+        r.u32("cluster")?,
+        r.str("theme")?,
+        r.u32("size")?,
+        r.str("top_terms")?,
+    );
     let clusters = themes
         .into_iter()
         .enumerate()
@@ -434,7 +526,12 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
     let seeds = match read(dir, THEME_SEEDS) {
         Ok(df) => {
             let r = Reader::new(&df, THEME_SEEDS);
-            let (themes, seeds, terms, status) = (r.str("theme")?, r.str("seed")?, r.str("terms")?, r.str("status")?);
+            let (themes, seeds, terms, status) = (
+                r.str("theme")?,
+                r.str("seed")?,
+                r.str("terms")?,
+                r.str("status")?,
+            );
             (0..themes.len())
                 .map(|i| SeedStatus {
                     theme: themes[i].clone(),

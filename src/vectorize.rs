@@ -282,7 +282,13 @@ pub fn normalize_row(w: &mut [f64], norm: Norm) {
 }
 
 /// Which terms survive pruning, as scikit-learn's `CountVectorizer._limit_features` decides.
-pub fn prune(df: &[u32], cf: &[u64], terms: &[String], n: usize, s: &TfidfSettings) -> Result<Vec<Option<DropReason>>> {
+pub fn prune(
+    df: &[u32],
+    cf: &[u64],
+    terms: &[String],
+    n: usize,
+    s: &TfidfSettings,
+) -> Result<Vec<Option<DropReason>>> {
     let low = s.min_df.as_count(n);
     let high = s.max_df.as_count(n);
     if high < low {
@@ -403,7 +409,10 @@ mod tests {
     #[test]
     fn counts_are_sorted_and_labelled() {
         let a = Analyzer::new(&AnalyzerSettings::default()).unwrap();
-        let c = count(&a, &["Negotiations and negotiation", "negotiations, negotiating"]);
+        let c = count(
+            &a,
+            &["Negotiations and negotiation", "negotiations, negotiating"],
+        );
         assert_eq!(c.terms, ["negoti"]);
         assert_eq!(c.labels, ["negotiations"]);
         assert_eq!(c.row(0), (&[0u32][..], &[2u32][..]));
@@ -477,7 +486,10 @@ mod tests {
         let (v, _) = run(&["x y y", "y z"], &s);
         assert_eq!(v.n_kept(), 1);
         assert!(v.terms[v.id("y").unwrap() as usize].kept());
-        assert_eq!(v.terms[v.id("x").unwrap() as usize].dropped, Some(DropReason::MaxFeatures));
+        assert_eq!(
+            v.terms[v.id("x").unwrap() as usize].dropped,
+            Some(DropReason::MaxFeatures)
+        );
     }
 
     #[test]
@@ -508,11 +520,19 @@ mod tests {
 
     #[test]
     fn independent_of_thread_count() {
-        let texts: Vec<String> = (0..2000).map(|i| format!("w{} w{} common", i % 37, i % 11)).collect();
+        let texts: Vec<String> = (0..2000)
+            .map(|i| format!("w{} w{} common", i % 37, i % 11))
+            .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
         let a = one.install(|| run(&refs, &TfidfSettings::default()));
-        let four = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+        let four = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
         let b = four.install(|| run(&refs, &TfidfSettings::default()));
         assert_eq!(a, b);
     }

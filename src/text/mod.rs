@@ -56,10 +56,7 @@ pub fn language(name: &str) -> std::result::Result<(Algorithm, &'static str), St
 }
 
 fn iso_code(name: &str) -> &'static str {
-    LANGUAGES
-        .iter()
-        .find(|l| l.0 == name)
-        .map_or("", |l| l.1)
+    LANGUAGES.iter().find(|l| l.0 == name).map_or("", |l| l.1)
 }
 
 /// scikit-learn's ENGLISH_STOP_WORDS.
@@ -72,9 +69,9 @@ pub fn segment(text: &str) -> impl Iterator<Item = &str> {
 
 /// Step 2: full Unicode lowercase with `’` folded to `'`. Borrows when nothing changes.
 pub fn fold(word: &str) -> Cow<'_, str> {
-    let needs = word
-        .chars()
-        .any(|c| c == '\u{2019}' || c.is_uppercase() || (!c.is_ascii() && c.to_lowercase().next() != Some(c)));
+    let needs = word.chars().any(|c| {
+        c == '\u{2019}' || c.is_uppercase() || (!c.is_ascii() && c.to_lowercase().next() != Some(c))
+    });
     if !needs {
         return Cow::Borrowed(word);
     }
@@ -165,7 +162,10 @@ impl Analyzer {
                             .into(),
                     ));
                 }
-                stop_words::get(code).iter().map(|s| s.to_string()).collect()
+                stop_words::get(code)
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
             }
         };
         if let Some(path) = &settings.stop_words_file {
@@ -273,13 +273,19 @@ mod tests {
         let s = Stemmer::new(Algorithm::English, true);
         assert_eq!(s.stem("negotiations"), "negoti");
         assert_eq!(s.stem("succession"), "success");
-        assert_eq!(Stemmer::new(Algorithm::English, false).stem("negotiations"), "negotiations");
+        assert_eq!(
+            Stemmer::new(Algorithm::English, false).stem("negotiations"),
+            "negotiations"
+        );
     }
 
     #[test]
     fn stop_words_checked_before_stemming_and_folded() {
         let a = analyzer(|s| s.stop_words = StopWords::Sklearn);
-        assert_eq!(a.terms("The Leader’s doctrine was always NEGOTIATIONS"), ["leader", "doctrin", "negoti"]);
+        assert_eq!(
+            a.terms("The Leader’s doctrine was always NEGOTIATIONS"),
+            ["leader", "doctrin", "negoti"]
+        );
         // "becoming" is a stop word; its stem "becom" is not looked up
         assert!(a.terms("becoming").is_empty());
     }
@@ -303,9 +309,14 @@ mod tests {
             assert!(a.stop.len() > 20, "{name}");
         }
         let a = analyzer(|s| s.language = "de".into());
-        assert_eq!(a.terms("Die Verhandlungen und die Nachfolge"), ["verhandl", "nachfolg"]);
-        let mut s = AnalyzerSettings::default();
-        s.language = "tamil".into();
+        assert_eq!(
+            a.terms("Die Verhandlungen und die Nachfolge"),
+            ["verhandl", "nachfolg"]
+        );
+        let mut s = AnalyzerSettings {
+            language: "tamil".into(),
+            ..Default::default()
+        };
         assert!(Analyzer::new(&s).is_err());
         s.stop_words = StopWords::None;
         assert!(Analyzer::new(&s).is_ok());

@@ -1,1 +1,98 @@
+//! Integration tests: one binary, one module per area. Every test works in its own
+//! temporary directory.
 
+mod analyzer_oracles;
+mod errors;
+mod example;
+mod sklearn_oracle;
+mod stages;
+
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run the themata binary.
+pub fn themata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_themata"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("themata runs")
+}
+
+/// Run and insist on success, returning stderr.
+pub fn themata_ok(args: &[&str]) -> String {
+    let out = themata(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "themata {args:?} failed: {stderr}");
+    stderr
+}
+
+pub fn table(dir: &Path, name: &str) -> DataFrame {
+    themata::tables::read(dir, name).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+pub fn u32s(df: &DataFrame, col: &str) -> Vec<u32> {
+    df.column(col)
+        .unwrap()
+        .u32()
+        .unwrap()
+        .into_no_null_iter()
+        .collect()
+}
+
+pub fn opt_u32s(df: &DataFrame, col: &str) -> Vec<Option<u32>> {
+    df.column(col).unwrap().u32().unwrap().iter().collect()
+}
+
+pub fn f64s(df: &DataFrame, col: &str) -> Vec<f64> {
+    df.column(col)
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect()
+}
+
+pub fn strs(df: &DataFrame, col: &str) -> Vec<String> {
+    df.column(col)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|s| s.unwrap_or("").to_string())
+        .collect()
+}
+
+/// Run the example pipeline into `dir` (tables in `dir/out`, report in `dir/report`).
+pub fn run_example(dir: &Path, extra: &[&str]) -> String {
+    let out = dir.join("out");
+    let report = format!("report.dir={}", dir.join("report").display());
+    let mut args = vec![
+        "run",
+        "pipelines/khamenei.toml",
+        "--quiet",
+        "--output",
+        out.to_str().unwrap(),
+        "--set",
+        &report,
+    ];
+    args.extend_from_slice(extra);
+    themata_ok(&args)
+}
+
+pub const TABLES: &[&str] = &[
+    "documents.parquet",
+    "passages.parquet",
+    "vocabulary.parquet",
+    "tfidf.parquet",
+    "assignments.parquet",
+    "clusters.parquet",
+    "cluster_terms.parquet",
+    "theme_seeds.parquet",
+];

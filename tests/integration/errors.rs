@@ -1,0 +1,168 @@
+//! Bad input and bad pipeline files: one clear line, the right exit code, no panic and no
+//! table written.
+
+use super::*;
+
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new(pipeline: &str) -> Case {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("docs")).unwrap();
+        std::fs::write(dir.path().join("p.toml"), pipeline).unwrap();
+        Case { dir }
+    }
+
+    fn file(&self, name: &str, content: &[u8]) -> &Self {
+        std::fs::write(self.dir.path().join("docs").join(name), content).unwrap();
+        self
+    }
+
+    fn run(&self, extra: &[&str]) -> (i32, String) {
+        let p = self.dir.path().join("p.toml");
+        let mut args = vec!["run", p.to_str().unwrap(), "-q"];
+        args.extend_from_slice(extra);
+        let out = themata(&args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!err.contains("panicked"), "{err}");
+        (out.status.code().unwrap_or(-1), err)
+    }
+
+    fn tables_written(&self) -> Vec<String> {
+        let out = self.dir.path().join("out");
+        match std::fs::read_dir(out) {
+            Ok(rd) => rd
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(".parquet"))
+                .collect(),
+            Err(_) => vec![],
+        }
+    }
+}
+
+const GOOD: &str =
+    "name = \"t\"\noutput = \"out\"\n[input]\nroot = \"docs\"\n[themes]\na = [\"alpha\"]\n";
+
+#[test]
+fn missing_input_directory() {
+    let c = Case::new(&GOOD.replace("\"docs\"", "\"nowhere\""));
+    let (code, err) = c.run(&[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("nowhere") && err.contains("not found"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(c.tables_written().is_empty());
+}
+
+#[test]
+fn no_matching_files_is_an_empty_corpus() {
+    let c = Case::new(GOOD);
+    c.file("notes.csv", b"a,b\n");
+    let (code, err) = c.run(&[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("docs") && err.contains("no input files match **/*.txt"),
+        "{err}"
+    );
+    assert!(c.tables_written().is_empty());
+}
+
+#[test]
+fn only_empty_files_is_an_empty_corpus() {
+    let c = Case::new(GOOD);
+    c.file("a.txt", b"").file("b.txt", b"  \n\n");
+    let (code, err) = c.run(&[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("empty corpus"), "{err}");
+    assert!(c.tables_written().is_empty());
+}
+
+#[test]
+fn unknown_language_is_a_config_error() {
+    let c = Case::new(&format!("{GOOD}[analyzer]\nlanguage = \"elvish\"\n"));
+    c.file("a.txt", b"alpha beta");
+    let (code, err) = c.run(&[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("p.toml") && err.contains("analyzer.language") && err.contains("elvish"),
+        "{err}"
+    );
+    assert!(c.tables_written().is_empty());
+}
+
+#[test]
+fn malformed_pipeline_file_names_the_line() {
+    let c = Case::new("name = \"t\"\noutput = \"out\"\n[tfidf\nmin_df = 1\n");
+    let (code, err) = c.run(&[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("p.toml") && err.contains("line 3"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn unknown_key_names_the_key() {
+    let c = Case::new(&format!("{GOOD}[cluster]\nseeed = 3\n"));
+    let (code, err) = c.run(&[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("seeed") && err.contains("line 8"), "{err}");
+}
+
+#[test]
+fn missing_pipeline_file() {
+    let out = themata(&["run", "pipelines/nope.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pipelines/nope.toml"));
+}
+
+#[test]
+fn bad_set_override() {
+    let c = Case::new(GOOD);
+    c.file("a.txt", b"alpha beta");
+    let (code, err) = c.run(&["--set", "cluster.k"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("KEY=VALUE"), "{err}");
+    let (code, err) = c.run(&["--set", "tfidf.norm=l7"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("l7"), "{err}");
+}
+
+#[test]
+fn dead_theme_fails_the_cluster_stage_with_its_seeds() {
+    let c = Case::new(&GOOD.replace("[\"alpha\"]", "[\"zebra\"]"));
+    c.file("a.txt", b"alpha beta gamma\n\nbeta delta");
+    let (code, err) = c.run(&[]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("theme \"a\"") && err.contains("zebra (unseen)"),
+        "{err}"
+    );
+    // the earlier stages' tables are complete; no clustering table was written
+    let written = c.tables_written();
+    assert!(written.contains(&"tfidf.parquet".to_string()));
+    assert!(
+        !written.iter().any(|t| t.starts_with("assignments")),
+        "{written:?}"
+    );
+}
+
+#[test]
+fn bad_files_are_warned_about_and_skipped() {
+    let c = Case::new(GOOD);
+    c.file("a.txt", b"alpha beta gamma\n\nalpha delta")
+        .file("bin.txt", b"\x00\x01binary")
+        .file("latin1.txt", b"caf\xe9 alpha");
+    let p = c.dir.path().join("p.toml");
+    let out = themata(&["run", p.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("bin.txt: binary file"), "{err}");
+    assert!(err.contains("latin1.txt: invalid UTF-8"), "{err}");
+    let docs = table(&c.dir.path().join("out"), "documents.parquet");
+    assert_eq!(strs(&docs, "path"), ["a.txt", "latin1.txt"]);
+    let manifest = std::fs::read_to_string(c.dir.path().join("out/manifest.json")).unwrap();
+    assert!(manifest.contains("binary file"));
+}

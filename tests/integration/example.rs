@@ -1,0 +1,243 @@
+//! The example pipeline end to end: shapes, joins and invariants of every table.
+
+use super::*;
+use std::collections::{HashMap, HashSet};
+
+#[test]
+fn example_pipeline_tables_hold_their_invariants() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_example(tmp.path(), &[]);
+    let out = tmp.path().join("out");
+    for t in TABLES {
+        assert!(out.join(t).is_file(), "{t} missing");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+
+    // documents
+    let docs = table(&out, "documents.parquet");
+    assert_eq!(docs.height(), 3);
+    assert_eq!(u32s(&docs, "doc_id"), [0, 1, 2]);
+    let paths = strs(&docs, "path");
+    assert_eq!(
+        paths,
+        [
+            "000_9c0cbd12d0f385b8.txt",
+            "001_ec387abb70685b0e.txt",
+            "002_f2c565c7ccc5981d.txt"
+        ]
+    );
+    assert_eq!(
+        strs(&docs, "title")[0],
+        "The Collapse of the Khamenei Doctrine"
+    );
+
+    // passages: ids dense, ordinals dense per document, joins to documents
+    let ps = table(&out, "passages.parquet");
+    let pid = u32s(&ps, "passage_id");
+    assert_eq!(pid, (0..ps.height() as u32).collect::<Vec<_>>());
+    let pdoc = u32s(&ps, "doc_id");
+    let ord = u32s(&ps, "ordinal");
+    let n_passages = u32s(&docs, "n_passages");
+    for d in 0..3u32 {
+        let ords: Vec<u32> = (0..pid.len())
+            .filter(|&i| pdoc[i] == d)
+            .map(|i| ord[i])
+            .collect();
+        assert_eq!(ords, (0..n_passages[d as usize]).collect::<Vec<_>>());
+    }
+    let status = strs(&ps, "status");
+    assert!(status.iter().all(|s| s == "kept" || s == "short"));
+    let kept: HashSet<u32> = (0..pid.len())
+        .filter(|&i| status[i] == "kept")
+        .map(|i| pid[i])
+        .collect();
+    assert!(kept.len() > 40);
+
+    // vocabulary: sorted unique terms
+    let vocab = table(&out, "vocabulary.parquet");
+    let terms = strs(&vocab, "term");
+    assert!(terms.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(
+        u32s(&vocab, "term_id"),
+        (0..terms.len() as u32).collect::<Vec<_>>()
+    );
+    let labels = strs(&vocab, "label");
+    assert!(labels.iter().all(|l| !l.is_empty()));
+    let df = u32s(&vocab, "df");
+    let kept_term: Vec<bool> = vocab
+        .column("kept")
+        .unwrap()
+        .bool()
+        .unwrap()
+        .iter()
+        .map(|b| b.unwrap())
+        .collect();
+    let reason = strs(&vocab, "dropped_reason");
+    for i in 0..terms.len() {
+        assert_eq!(kept_term[i], reason[i].is_empty(), "{}", terms[i]);
+    }
+    // "negoti" is shown as a word a person reads
+    let neg = terms.iter().position(|t| t == "negoti").unwrap();
+    assert!(labels[neg].starts_with("negotiation"), "{}", labels[neg]);
+
+    // tfidf: only kept passages and kept terms; df = rows holding the term; unit rows
+    let m = table(&out, "tfidf.parquet");
+    let (mp, mt, mw) = (
+        u32s(&m, "passage_id"),
+        u32s(&m, "term_id"),
+        f64s(&m, "weight"),
+    );
+    let mut rows_of_term: HashMap<u32, HashSet<u32>> = HashMap::new();
+    let mut norms: HashMap<u32, f64> = HashMap::new();
+    for i in 0..mp.len() {
+        assert!(kept.contains(&mp[i]), "passage {} is not kept", mp[i]);
+        assert!(kept_term[mt[i] as usize]);
+        assert!(mw[i] > 0.0);
+        rows_of_term.entry(mt[i]).or_default().insert(mp[i]);
+        *norms.entry(mp[i]).or_default() += mw[i] * mw[i];
+    }
+    for (t, rows) in &rows_of_term {
+        assert_eq!(
+            df[*t as usize] as usize,
+            rows.len(),
+            "df of {}",
+            terms[*t as usize]
+        );
+    }
+    for (p, n2) in &norms {
+        assert!(
+            (n2.sqrt() - 1.0).abs() < 1e-12,
+            "row {p} has norm {}",
+            n2.sqrt()
+        );
+    }
+
+    // assignments: every kept passage exactly once, themes from the pipeline
+    let a = table(&out, "assignments.parquet");
+    let ap = u32s(&a, "passage_id");
+    assert_eq!(ap.len(), kept.len());
+    assert_eq!(ap.iter().copied().collect::<HashSet<_>>(), kept);
+    let themes = strs(&a, "theme");
+    let clusters = opt_u32s(&a, "cluster");
+    let names = ["doctrine", "succession", "negotiation"];
+    for i in 0..ap.len() {
+        match clusters[i] {
+            Some(c) => assert_eq!(themes[i], names[c as usize]),
+            None => assert_eq!(themes[i], "unassigned"),
+        }
+    }
+    for (s, mg) in f64s(&a, "similarity").iter().zip(f64s(&a, "margin")) {
+        assert!((0.0..=1.0 + 1e-9).contains(s) && mg >= 0.0);
+    }
+    for name in names {
+        assert!(themes.iter().any(|t| t == name), "no passage in {name}");
+    }
+
+    // clusters and their terms
+    let cl = table(&out, "clusters.parquet");
+    assert_eq!(strs(&cl, "theme"), names);
+    let sizes = u32s(&cl, "size");
+    for (c, size) in sizes.iter().enumerate() {
+        assert_eq!(
+            *size as usize,
+            clusters.iter().filter(|x| **x == Some(c as u32)).count()
+        );
+    }
+    let ct = table(&out, "cluster_terms.parquet");
+    let (cc, rank, tid) = (
+        u32s(&ct, "cluster"),
+        u32s(&ct, "rank"),
+        u32s(&ct, "term_id"),
+    );
+    let ct_terms = strs(&ct, "term");
+    for i in 0..cc.len() {
+        assert_eq!(ct_terms[i], terms[tid[i] as usize]);
+        if i > 0 && cc[i] == cc[i - 1] {
+            assert_eq!(rank[i], rank[i - 1] + 1);
+        } else {
+            assert_eq!(rank[i], 1);
+        }
+    }
+    let neg_terms: Vec<&String> = (0..cc.len())
+        .filter(|&i| cc[i] == 2)
+        .map(|i| &ct_terms[i])
+        .collect();
+    assert!(neg_terms.iter().any(|t| *t == "negoti"), "{neg_terms:?}");
+
+    // manifest and report
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    for s in ["ingest", "tfidf", "cluster", "report"] {
+        assert!(
+            manifest["stages"][s]["fingerprint"].as_str().unwrap().len() == 64,
+            "{s}"
+        );
+    }
+    assert_eq!(
+        manifest["stages"]["ingest"]["rows"]["passages"],
+        ps.height()
+    );
+    assert_eq!(manifest["stages"]["tfidf"]["rows"]["tfidf"], m.height());
+    assert_eq!(
+        manifest["stages"]["ingest"]["inputs"]
+            .as_object()
+            .unwrap()
+            .len(),
+        3
+    );
+    let report = tmp.path().join("report");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["themes"].as_array().unwrap().len(), 3);
+    assert_eq!(summary["corpus"]["passages"], ps.height());
+    for t in summary["themes"].as_array().unwrap() {
+        let reps = t["representatives"].as_array().unwrap();
+        assert!(!reps.is_empty() && reps.len() <= 3);
+        assert!(!t["top_terms"][0].as_str().unwrap().is_empty());
+    }
+    let md = std::fs::read_to_string(report.join("summary.md")).unwrap();
+    for name in names {
+        assert!(
+            md.contains(&format!("### {name}")),
+            "{name} section missing"
+        );
+    }
+    assert!(md.contains("000_9c0cbd12d0f385b8.txt"));
+}
+
+#[test]
+fn reruns_give_identical_tables() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    run_example(a.path(), &[]);
+    run_example(b.path(), &[]);
+    for t in TABLES {
+        let (x, y) = (
+            table(&a.path().join("out"), t),
+            table(&b.path().join("out"), t),
+        );
+        assert!(x.equals_missing(&y), "{t} differs between runs");
+    }
+    let read = |d: &Path| std::fs::read_to_string(d.join("report/summary.json")).unwrap();
+    assert_eq!(read(a.path()), read(b.path()));
+}
+
+#[test]
+fn the_committed_example_report_is_current() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_example(tmp.path(), &[]);
+    for f in ["summary.md", "summary.json"] {
+        let fresh = std::fs::read_to_string(tmp.path().join("report").join(f)).unwrap();
+        let committed = std::fs::read_to_string(root().join("reports/khamenei").join(f)).unwrap();
+        assert!(
+            fresh == committed,
+            "reports/khamenei/{f} is stale: run `cargo run --release -- run pipelines/khamenei.toml`"
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! Stage subcommands read the previous stage's tables from the output directory.
+
+use super::*;
+
+#[test]
+fn rerunning_cluster_with_new_themes_changes_only_clustering() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_example(tmp.path(), &[]);
+    let out = tmp.path().join("out");
+    let before_tfidf = table(&out, "tfidf.parquet");
+    let before = table(&out, "assignments.parquet");
+    let o = out.to_str().unwrap();
+    let r = format!("report.dir={}", tmp.path().join("report").display());
+    // discover mode with two clusters, from the stored TF-IDF tables
+    let args = [
+        "--output",
+        o,
+        "-q",
+        "--set",
+        &r,
+        "--set",
+        "cluster.mode=discover",
+        "--set",
+        "cluster.k=2",
+    ];
+    let mut cluster = vec!["cluster", "pipelines/khamenei.toml"];
+    cluster.extend_from_slice(&args);
+    themata_ok(&cluster);
+    let after = table(&out, "assignments.parquet");
+    assert_eq!(after.height(), before.height());
+    assert!(!after.equals_missing(&before));
+    assert_eq!(table(&out, "clusters.parquet").height(), 2);
+    assert!(table(&out, "tfidf.parquet").equals_missing(&before_tfidf));
+    let mut report = vec!["report", "pipelines/khamenei.toml"];
+    report.extend_from_slice(&args);
+    themata_ok(&report);
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("report/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["mode"], "discover");
+    assert_eq!(summary["themes"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn stages_one_by_one_equal_a_whole_run() {
+    let whole = tempfile::tempdir().unwrap();
+    run_example(whole.path(), &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let o = tmp.path().join("out");
+    let r = format!("report.dir={}", tmp.path().join("report").display());
+    for stage in ["ingest", "tfidf", "cluster", "report"] {
+        themata_ok(&[
+            stage,
+            "pipelines/khamenei.toml",
+            "-q",
+            "--output",
+            o.to_str().unwrap(),
+            "--set",
+            &r,
+        ]);
+    }
+    for t in TABLES {
+        assert!(
+            table(&o, t).equals_missing(&table(&whole.path().join("out"), t)),
+            "{t}"
+        );
+    }
+}
+
+#[test]
+fn a_stage_without_its_inputs_says_what_to_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = themata(&[
+        "cluster",
+        "pipelines/khamenei.toml",
+        "--output",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("documents.parquet") && err.contains("themata run"),
+        "{err}"
+    );
+}
+
+#[test]
+fn analyze_prints_terms_and_surfaces() {
+    let out = themata(&[
+        "analyze",
+        "pipelines/khamenei.toml",
+        "The Leader’s negotiations, in 2019",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text, "leader\tleader\nnegoti\tnegotiations\n");
+}
+
+#[test]
+fn help_shows_examples() {
+    let out = themata(&["--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Examples:") && text.contains("themata run pipelines/khamenei.toml"));
+}
