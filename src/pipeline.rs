@@ -247,14 +247,17 @@ impl Runner {
             &p.name,
         )?;
         let settings = serde_json::json!({ "cluster": p.cluster, "themes": p.themes });
+        let fp = fingerprint(&[
+            crate::VERSION,
+            "cluster",
+            &settings.to_string(),
+            &self.previous_fingerprint("tfidf"),
+        ]);
+        let mut settings = settings;
+        settings["space"] = c.space.clone().into();
         let unassigned = c.assignments.iter().filter(|a| a.cluster.is_none()).count();
         let rec = StageRecord {
-            fingerprint: fingerprint(&[
-                crate::VERSION,
-                "cluster",
-                &settings.to_string(),
-                &self.previous_fingerprint("tfidf"),
-            ]),
+            fingerprint: fp,
             settings,
             inputs: BTreeMap::new(),
             rows: BTreeMap::from([
@@ -296,7 +299,17 @@ impl Runner {
             .get("ingest")
             .map(|s| s.warnings.clone())
             .unwrap_or_default();
-        let summary = report::summarize(p, corpus, vocab, m, c, &warnings);
+        let mut space = c.space.clone();
+        if space.is_empty() {
+            space = self
+                .manifest
+                .stages
+                .get("cluster")
+                .and_then(|s| s.settings["space"].as_str())
+                .unwrap_or("")
+                .to_string();
+        }
+        let summary = report::summarize(p, corpus, vocab, m, c, &space, &warnings);
         let dir = &p.report_dir;
         write_text(&dir.join("summary.json"), &report::to_json(&summary))?;
         write_text(&dir.join("summary.md"), &report::to_markdown(&summary))?;

@@ -16,6 +16,8 @@ pub struct Summary {
     pub pipeline: String,
     pub mode: &'static str,
     pub language: String,
+    /// The space k-means ran in.
+    pub space: String,
     pub corpus: CorpusFigures,
     pub themes: Vec<ThemeSummary>,
     pub unassigned: u32,
@@ -83,6 +85,7 @@ pub fn summarize(
     vocab: &Vocabulary,
     m: &Tfidf,
     c: &Clustering,
+    space: &str,
     warnings: &[String],
 ) -> Summary {
     let mut by_status = BTreeMap::new();
@@ -171,6 +174,7 @@ pub fn summarize(
             Mode::Discover => "discover",
         },
         language: pipeline.analyzer.language.clone(),
+        space: space.to_string(),
         corpus: CorpusFigures {
             documents: corpus.documents.len(),
             passages: corpus.passages.len(),
@@ -236,7 +240,7 @@ pub fn to_markdown(s: &Summary) -> String {
     let _ = writeln!(
         o,
         "{} documents, {} passages ({}); {} terms seen, {} kept; {} non-zero TF-IDF weights. \
-         Clustering: {} mode, language {}.\n",
+         Clustering: {} mode, k-means in {}, language {}.\n",
         c.documents,
         c.passages,
         status.join(", "),
@@ -244,6 +248,7 @@ pub fn to_markdown(s: &Summary) -> String {
         c.terms_kept,
         c.tfidf_nonzeros,
         s.mode,
+        s.space,
         s.language
     );
     let _ = writeln!(o, "## Themes\n");

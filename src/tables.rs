@@ -549,6 +549,7 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
         Err(_) => vec![],
     };
     Ok(Clustering {
+        space: String::new(),
         assignments,
         clusters,
         terms,

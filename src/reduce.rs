@@ -1,0 +1,330 @@
+//! LSA: truncated SVD of the sparse TF-IDF matrix by randomized range finding (Halko,
+//! Martinsson & Tropp 2011, as scikit-learn's `TruncatedSVD(algorithm="randomized")`), with
+//! no dense passages × vocabulary matrix at any point.
+//!
+//! With `X ≈ U Σ Vᵀ`, passages are embedded as the rows of `U Σ = X V` (re-normalised to unit
+//! length), and any term-space vector `c` (a theme's seed vector) as `c V`.
+//!
+//! Deterministic: the random test matrix comes from the seed, and every product is computed
+//! row by row (parallel over rows, never summing across threads).
+
+use crate::error::{Error, Result};
+use crate::vectorize::Tfidf;
+use linfa_linalg::eigh::Eigh;
+use linfa_linalg::qr::QR;
+use ndarray::{Array1, Array2, Axis};
+use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+use rand_xoshiro::Xoshiro256Plus;
+use rayon::prelude::*;
+
+/// Extra random directions beyond the requested dimensions.
+const OVERSAMPLE: usize = 10;
+/// Power iterations (scikit-learn's TruncatedSVD default is 5).
+const POWER_ITERATIONS: usize = 5;
+
+/// A sparse matrix over dense columns `0..n_cols` (CSR), borrowed from a [`Tfidf`] with its
+/// kept terms renumbered.
+pub struct Csr<'a> {
+    pub m: &'a Tfidf,
+    /// Column of each term id (`u32::MAX` for terms not in the matrix).
+    pub cols: &'a [u32],
+    pub n_cols: usize,
+}
+
+impl Csr<'_> {
+    /// `X · D` for a dense `n_cols × l` matrix.
+    fn mul(&self, d: &Array2<f64>) -> Array2<f64> {
+        let l = d.ncols();
+        let mut out = Array2::<f64>::zeros((self.m.n_rows(), l));
+        out.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(r, mut row)| {
+                let (ids, w) = self.m.row(r);
+                for (&t, &v) in ids.iter().zip(w) {
+                    row.scaled_add(v, &d.row(self.cols[t as usize] as usize));
+                }
+            });
+        out
+    }
+
+    /// `Xᵀ · D` for a dense `n_rows × l` matrix, via the transpose (CSC) so that each output
+    /// row is summed by one thread in a fixed order.
+    fn mul_t(&self, d: &Array2<f64>, csc: &Csc) -> Array2<f64> {
+        let l = d.ncols();
+        let mut out = Array2::<f64>::zeros((self.n_cols, l));
+        out.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(c, mut row)| {
+                for i in csc.indptr[c]..csc.indptr[c + 1] {
+                    row.scaled_add(csc.values[i], &d.row(csc.rows[i] as usize));
+                }
+            });
+        out
+    }
+}
+
+/// Column-major copy of the matrix.
+struct Csc {
+    indptr: Vec<usize>,
+    rows: Vec<u32>,
+    values: Vec<f64>,
+}
+
+fn transpose(x: &Csr) -> Csc {
+    let mut indptr = vec![0usize; x.n_cols + 1];
+    for &t in &x.m.term_ids {
+        indptr[x.cols[t as usize] as usize + 1] += 1;
+    }
+    for c in 0..x.n_cols {
+        indptr[c + 1] += indptr[c];
+    }
+    let mut next = indptr.clone();
+    let mut rows = vec![0u32; x.m.nnz()];
+    let mut values = vec![0f64; x.m.nnz()];
+    for r in 0..x.m.n_rows() {
+        let (ids, w) = x.m.row(r);
+        for (&t, &v) in ids.iter().zip(w) {
+            let c = x.cols[t as usize] as usize;
+            rows[next[c]] = r as u32;
+            values[next[c]] = v;
+            next[c] += 1;
+        }
+    }
+    Csc {
+        indptr,
+        rows,
+        values,
+    }
+}
+
+/// Standard normal samples from a seeded generator (Box–Muller).
+fn gaussian(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
+    let mut rng = Xoshiro256Plus::seed_from_u64(seed);
+    let mut uniform = || ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    let mut data = Vec::with_capacity(rows * cols);
+    while data.len() < rows * cols {
+        let (u1, u2) = (uniform(), uniform());
+        let r = (-2.0 * u1.ln()).sqrt();
+        let th = 2.0 * std::f64::consts::PI * u2;
+        data.push(r * th.cos());
+        data.push(r * th.sin());
+    }
+    data.truncate(rows * cols);
+    Array2::from_shape_vec((rows, cols), data).expect("shape matches length")
+}
+
+fn orthonormal(a: &Array2<f64>) -> Result<Array2<f64>> {
+    a.qr()
+        .map(|q| q.generate_q())
+        .map_err(|e| Error::Data(format!("LSA: QR decomposition failed: {e}")))
+}
+
+/// A fitted LSA model.
+#[derive(Debug, Clone)]
+pub struct Lsa {
+    /// `n_cols × dims`: the right singular vectors, `V`.
+    pub components: Array2<f64>,
+    pub singular_values: Array1<f64>,
+    /// Passage embeddings `X V`, rows normalised to unit length (zero rows stay zero).
+    pub embedding: Array2<f64>,
+}
+
+/// The number of dimensions LSA can have for this matrix.
+pub fn max_dims(n_rows: usize, n_cols: usize) -> usize {
+    n_rows.min(n_cols).saturating_sub(1).max(1)
+}
+
+/// Fit a rank-`dims` LSA of `x`.
+pub fn fit(x: &Csr, dims: usize, seed: u64) -> Result<Lsa> {
+    let n = x.m.n_rows();
+    let dims = dims.min(max_dims(n, x.n_cols));
+    let l = (dims + OVERSAMPLE).min(n).min(x.n_cols);
+    let csc = transpose(x);
+    let omega = gaussian(x.n_cols, l, seed);
+    let mut y = x.mul(&omega);
+    for _ in 0..POWER_ITERATIONS {
+        let q = orthonormal(&y)?;
+        let z = orthonormal(&x.mul_t(&q, &csc))?;
+        y = x.mul(&z);
+    }
+    let q = orthonormal(&y)?; // n × l
+    let bt = x.mul_t(&q, &csc); // n_cols × l  (= Bᵀ, B = Qᵀ X)
+    let bbt = bt.t().dot(&bt); // l × l = B Bᵀ
+    let (vals, vecs) = bbt
+        .eigh()
+        .map_err(|e| Error::Data(format!("LSA: eigendecomposition failed: {e}")))?;
+    let mut order: Vec<usize> = (0..vals.len()).collect();
+    order.sort_by(|&a, &b| vals[b].total_cmp(&vals[a]).then(a.cmp(&b)));
+    let order = &order[..dims];
+    let sigma: Array1<f64> = order.iter().map(|&i| vals[i].max(0.0).sqrt()).collect();
+    let w = vecs.select(Axis(1), order); // l × dims
+                                         // V = Bᵀ W Σ⁻¹ ; X V = Q W Σ
+                                         // Directions with a numerically zero singular value carry no signal: they are zeroed in
+                                         // both maps (dividing by them would only amplify rounding noise).
+    let floor = sigma.first().copied().unwrap_or(0.0) * 1e-9;
+    let mut components = bt.dot(&w);
+    for (j, mut col) in components.axis_iter_mut(Axis(1)).enumerate() {
+        if sigma[j] > floor {
+            col /= sigma[j];
+        } else {
+            col.fill(0.0);
+        }
+    }
+    let mut embedding = q.dot(&w);
+    for (j, mut col) in embedding.axis_iter_mut(Axis(1)).enumerate() {
+        col *= if sigma[j] > floor { sigma[j] } else { 0.0 };
+    }
+    normalize_rows(&mut embedding);
+    Ok(Lsa {
+        components,
+        singular_values: sigma,
+        embedding,
+    })
+}
+
+impl Lsa {
+    /// Project term-space rows (`k × n_cols`) into the LSA space, normalised.
+    pub fn project(&self, rows: &Array2<f64>) -> Array2<f64> {
+        let mut p = rows.dot(&self.components);
+        normalize_rows(&mut p);
+        p
+    }
+}
+
+/// Scale every row to unit L2 length; zero rows stay zero.
+pub fn normalize_rows(a: &mut Array2<f64>) {
+    for mut row in a.rows_mut() {
+        let n = row.dot(&row).sqrt();
+        if n > 0.0 {
+            row /= n;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A matrix with two clear blocks of terms, plus noise.
+    fn blocks() -> Tfidf {
+        let mut m = Tfidf::default();
+        m.indptr.push(0);
+        for r in 0..40u32 {
+            let base = if r % 2 == 0 { 0 } else { 10 };
+            let mut ids: Vec<u32> = (0..4).map(|j| base + (r + j) % 10).collect();
+            ids.push(20 + r % 3);
+            ids.sort();
+            ids.dedup();
+            let w = 1.0 / (ids.len() as f64).sqrt();
+            for &t in &ids {
+                m.term_ids.push(t);
+                m.counts.push(1);
+                m.weights.push(w);
+            }
+            m.row_ids.push(r);
+            m.indptr.push(m.term_ids.len());
+        }
+        m
+    }
+
+    fn dense(m: &Tfidf, n_cols: usize) -> Array2<f64> {
+        let mut d = Array2::zeros((m.n_rows(), n_cols));
+        for r in 0..m.n_rows() {
+            let (ids, w) = m.row(r);
+            for (&t, &v) in ids.iter().zip(w) {
+                d[[r, t as usize]] = v;
+            }
+        }
+        d
+    }
+
+    #[test]
+    fn full_rank_lsa_preserves_cosines() {
+        let m = blocks();
+        let cols: Vec<u32> = (0..23).collect();
+        let x = Csr {
+            m: &m,
+            cols: &cols,
+            n_cols: 23,
+        };
+        let lsa = fit(&x, 22, 1).unwrap();
+        let d = dense(&m, 23);
+        // rank of the matrix is below 22: the embedding keeps every cosine
+        let g = d.dot(&d.t());
+        let e = lsa.embedding.dot(&lsa.embedding.t());
+        for i in 0..40 {
+            for j in 0..40 {
+                assert!(
+                    (g[[i, j]] - e[[i, j]]).abs() < 1e-8,
+                    "{i},{j}: {} vs {}",
+                    g[[i, j]],
+                    e[[i, j]]
+                );
+            }
+        }
+        // singular values are sorted and match the top eigenvalues of XᵀX
+        assert!(lsa
+            .singular_values
+            .windows(2)
+            .into_iter()
+            .all(|w| w[0] >= w[1]));
+        // projecting the rows themselves gives the embedding
+        let p = lsa.project(&d);
+        for (a, b) in p.iter().zip(lsa.embedding.iter()) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn two_dimensions_separate_the_blocks() {
+        let m = blocks();
+        let cols: Vec<u32> = (0..23).collect();
+        let x = Csr {
+            m: &m,
+            cols: &cols,
+            n_cols: 23,
+        };
+        let lsa = fit(&x, 2, 3).unwrap();
+        let e = &lsa.embedding;
+        let same = e.row(0).dot(&e.row(2));
+        let other = e.row(0).dot(&e.row(1));
+        assert!(same > other + 0.3, "same {same}, other {other}");
+    }
+
+    #[test]
+    fn deterministic_across_thread_counts() {
+        let m = blocks();
+        let cols: Vec<u32> = (0..23).collect();
+        let x = Csr {
+            m: &m,
+            cols: &cols,
+            n_cols: 23,
+        };
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let a = one.install(|| fit(&x, 5, 9).unwrap());
+        let two = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let b = two.install(|| fit(&x, 5, 9).unwrap());
+        assert_eq!(a.embedding, b.embedding);
+        assert_eq!(a.components, b.components);
+    }
+
+    #[test]
+    fn gaussian_samples_look_standard() {
+        let g = gaussian(200, 50, 5);
+        let mean = g.mean().unwrap();
+        let var = g.mapv(|v| (v - mean) * (v - mean)).mean().unwrap();
+        assert!(
+            mean.abs() < 0.05 && (var - 1.0).abs() < 0.05,
+            "{mean} {var}"
+        );
+        assert_eq!(gaussian(3, 3, 5), gaussian(3, 3, 5));
+    }
+}
