@@ -62,7 +62,7 @@ pub struct StageArgs {
     /// No progress or summary messages on stderr (warnings and errors still show).
     #[arg(short, long)]
     pub quiet: bool,
-    /// More detail on stderr.
+    /// More detail on stderr: each stage's fingerprint, row counts and settings.
     #[arg(short, long)]
     pub verbose: bool,
 }

@@ -67,6 +67,15 @@ impl Runner {
     }
 
     fn record(&mut self, stage: &str, rec: StageRecord) -> Result<()> {
+        if self.opts.verbose && !self.opts.quiet {
+            let rows: Vec<String> = rec.rows.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            eprintln!(
+                "  {stage}: fingerprint {}, rows: {}",
+                &rec.fingerprint[..16],
+                rows.join(", ")
+            );
+            eprintln!("  {stage}: settings {}", rec.settings);
+        }
         self.manifest.stages.insert(stage.to_string(), rec);
         self.manifest.save(&self.pipeline.output)
     }

@@ -98,6 +98,37 @@ fn analyze_prints_terms_and_surfaces() {
 }
 
 #[test]
+fn verbose_shows_fingerprints_and_quiet_shows_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = tmp.path().join("out");
+    let r = format!("report.dir={}", tmp.path().join("report").display());
+    let err = themata_ok(&[
+        "run",
+        "pipelines/khamenei.toml",
+        "-v",
+        "--output",
+        o.to_str().unwrap(),
+        "--set",
+        &r,
+    ]);
+    assert!(
+        err.contains("ingest: fingerprint") && err.contains("cluster: fingerprint"),
+        "{err}"
+    );
+    assert!(err.contains("tfidf: ") && err.contains("terms"), "{err}");
+    let err = themata_ok(&[
+        "run",
+        "pipelines/khamenei.toml",
+        "-q",
+        "--output",
+        o.to_str().unwrap(),
+        "--set",
+        &r,
+    ]);
+    assert!(err.is_empty(), "{err}");
+}
+
+#[test]
 fn help_shows_examples() {
     let out = themata(&["--help"]);
     let text = String::from_utf8_lossy(&out.stdout);
