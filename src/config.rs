@@ -95,6 +95,26 @@ pub struct IngestSettings {
     /// Passages with fewer characters get status `short` and take no part in TF-IDF.
     #[serde(default)]
     pub min_passage_chars: usize,
+    /// Mark boilerplate passages (datelines, captions, bylines, related-article lists, ...).
+    #[serde(default = "default_true")]
+    pub boilerplate: bool,
+    /// Mark exact and near-duplicate passages.
+    #[serde(default = "default_true")]
+    pub dedupe: bool,
+    /// Jaccard similarity of word 3-gram shingles at which a later passage is a duplicate.
+    #[serde(default = "default_near")]
+    pub near_duplicate: f64,
+    /// Share of a passage's shingles found in earlier passage(s) at which it is a duplicate.
+    #[serde(default = "default_containment")]
+    pub containment: f64,
+}
+// Edited renditions of one article share 70–95 % of their word 3-grams per paragraph;
+// unrelated paragraphs of the same corpus share under 10 %.
+fn default_near() -> f64 {
+    0.7
+}
+fn default_containment() -> f64 {
+    0.75
 }
 
 impl Default for IngestSettings {
@@ -103,6 +123,10 @@ impl Default for IngestSettings {
             split: default_split(),
             normalize: default_normalization(),
             min_passage_chars: 0,
+            boilerplate: true,
+            dedupe: true,
+            near_duplicate: default_near(),
+            containment: default_containment(),
         }
     }
 }
@@ -465,6 +489,14 @@ impl Pipeline {
         }
         crate::text::language(&self.analyzer.language)
             .map_err(|m| format!("analyzer.language: {m}"))?;
+        for (field, v) in [
+            ("ingest.near_duplicate", self.ingest.near_duplicate),
+            ("ingest.containment", self.ingest.containment),
+        ] {
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(format!("{field}: must lie in (0, 1], got {v}"));
+            }
+        }
         if self.analyzer.min_token_len == 0 {
             return Err("analyzer.min_token_len: must be at least 1".into());
         }
@@ -658,6 +690,9 @@ mod tests {
         assert!(err(&format!("{MIN}[cluster]\ntolerance = -1.0\n")).contains("tolerance"));
         assert!(err(&format!("{MIN}[cluster]\ntop_terms = 0\n")).contains("top_terms"));
         assert!(err(&format!("{MIN}[cluster]\nlsa_dims = 0\n")).contains("lsa_dims"));
+        assert!(err(&format!("{MIN}[ingest]\nnear_duplicate = 1.5\n"))
+            .contains("ingest.near_duplicate"));
+        assert!(err(&format!("{MIN}[ingest]\ncontainment = 0.0\n")).contains("ingest.containment"));
         assert!(err(&format!("{MIN}[cluster]\nreduce = \"pca\"\n")).contains("pca"));
         assert!(err(&format!("{MIN}[input]\npatterns = []\n")).contains("patterns"));
         assert!(err(&format!("{MIN}[input]\npatterns = [\"a[\"]\n")).contains("patterns"));

@@ -29,6 +29,10 @@ pub enum Status {
     Kept,
     /// Shorter than `ingest.min_passage_chars`.
     Short,
+    /// Page furniture: see `reason`.
+    Boilerplate,
+    /// A later copy of another passage: see `duplicate_of`.
+    Duplicate,
 }
 
 impl Status {
@@ -36,6 +40,8 @@ impl Status {
         match self {
             Status::Kept => "kept",
             Status::Short => "short",
+            Status::Boilerplate => "boilerplate",
+            Status::Duplicate => "duplicate",
         }
     }
 
@@ -43,6 +49,8 @@ impl Status {
         match s {
             "kept" => Some(Status::Kept),
             "short" => Some(Status::Short),
+            "boilerplate" => Some(Status::Boilerplate),
+            "duplicate" => Some(Status::Duplicate),
             _ => None,
         }
     }
@@ -61,6 +69,10 @@ pub struct Passage {
     pub char_start: u64,
     pub char_end: u64,
     pub status: Status,
+    /// Why a passage is boilerplate, or which kind of duplicate it is.
+    pub reason: Option<String>,
+    /// The earlier passage this one repeats.
+    pub duplicate_of: Option<u32>,
 }
 
 /// The result of ingest.
@@ -68,6 +80,7 @@ pub struct Passage {
 pub struct Corpus {
     pub documents: Vec<Document>,
     pub passages: Vec<Passage>,
+    pub duplicates: Vec<crate::clean::DuplicatePair>,
     /// Problems met on the way (bad encodings, skipped files), one line each.
     pub warnings: Vec<String>,
 }
@@ -257,7 +270,8 @@ pub fn guess_title(text: &str) -> Option<String> {
         .map(fold_whitespace)
 }
 
-fn looks_like_date(line: &str) -> bool {
+/// A short line that is a date ("January 23, 2025", "Jun 28, 2019").
+pub fn looks_like_date(line: &str) -> bool {
     const MONTHS: &[&str] = &[
         "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
     ];
@@ -300,6 +314,8 @@ pub fn passages_of(text: &str, settings: &IngestSettings) -> Vec<Passage> {
             char_start,
             char_end: char_pos,
             status,
+            reason: (status == Status::Short).then(|| "min_passage_chars".to_string()),
+            duplicate_of: None,
         });
     }
     out
@@ -320,7 +336,17 @@ pub fn ingest(files: &[(PathBuf, String)], settings: &IngestSettings) -> Result<
             per_doc.push(d);
         }
     }
-    let corpus = assemble(per_doc, warnings);
+    let mut corpus = assemble(per_doc, warnings);
+    if settings.boilerplate {
+        crate::clean::mark_boilerplate(&mut corpus.passages);
+    }
+    if settings.dedupe {
+        corpus.duplicates = crate::clean::mark_duplicates(
+            &mut corpus.passages,
+            settings.near_duplicate,
+            settings.containment,
+        );
+    }
     if corpus.passages.is_empty() {
         return Err(Error::Data(format!(
             "empty corpus: {} input file(s) hold no text",

@@ -117,6 +117,12 @@ impl Runner {
             tables::passages_frame(&corpus.passages)?,
             &p.name,
         )?;
+        tables::write(
+            self.out(),
+            tables::DUPLICATES,
+            tables::duplicates_frame(&corpus.duplicates)?,
+            &p.name,
+        )?;
         let settings = serde_json::json!({ "patterns": p.patterns, "ingest": p.ingest });
         let inputs: BTreeMap<String, String> = corpus
             .documents
@@ -136,6 +142,7 @@ impl Runner {
             rows: BTreeMap::from([
                 ("documents".into(), corpus.documents.len() as u64),
                 ("passages".into(), corpus.passages.len() as u64),
+                ("duplicates".into(), corpus.duplicates.len() as u64),
             ]),
             seconds: t.elapsed().as_secs_f64(),
             warnings: corpus.warnings.clone(),
@@ -162,7 +169,19 @@ impl Runner {
             .filter(|x| x.status == Status::Kept)
             .collect();
         if kept.is_empty() {
-            return Err(Error::Data("no kept passages: nothing to analyse".into()));
+            let mut by: BTreeMap<String, usize> = BTreeMap::new();
+            for x in &corpus.passages {
+                let r = x.reason.as_deref().unwrap_or("");
+                *by.entry(format!("{} ({r})", x.status.as_str()))
+                    .or_insert(0) += 1;
+            }
+            let list: Vec<String> = by.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            return Err(Error::Data(format!(
+                "no kept passages: all {} were set aside: {}; see passages.parquet, or set \
+                 ingest.boilerplate / ingest.dedupe = false",
+                corpus.passages.len(),
+                list.join(", ")
+            )));
         }
         let texts: Vec<&str> = kept.iter().map(|x| x.text.as_str()).collect();
         let pb = self.spinner(&format!("analyze: {} passages", texts.len()));

@@ -23,7 +23,21 @@ pub struct Summary {
     pub unassigned: u32,
     pub documents: Vec<DocumentMix>,
     pub seeds: Vec<SeedFigure>,
+    /// Passages that take no part in TF-IDF and clustering, and why.
+    pub set_aside: Vec<SetAside>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SetAside {
+    pub passage_id: u32,
+    pub document: String,
+    pub ordinal: u32,
+    pub status: String,
+    pub reason: String,
+    /// For duplicates: the document and ordinal of the passage kept instead.
+    pub duplicate_of: Option<(String, u32)>,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -196,6 +210,23 @@ pub fn summarize(
                 status: s.status.to_string(),
             })
             .collect(),
+        set_aside: corpus
+            .passages
+            .iter()
+            .filter(|p| p.status != Status::Kept)
+            .map(|p| SetAside {
+                passage_id: p.passage_id,
+                document: doc_path(p.doc_id),
+                ordinal: p.ordinal,
+                status: p.status.as_str().to_string(),
+                reason: p.reason.clone().unwrap_or_default(),
+                duplicate_of: p.duplicate_of.map(|d| {
+                    let q = passage(d);
+                    (doc_path(q.doc_id), q.ordinal)
+                }),
+                text: p.text.clone(),
+            })
+            .collect(),
         warnings: warnings.to_vec(),
     }
 }
@@ -310,6 +341,41 @@ pub fn to_markdown(s: &Summary) -> String {
                 md(&sd.seed),
                 md(&sd.terms),
                 sd.status
+            );
+        }
+    }
+    if !s.set_aside.is_empty() {
+        let _ = writeln!(o, "\n## Set aside\n");
+        let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for p in &s.set_aside {
+            *counts
+                .entry((p.status.clone(), p.reason.clone()))
+                .or_insert(0) += 1;
+        }
+        let list: Vec<String> = counts
+            .iter()
+            .map(|((st, r), n)| format!("{n} {st} ({r})"))
+            .collect();
+        let _ = writeln!(o, "{}.\n", list.join(", "));
+        let _ = writeln!(
+            o,
+            "| document | passage | status | reason | repeats | text |"
+        );
+        let _ = writeln!(o, "|---|---:|---|---|---|---|");
+        for p in &s.set_aside {
+            let dup = p
+                .duplicate_of
+                .as_ref()
+                .map_or(String::new(), |(d, o)| format!("`{d}` {o}"));
+            let _ = writeln!(
+                o,
+                "| `{}` | {} | {} | {} | {} | {} |",
+                p.document,
+                p.ordinal,
+                p.status,
+                p.reason,
+                dup,
+                md(&shorten(&p.text, 80))
             );
         }
     }

@@ -2,6 +2,7 @@
 //!
 //! Every table is built here and nowhere else; `docs/schema.md` documents the same columns.
 
+use crate::clean::DuplicatePair;
 use crate::cluster::{Assignment, ClusterInfo, ClusterTerm, Clustering, SeedStatus};
 use crate::error::{Error, Result};
 use crate::ingest::{Corpus, Document, Passage, Status};
@@ -18,6 +19,7 @@ pub const ASSIGNMENTS: &str = "assignments.parquet";
 pub const CLUSTERS: &str = "clusters.parquet";
 pub const CLUSTER_TERMS: &str = "cluster_terms.parquet";
 pub const THEME_SEEDS: &str = "theme_seeds.parquet";
+pub const DUPLICATES: &str = "duplicates.parquet";
 
 fn table_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Table {
@@ -196,9 +198,40 @@ pub fn passages_frame(ps: &[Passage]) -> Result<DataFrame> {
                 "status",
                 ps.iter().map(|p| p.status.as_str()).collect::<Vec<_>>(),
             ),
+            col(
+                "reason",
+                ps.iter().map(|p| p.reason.as_deref()).collect::<Vec<_>>(),
+            ),
+            col(
+                "duplicate_of",
+                ps.iter().map(|p| p.duplicate_of).collect::<Vec<_>>(),
+            ),
         ],
     );
     df.map_err(|e| table_err(Path::new(PASSAGES), e))
+}
+
+pub fn duplicates_frame(d: &[DuplicatePair]) -> Result<DataFrame> {
+    let df = DataFrame::new(
+        d.len(),
+        vec![
+            col(
+                "passage_id",
+                d.iter().map(|x| x.passage_id).collect::<Vec<_>>(),
+            ),
+            col(
+                "duplicate_of",
+                d.iter().map(|x| x.duplicate_of).collect::<Vec<_>>(),
+            ),
+            col("kind", d.iter().map(|x| x.kind).collect::<Vec<_>>()),
+            col("jaccard", d.iter().map(|x| x.jaccard).collect::<Vec<_>>()),
+            col(
+                "containment",
+                d.iter().map(|x| x.containment).collect::<Vec<_>>(),
+            ),
+        ],
+    );
+    df.map_err(|e| table_err(Path::new(DUPLICATES), e))
 }
 
 /// Read `documents.parquet` and `passages.parquet` back.
@@ -234,6 +267,7 @@ pub fn read_corpus(dir: &Path) -> Result<Corpus> {
         r.u64("char_end")?,
         r.str("status")?,
     );
+    let (reasons, dup_of) = (r.opt_str("reason")?, r.opt_u32("duplicate_of")?);
     let mut passages = Vec::with_capacity(ids.len());
     for (i, text) in texts.into_iter().enumerate() {
         passages.push(Passage {
@@ -243,13 +277,43 @@ pub fn read_corpus(dir: &Path) -> Result<Corpus> {
             text,
             char_start: starts[i],
             char_end: ends[i],
+            reason: reasons[i].clone(),
+            duplicate_of: dup_of[i],
             status: Status::parse(&status[i])
                 .ok_or_else(|| r.err("status", format!("unknown status {:?}", status[i])))?,
         });
     }
+    let duplicates = match read(dir, DUPLICATES) {
+        Ok(df) => {
+            let r = Reader::new(&df, DUPLICATES);
+            let (p, d, kind, jac, cont) = (
+                r.u32("passage_id")?,
+                r.u32("duplicate_of")?,
+                r.str("kind")?,
+                r.f64("jaccard")?,
+                r.f64("containment")?,
+            );
+            (0..p.len())
+                .map(|i| DuplicatePair {
+                    passage_id: p[i],
+                    duplicate_of: d[i],
+                    kind: match kind[i].as_str() {
+                        "exact" => "exact",
+                        "near" => "near",
+                        "contained" => "contained",
+                        _ => "merged",
+                    },
+                    jaccard: jac[i],
+                    containment: cont[i],
+                })
+                .collect()
+        }
+        Err(_) => vec![],
+    };
     Ok(Corpus {
         documents,
         passages,
+        duplicates,
         warnings: vec![],
     })
 }

@@ -51,12 +51,14 @@ fn example_pipeline_tables_hold_their_invariants() {
         assert_eq!(ords, (0..n_passages[d as usize]).collect::<Vec<_>>());
     }
     let status = strs(&ps, "status");
-    assert!(status.iter().all(|s| s == "kept" || s == "short"));
+    assert!(status
+        .iter()
+        .all(|s| ["kept", "boilerplate", "duplicate"].contains(&s.as_str())));
     let kept: HashSet<u32> = (0..pid.len())
         .filter(|&i| status[i] == "kept")
         .map(|i| pid[i])
         .collect();
-    assert!(kept.len() > 40);
+    assert_eq!(kept.len(), 31);
 
     // vocabulary: sorted unique terms
     let vocab = table(&out, "vocabulary.parquet");
@@ -240,4 +242,72 @@ fn the_committed_example_report_is_current() {
             "reports/khamenei/{f} is stale: run `cargo run --release -- run pipelines/khamenei.toml`"
         );
     }
+}
+
+/// The example corpus's boilerplate and duplicates, pinned: the second Khalaji rendition
+/// (002) repeats the first (001) paragraph for paragraph, some merged; the Doctrine essay (000)
+/// has only its dateline, title and reading time set aside.
+#[test]
+fn example_boilerplate_and_duplicates_are_marked() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_example(tmp.path(), &[]);
+    let out = tmp.path().join("out");
+    let ps = table(&out, "passages.parquet");
+    let (doc, ord, status, reason) = (
+        u32s(&ps, "doc_id"),
+        u32s(&ps, "ordinal"),
+        strs(&ps, "status"),
+        strs(&ps, "reason"),
+    );
+    let dup_of = opt_u32s(&ps, "duplicate_of");
+    let of = |d: u32, st: &str| {
+        (0..doc.len())
+            .filter(|&i| doc[i] == d && status[i] == st)
+            .count()
+    };
+    // 000: three lines of page furniture, fifteen body paragraphs, no duplicate
+    assert_eq!(
+        (of(0, "boilerplate"), of(0, "kept"), of(0, "duplicate")),
+        (3, 15, 0)
+    );
+    let reasons0: Vec<&str> = (0..3).map(|i| reason[i].as_str()).collect();
+    assert_eq!(reasons0, ["dateline", "heading", "read_time"]);
+    // 001: 15 body paragraphs kept; header, bio, tags and the related-article list set aside
+    assert_eq!(
+        (of(1, "kept"), of(1, "boilerplate"), of(1, "duplicate")),
+        (15, 25, 0)
+    );
+    // 002: every body paragraph but the opening dek repeats 001
+    assert_eq!(
+        (of(2, "kept"), of(2, "duplicate"), of(2, "boilerplate")),
+        (1, 11, 2)
+    );
+    for i in 0..doc.len() {
+        if status[i] == "duplicate" {
+            let j = dup_of[i].unwrap() as usize;
+            assert_eq!(
+                (doc[i], doc[j], status[j].as_str()),
+                (2, 1, "kept"),
+                "passage {i}"
+            );
+            assert!(["near", "merged", "contained", "exact"].contains(&reason[i].as_str()));
+        } else {
+            assert_eq!(dup_of[i], None);
+        }
+    }
+    let caption = (0..doc.len()).filter(|&i| reason[i] == "caption").count();
+    assert_eq!(caption, 6);
+    assert!((0..doc.len()).any(|i| doc[i] == 2 && ord[i] == 13 && reason[i] == "author_bio"));
+    // the duplicates table lists the same pairs
+    let d = table(&out, "duplicates.parquet");
+    assert_eq!(d.height(), 11);
+    assert!(f64s(&d, "containment").iter().all(|c| *c >= 0.75));
+    // and the report shows what was set aside
+    let md = std::fs::read_to_string(tmp.path().join("report/summary.md")).unwrap();
+    assert!(
+        md.contains("## Set aside")
+            && md.contains("7 duplicate (near)")
+            && md.contains("6 boilerplate (caption)"),
+        "{md}"
+    );
 }

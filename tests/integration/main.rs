@@ -95,4 +95,5 @@ pub const TABLES: &[&str] = &[
     "clusters.parquet",
     "cluster_terms.parquet",
     "theme_seeds.parquet",
+    "duplicates.parquet",
 ];
