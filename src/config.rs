@@ -419,7 +419,7 @@ impl Pipeline {
             if p.is_absolute() {
                 p.to_path_buf()
             } else {
-                base.join(p)
+                lexical_join(&base, p)
             }
         };
 
@@ -569,6 +569,28 @@ impl Pipeline {
     }
 }
 
+/// `base/p` with `.` and `name/..` removed lexically (no filesystem access, so it also works
+/// for paths that do not exist yet).
+fn lexical_join(base: &Path, p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in base.join(p).components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
 fn check_doc_freq(field: &str, v: DocFreq) -> std::result::Result<(), String> {
     match v {
         DocFreq::Fraction(f) if !(0.0..=1.0).contains(&f) => Err(format!(
@@ -637,7 +659,7 @@ mod tests {
     fn minimal_file_gets_defaults_and_relative_paths() {
         let p = load(MIN).unwrap();
         assert_eq!(p.output, PathBuf::from("p/out"));
-        assert_eq!(p.input_root, PathBuf::from("p/."));
+        assert_eq!(p.input_root, PathBuf::from("p"));
         assert_eq!(p.report_dir, PathBuf::from("p/out/report"));
         assert_eq!(p.tfidf.min_df, DocFreq::Count(1));
         assert_eq!(p.tfidf.norm, Norm::L2);
@@ -701,6 +723,26 @@ mod tests {
                 .contains("reserved")
         );
         assert!(err("name = \"t\"\n").contains("output"));
+    }
+
+    #[test]
+    fn paths_are_joined_lexically() {
+        assert_eq!(
+            lexical_join(Path::new("pipelines"), Path::new("../out/x")),
+            PathBuf::from("out/x")
+        );
+        assert_eq!(
+            lexical_join(Path::new("."), Path::new("../a")),
+            PathBuf::from("../a")
+        );
+        assert_eq!(
+            lexical_join(Path::new("a"), Path::new("..")),
+            PathBuf::from(".")
+        );
+        assert_eq!(
+            lexical_join(Path::new("/r/p"), Path::new("./c")),
+            PathBuf::from("/r/p/c")
+        );
     }
 
     #[test]
