@@ -36,6 +36,15 @@ where
     Column::new(name.into(), values)
 }
 
+/// Build a table from a slice: `frame!(TABLE, items, { "column" => |x| x.field, ... })`.
+macro_rules! frame {
+    ($table:expr, $items:expr, { $($name:literal => $f:expr),+ $(,)? }) => {{
+        let items = $items;
+        DataFrame::new(items.len(), vec![$(col($name, items.iter().map($f).collect::<Vec<_>>())),+])
+            .map_err(|e| table_err(Path::new($table), e))
+    }};
+}
+
 /// Write a frame to `dir/name` atomically, zstd-compressed with full statistics and
 /// key-value metadata naming the pipeline and themata's version.
 pub fn write(dir: &Path, name: &str, mut df: DataFrame, pipeline: &str) -> Result<()> {
@@ -141,97 +150,38 @@ impl<'a> Reader<'a> {
 // ---- documents and passages -------------------------------------------------------------
 
 pub fn documents_frame(docs: &[Document]) -> Result<DataFrame> {
-    let df = DataFrame::new(
-        docs.len(),
-        vec![
-            col("doc_id", docs.iter().map(|d| d.doc_id).collect::<Vec<_>>()),
-            col(
-                "path",
-                docs.iter().map(|d| d.path.as_str()).collect::<Vec<_>>(),
-            ),
-            col(
-                "title",
-                docs.iter().map(|d| d.title.as_deref()).collect::<Vec<_>>(),
-            ),
-            col(
-                "n_passages",
-                docs.iter().map(|d| d.n_passages).collect::<Vec<_>>(),
-            ),
-            col(
-                "n_chars",
-                docs.iter().map(|d| d.n_chars).collect::<Vec<_>>(),
-            ),
-            col(
-                "content_hash",
-                docs.iter()
-                    .map(|d| d.content_hash.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-        ],
-    );
-    df.map_err(|e| table_err(Path::new(DOCUMENTS), e))
+    frame!(DOCUMENTS, docs, {
+        "doc_id" => |d| d.doc_id,
+        "path" => |d| d.path.as_str(),
+        "title" => |d| d.title.as_deref(),
+        "n_passages" => |d| d.n_passages,
+        "n_chars" => |d| d.n_chars,
+        "content_hash" => |d| d.content_hash.as_str(),
+    })
 }
 
 pub fn passages_frame(ps: &[Passage]) -> Result<DataFrame> {
-    let df = DataFrame::new(
-        ps.len(),
-        vec![
-            col(
-                "passage_id",
-                ps.iter().map(|p| p.passage_id).collect::<Vec<_>>(),
-            ),
-            col("doc_id", ps.iter().map(|p| p.doc_id).collect::<Vec<_>>()),
-            col("ordinal", ps.iter().map(|p| p.ordinal).collect::<Vec<_>>()),
-            col(
-                "text",
-                ps.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(),
-            ),
-            col(
-                "char_start",
-                ps.iter().map(|p| p.char_start).collect::<Vec<_>>(),
-            ),
-            col(
-                "char_end",
-                ps.iter().map(|p| p.char_end).collect::<Vec<_>>(),
-            ),
-            col(
-                "status",
-                ps.iter().map(|p| p.status.as_str()).collect::<Vec<_>>(),
-            ),
-            col(
-                "reason",
-                ps.iter().map(|p| p.reason.as_deref()).collect::<Vec<_>>(),
-            ),
-            col(
-                "duplicate_of",
-                ps.iter().map(|p| p.duplicate_of).collect::<Vec<_>>(),
-            ),
-        ],
-    );
-    df.map_err(|e| table_err(Path::new(PASSAGES), e))
+    frame!(PASSAGES, ps, {
+        "passage_id" => |p| p.passage_id,
+        "doc_id" => |p| p.doc_id,
+        "ordinal" => |p| p.ordinal,
+        "text" => |p| p.text.as_str(),
+        "char_start" => |p| p.char_start,
+        "char_end" => |p| p.char_end,
+        "status" => |p| p.status.as_str(),
+        "reason" => |p| p.reason.as_deref(),
+        "duplicate_of" => |p| p.duplicate_of,
+    })
 }
 
 pub fn duplicates_frame(d: &[DuplicatePair]) -> Result<DataFrame> {
-    let df = DataFrame::new(
-        d.len(),
-        vec![
-            col(
-                "passage_id",
-                d.iter().map(|x| x.passage_id).collect::<Vec<_>>(),
-            ),
-            col(
-                "duplicate_of",
-                d.iter().map(|x| x.duplicate_of).collect::<Vec<_>>(),
-            ),
-            col("kind", d.iter().map(|x| x.kind).collect::<Vec<_>>()),
-            col("jaccard", d.iter().map(|x| x.jaccard).collect::<Vec<_>>()),
-            col(
-                "containment",
-                d.iter().map(|x| x.containment).collect::<Vec<_>>(),
-            ),
-        ],
-    );
-    df.map_err(|e| table_err(Path::new(DUPLICATES), e))
+    frame!(DUPLICATES, d, {
+        "passage_id" => |x| x.passage_id,
+        "duplicate_of" => |x| x.duplicate_of,
+        "kind" => |x| x.kind,
+        "jaccard" => |x| x.jaccard,
+        "containment" => |x| x.containment,
+    })
 }
 
 /// Read `documents.parquet` and `passages.parquet` back.
@@ -321,32 +271,19 @@ pub fn read_corpus(dir: &Path) -> Result<Corpus> {
 // ---- vocabulary and tf-idf --------------------------------------------------------------
 
 pub fn vocabulary_frame(v: &Vocabulary) -> Result<DataFrame> {
-    let t = &v.terms;
-    let df = DataFrame::new(
-        t.len(),
-        vec![
-            col("term_id", (0..t.len() as u32).collect::<Vec<_>>()),
-            col(
-                "term",
-                t.iter().map(|x| x.term.as_str()).collect::<Vec<_>>(),
-            ),
-            col(
-                "label",
-                t.iter().map(|x| x.label.as_str()).collect::<Vec<_>>(),
-            ),
-            col("df", t.iter().map(|x| x.df).collect::<Vec<_>>()),
-            col("cf", t.iter().map(|x| x.cf).collect::<Vec<_>>()),
-            col("idf", t.iter().map(|x| x.idf).collect::<Vec<_>>()),
-            col("kept", t.iter().map(|x| x.kept()).collect::<Vec<_>>()),
-            col(
-                "dropped_reason",
-                t.iter()
-                    .map(|x| x.dropped.map(DropReason::as_str))
-                    .collect::<Vec<_>>(),
-            ),
-        ],
-    );
-    df.map_err(|e| table_err(Path::new(VOCABULARY), e))
+    let ids: Vec<u32> = (0..v.terms.len() as u32).collect();
+    let mut df = frame!(VOCABULARY, &v.terms, {
+        "term" => |x| x.term.as_str(),
+        "label" => |x| x.label.as_str(),
+        "df" => |x| x.df,
+        "cf" => |x| x.cf,
+        "idf" => |x| x.idf,
+        "kept" => |x| x.kept(),
+        "dropped_reason" => |x| x.dropped.map(DropReason::as_str),
+    })?;
+    df.insert_column(0, col("term_id", ids))
+        .map_err(|e| table_err(Path::new(VOCABULARY), e))?;
+    Ok(df)
 }
 
 pub fn tfidf_frame(m: &Tfidf) -> Result<DataFrame> {
@@ -442,88 +379,42 @@ pub fn read_tfidf(dir: &Path, kept_ids: &[u32]) -> Result<Tfidf> {
 // ---- clustering ---------------------------------------------------------------------------
 
 pub fn assignments_frame(a: &[Assignment]) -> Result<DataFrame> {
-    let df = DataFrame::new(
-        a.len(),
-        vec![
-            col(
-                "passage_id",
-                a.iter().map(|x| x.passage_id).collect::<Vec<_>>(),
-            ),
-            col("cluster", a.iter().map(|x| x.cluster).collect::<Vec<_>>()),
-            col(
-                "theme",
-                a.iter().map(|x| x.theme.as_str()).collect::<Vec<_>>(),
-            ),
-            col(
-                "similarity",
-                a.iter().map(|x| x.similarity).collect::<Vec<_>>(),
-            ),
-            col("margin", a.iter().map(|x| x.margin).collect::<Vec<_>>()),
-        ],
-    );
-    df.map_err(|e| table_err(Path::new(ASSIGNMENTS), e))
+    frame!(ASSIGNMENTS, a, {
+        "passage_id" => |x| x.passage_id,
+        "cluster" => |x| x.cluster,
+        "theme" => |x| x.theme.as_str(),
+        "similarity" => |x| x.similarity,
+        "margin" => |x| x.margin,
+    })
 }
 
 pub fn clusters_frame(c: &[ClusterInfo]) -> Result<DataFrame> {
-    let df = DataFrame::new(
-        c.len(),
-        vec![
-            col("cluster", c.iter().map(|x| x.cluster).collect::<Vec<_>>()),
-            col(
-                "theme",
-                c.iter().map(|x| x.theme.as_str()).collect::<Vec<_>>(),
-            ),
-            col("size", c.iter().map(|x| x.size).collect::<Vec<_>>()),
-            col(
-                "top_terms",
-                c.iter().map(|x| x.top_terms.as_str()).collect::<Vec<_>>(),
-            ),
-        ],
-    );
-    df.map_err(|e| table_err(Path::new(CLUSTERS), e))
+    frame!(CLUSTERS, c, {
+        "cluster" => |x| x.cluster,
+        "theme" => |x| x.theme.as_str(),
+        "size" => |x| x.size,
+        "top_terms" => |x| x.top_terms.as_str(),
+    })
 }
 
 pub fn cluster_terms_frame(t: &[ClusterTerm]) -> Result<DataFrame> {
-    let df = DataFrame::new(
-        t.len(),
-        vec![
-            col("cluster", t.iter().map(|x| x.cluster).collect::<Vec<_>>()),
-            col("rank", t.iter().map(|x| x.rank).collect::<Vec<_>>()),
-            col("term_id", t.iter().map(|x| x.term_id).collect::<Vec<_>>()),
-            col(
-                "term",
-                t.iter().map(|x| x.term.as_str()).collect::<Vec<_>>(),
-            ),
-            col(
-                "label",
-                t.iter().map(|x| x.label.as_str()).collect::<Vec<_>>(),
-            ),
-            col("weight", t.iter().map(|x| x.weight).collect::<Vec<_>>()),
-        ],
-    );
-    df.map_err(|e| table_err(Path::new(CLUSTER_TERMS), e))
+    frame!(CLUSTER_TERMS, t, {
+        "cluster" => |x| x.cluster,
+        "rank" => |x| x.rank,
+        "term_id" => |x| x.term_id,
+        "term" => |x| x.term.as_str(),
+        "label" => |x| x.label.as_str(),
+        "weight" => |x| x.weight,
+    })
 }
 
 pub fn theme_seeds_frame(s: &[SeedStatus]) -> Result<DataFrame> {
-    let df = DataFrame::new(
-        s.len(),
-        vec![
-            col(
-                "theme",
-                s.iter().map(|x| x.theme.as_str()).collect::<Vec<_>>(),
-            ),
-            col(
-                "seed",
-                s.iter().map(|x| x.seed.as_str()).collect::<Vec<_>>(),
-            ),
-            col(
-                "terms",
-                s.iter().map(|x| x.terms.as_str()).collect::<Vec<_>>(),
-            ),
-            col("status", s.iter().map(|x| x.status).collect::<Vec<_>>()),
-        ],
-    );
-    df.map_err(|e| table_err(Path::new(THEME_SEEDS), e))
+    frame!(THEME_SEEDS, s, {
+        "theme" => |x| x.theme.as_str(),
+        "seed" => |x| x.seed.as_str(),
+        "terms" => |x| x.terms.as_str(),
+        "status" => |x| x.status,
+    })
 }
 
 pub fn read_clustering(dir: &Path) -> Result<Clustering> {
