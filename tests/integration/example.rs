@@ -311,3 +311,57 @@ fn example_boilerplate_and_duplicates_are_marked() {
         "{md}"
     );
 }
+
+/// Same input, pipeline and seed → the same tables with 1 and with 2 threads, for the exact
+/// TF-IDF space and for the LSA path (discover mode, k-means++).
+#[test]
+fn tables_do_not_depend_on_the_thread_count() {
+    for extra in [
+        &[][..],
+        &[
+            "--set",
+            "cluster.reduce=lsa",
+            "--set",
+            "cluster.lsa_dims=8",
+            "--set",
+            "cluster.mode=discover",
+            "--set",
+            "cluster.k=3",
+        ][..],
+    ] {
+        let mut outs = Vec::new();
+        for threads in ["1", "2"] {
+            let tmp = tempfile::tempdir().unwrap();
+            let out = tmp.path().join("out");
+            let report = format!("report.dir={}", tmp.path().join("report").display());
+            let mut args = vec![
+                "run",
+                "pipelines/khamenei.toml",
+                "-q",
+                "--output",
+                out.to_str().unwrap(),
+                "--set",
+                &report,
+            ];
+            args.extend_from_slice(extra);
+            let o = std::process::Command::new(env!("CARGO_BIN_EXE_themata"))
+                .args(&args)
+                .current_dir(root())
+                .env("RAYON_NUM_THREADS", threads)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            outs.push(tmp);
+        }
+        for t in TABLES {
+            let (a, b) = (
+                table(&outs[0].path().join("out"), t),
+                table(&outs[1].path().join("out"), t),
+            );
+            assert!(
+                a.equals_missing(&b),
+                "{t} differs between 1 and 2 threads ({extra:?})"
+            );
+        }
+    }
+}
