@@ -11,6 +11,7 @@ Examples:
   themata cluster pipelines/khamenei.toml      # after editing the themes: rerun clustering
   themata report pipelines/khamenei.toml       # ... and the report
   themata analyze pipelines/khamenei.toml \"Khamenei's negotiations\"
+  themata evaluate out/bbc --gold ../corpora/bbc/labels.csv
 
 Exit codes: 0 success, 1 a stage failed, 2 usage or pipeline-file error.";
 
@@ -36,6 +37,18 @@ pub enum Command {
     Cluster(StageArgs),
     /// Write summary.md and summary.json from the tables of the earlier stages.
     Report(StageArgs),
+    /// Compare a run's assignments with gold labels: ARI, NMI, purity, accuracy, per-label
+    /// precision/recall/F1 and the confusion matrix.
+    Evaluate {
+        /// The run's output directory.
+        output: PathBuf,
+        /// CSV with `path`, optional `ordinal` (passage-level gold) and a `label` column.
+        #[arg(long, value_name = "FILE.csv")]
+        gold: PathBuf,
+        /// JSON on stdout instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the terms the pipeline's analyzer makes of a text (one per line: term, surface).
     Analyze {
         /// The pipeline file whose [analyzer] settings to use.

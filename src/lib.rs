@@ -19,4 +19,5 @@ pub use error::{Error, Result};
 /// themata's version, recorded in manifests and Parquet metadata.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod clean;
+pub mod evaluate;
 pub mod reduce;

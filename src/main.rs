@@ -46,6 +46,15 @@ fn execute(cli: Cli) -> themata::Result<()> {
             let c = r.load_clustering()?;
             r.report(&corpus, &vocab, &m, &c).map(|_| ())
         }
+        Command::Evaluate { output, gold, json } => {
+            let e = themata::evaluate::evaluate(&output, &gold)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default());
+            } else {
+                print!("{}", themata::evaluate::to_text(&e));
+            }
+            Ok(())
+        }
         Command::Analyze { pipeline, text } => {
             let p = Pipeline::load(&pipeline, &Overrides::default())?;
             let a = Analyzer::new(&p.analyzer)?;

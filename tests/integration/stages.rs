@@ -134,3 +134,57 @@ fn help_shows_examples() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Examples:") && text.contains("themata run pipelines/khamenei.toml"));
 }
+
+#[test]
+fn evaluate_scores_a_run_against_gold_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_example(tmp.path(), &[]);
+    let out = tmp.path().join("out");
+    let a = table(&out, "assignments.parquet");
+    let ps = table(&out, "passages.parquet");
+    let docs = strs(&table(&out, "documents.parquet"), "path");
+    let (doc, ord) = (u32s(&ps, "doc_id"), u32s(&ps, "ordinal"));
+    // passage-level gold equal to the run's own themes, except one passage relabelled
+    let mut gold = String::from("path,ordinal,label\n");
+    let (pids, themes) = (u32s(&a, "passage_id"), strs(&a, "theme"));
+    for (i, (p, t)) in pids.iter().zip(&themes).enumerate() {
+        let p = *p as usize;
+        let label = if i == 0 { "elsewhere" } else { t.as_str() };
+        gold += &format!("{},{},{label}\n", docs[doc[p] as usize], ord[p]);
+    }
+    gold += "missing.txt,0,doctrine\n";
+    let g = tmp.path().join("gold.csv");
+    std::fs::write(&g, gold).unwrap();
+    let o = themata(&[
+        "evaluate",
+        out.to_str().unwrap(),
+        "--gold",
+        g.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let e: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(e["level"], "passage");
+    assert_eq!(e["unmatched_gold"], 1);
+    let n = pids.len() as f64;
+    assert_eq!(e["scores"]["n"], pids.len());
+    assert!((e["scores"]["accuracy"].as_f64().unwrap() - (n - 1.0) / n).abs() < 1e-12);
+    assert!(e["scores"]["ari"].as_f64().unwrap() > 0.8);
+    // the table form names the metrics; a gold file without a label column is an error
+    let o = themata(&[
+        "evaluate",
+        out.to_str().unwrap(),
+        "--gold",
+        g.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ARI"));
+    std::fs::write(&g, "path,ordinal,a,b\nx,0,1,2\n").unwrap();
+    let o = themata(&[
+        "evaluate",
+        out.to_str().unwrap(),
+        "--gold",
+        g.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("gold.csv"));
+}
