@@ -38,6 +38,14 @@ struct InputSection {
     root: PathBuf,
     #[serde(default = "default_patterns")]
     patterns: Vec<String>,
+    #[serde(default = "default_format")]
+    format: InputFormat,
+    #[serde(default = "default_text_column")]
+    text_column: String,
+    #[serde(default)]
+    id_column: Option<String>,
+    #[serde(default)]
+    title_column: Option<String>,
 }
 
 impl Default for InputSection {
@@ -45,6 +53,63 @@ impl Default for InputSection {
         InputSection {
             root: default_root(),
             patterns: default_patterns(),
+            format: default_format(),
+            text_column: default_text_column(),
+            id_column: None,
+            title_column: None,
+        }
+    }
+}
+
+fn default_format() -> InputFormat {
+    InputFormat::Auto
+}
+fn default_text_column() -> String {
+    "text".to_string()
+}
+
+/// How input files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputFormat {
+    /// By extension: .jsonl/.ndjson, .csv, .parquet; anything else is text.
+    Auto,
+    /// One document per file.
+    Text,
+    /// One document per JSON object per line.
+    Jsonl,
+    /// One document per row (with a header row).
+    Csv,
+    /// One document per row.
+    Parquet,
+}
+
+/// Format and columns of the input files.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputSettings {
+    pub format: InputFormat,
+    pub text_column: String,
+    pub id_column: Option<String>,
+    pub title_column: Option<String>,
+}
+
+impl InputSettings {
+    pub fn columns(&self) -> crate::records::Columns {
+        crate::records::Columns {
+            text: self.text_column.clone(),
+            id: self.id_column.clone(),
+            title: self.title_column.clone(),
+        }
+    }
+}
+
+impl Default for InputSettings {
+    fn default() -> Self {
+        InputSettings {
+            format: InputFormat::Auto,
+            text_column: default_text_column(),
+            id_column: None,
+            title_column: None,
         }
     }
 }
@@ -366,6 +431,7 @@ pub struct Pipeline {
     pub file: PathBuf,
     pub input_root: PathBuf,
     pub patterns: Vec<String>,
+    pub input: InputSettings,
     pub output: PathBuf,
     pub report_dir: PathBuf,
     pub representatives: usize,
@@ -448,6 +514,12 @@ impl Pipeline {
             file: path.to_path_buf(),
             input_root,
             patterns,
+            input: InputSettings {
+                format: file.input.format,
+                text_column: file.input.text_column.clone(),
+                id_column: file.input.id_column.clone(),
+                title_column: file.input.title_column.clone(),
+            },
             output,
             report_dir,
             representatives: file.report.representatives.unwrap_or(3),

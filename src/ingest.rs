@@ -3,7 +3,7 @@
 //! IO is limited to [`discover`] and [`read_document`]; splitting and normalisation are
 //! pure functions over strings.
 
-use crate::config::{IngestSettings, Normalization, Split};
+use crate::config::{IngestSettings, InputFormat, InputSettings, Normalization, Split};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -322,19 +322,21 @@ pub fn passages_of(text: &str, settings: &IngestSettings) -> Vec<Passage> {
 }
 
 /// Read and split every input file (in parallel, output in path order).
-pub fn ingest(files: &[(PathBuf, String)], settings: &IngestSettings) -> Result<Corpus> {
-    let results: Vec<DocResult> = files
+pub fn ingest(
+    files: &[(PathBuf, String)],
+    settings: &IngestSettings,
+    input: &InputSettings,
+) -> Result<Corpus> {
+    let results: Vec<FileResult> = files
         .par_iter()
-        .map(|(path, rel)| read_document(path, rel, settings))
+        .map(|(path, rel)| read_file(path, rel, settings, input))
         .collect();
     let mut per_doc = Vec::with_capacity(files.len());
     let mut warnings = Vec::new();
     for r in results {
-        let (doc, w) = r?;
+        let (docs, w) = r?;
         warnings.extend(w);
-        if let Some(d) = doc {
-            per_doc.push(d);
-        }
+        per_doc.extend(docs);
     }
     let mut corpus = assemble(per_doc, warnings);
     if settings.boilerplate {
@@ -356,36 +358,72 @@ pub fn ingest(files: &[(PathBuf, String)], settings: &IngestSettings) -> Result<
     Ok(corpus)
 }
 
-type DocResult = Result<(Option<(Document, Vec<Passage>)>, Vec<String>)>;
+type FileResult = Result<(Vec<(Document, Vec<Passage>)>, Vec<String>)>;
 
-/// Read one file. Unreadable or binary files become warnings, not errors.
-pub fn read_document(path: &Path, rel: &str, settings: &IngestSettings) -> DocResult {
+/// One document from its text.
+fn document(
+    rel: String,
+    text: String,
+    title: Option<String>,
+    hash: String,
+    settings: &IngestSettings,
+) -> (Document, Vec<Passage>) {
+    let text = normalize(text, settings.normalize);
+    let passages = passages_of(&text, settings);
+    let doc = Document {
+        doc_id: 0,
+        title: title.or_else(|| guess_title(&text)),
+        path: rel,
+        n_passages: passages.len() as u32,
+        n_chars: text.chars().count() as u64,
+        content_hash: hash,
+    };
+    (doc, passages)
+}
+
+/// Read one file: a text document, or the records of a JSON Lines, CSV or Parquet file.
+/// Unreadable or binary text files become warnings, not errors.
+pub fn read_file(
+    path: &Path,
+    rel: &str,
+    settings: &IngestSettings,
+    input: &InputSettings,
+) -> FileResult {
     let mut warnings = Vec::new();
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
             warnings.push(format!("{rel}: cannot read: {e}"));
-            return Ok((None, warnings));
+            return Ok((vec![], warnings));
         }
     };
+    let format = crate::records::format_of(rel, input.format);
+    if format != InputFormat::Text {
+        let (records, w) = crate::records::read(path, rel, &bytes, format, &input.columns())?;
+        warnings.extend(w);
+        if records.is_empty() {
+            warnings.push(format!("{rel}: no records"));
+        }
+        let docs = records
+            .into_iter()
+            .map(|r| {
+                let hash = hex(&Sha256::digest(r.text.as_bytes())[..16]);
+                document(format!("{rel}#{}", r.id), r.text, r.title, hash, settings)
+            })
+            .collect();
+        return Ok((docs, warnings));
+    }
     let hash = hex(&Sha256::digest(&bytes)[..16]);
     let Some(text) = decode(&bytes, &mut warnings, rel) else {
-        return Ok((None, warnings));
+        return Ok((vec![], warnings));
     };
-    let text = normalize(text, settings.normalize);
     if text.trim().is_empty() {
         warnings.push(format!("{rel}: empty file"));
     }
-    let passages = passages_of(&text, settings);
-    let doc = Document {
-        doc_id: 0,
-        path: rel.to_string(),
-        title: guess_title(&text),
-        n_passages: passages.len() as u32,
-        n_chars: text.chars().count() as u64,
-        content_hash: hash,
-    };
-    Ok((Some((doc, passages)), warnings))
+    Ok((
+        vec![document(rel.to_string(), text, None, hash, settings)],
+        warnings,
+    ))
 }
 
 /// Number documents and passages in order.

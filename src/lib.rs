@@ -20,4 +20,5 @@ pub use error::{Error, Result};
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod clean;
 pub mod evaluate;
+pub mod records;
 pub mod reduce;

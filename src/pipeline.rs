@@ -98,7 +98,7 @@ impl Runner {
         let p = &self.pipeline;
         let files = ingest::discover(&p.input_root, &p.patterns)?;
         let pb = self.spinner(&format!("ingest: reading {} files", files.len()));
-        let corpus = ingest::ingest(&files, &p.ingest);
+        let corpus = ingest::ingest(&files, &p.ingest, &p.input);
         pb.finish_and_clear();
         let corpus = corpus?;
         for w in &corpus.warnings {
@@ -123,7 +123,8 @@ impl Runner {
             tables::duplicates_frame(&corpus.duplicates)?,
             &p.name,
         )?;
-        let settings = serde_json::json!({ "patterns": p.patterns, "ingest": p.ingest });
+        let settings =
+            serde_json::json!({ "patterns": p.patterns, "input": p.input, "ingest": p.ingest });
         let inputs: BTreeMap<String, String> = corpus
             .documents
             .iter()

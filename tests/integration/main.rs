@@ -4,6 +4,7 @@
 mod analyzer_oracles;
 mod errors;
 mod example;
+mod formats;
 mod sklearn_oracle;
 mod stages;
 
