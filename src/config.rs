@@ -138,6 +138,10 @@ pub enum Split {
     Paragraph,
     /// Every non-empty line is a passage.
     Line,
+    /// Unicode (UAX #29) sentences.
+    Sentence,
+    /// Windows of `window_size` words, consecutive windows sharing `window_overlap` words.
+    Window,
     /// One passage per document.
     Document,
 }
@@ -160,6 +164,12 @@ pub struct IngestSettings {
     /// Passages with fewer characters get status `short` and take no part in TF-IDF.
     #[serde(default)]
     pub min_passage_chars: usize,
+    /// `split = "window"`: words per window.
+    #[serde(default = "default_window_size")]
+    pub window_size: usize,
+    /// `split = "window"`: words shared by consecutive windows.
+    #[serde(default = "default_window_overlap")]
+    pub window_overlap: usize,
     /// Mark boilerplate passages (datelines, captions, bylines, related-article lists, ...).
     #[serde(default = "default_true")]
     pub boilerplate: bool,
@@ -175,6 +185,12 @@ pub struct IngestSettings {
 }
 // Edited renditions of one article share 70–95 % of their word 3-grams per paragraph;
 // unrelated paragraphs of the same corpus share under 10 %.
+fn default_window_size() -> usize {
+    100
+}
+fn default_window_overlap() -> usize {
+    20
+}
 fn default_near() -> f64 {
     0.7
 }
@@ -188,6 +204,8 @@ impl Default for IngestSettings {
             split: default_split(),
             normalize: default_normalization(),
             min_passage_chars: 0,
+            window_size: default_window_size(),
+            window_overlap: default_window_overlap(),
             boilerplate: true,
             dedupe: true,
             near_duplicate: default_near(),
@@ -569,6 +587,12 @@ impl Pipeline {
                 return Err(format!("{field}: must lie in (0, 1], got {v}"));
             }
         }
+        if self.ingest.window_size == 0 || self.ingest.window_overlap >= self.ingest.window_size {
+            return Err(format!(
+                "ingest.window_overlap: must be below ingest.window_size ({} ≥ {}), and the size at least 1",
+                self.ingest.window_overlap, self.ingest.window_size
+            ));
+        }
         if self.analyzer.min_token_len == 0 {
             return Err("analyzer.min_token_len: must be at least 1".into());
         }
@@ -787,6 +811,10 @@ mod tests {
         assert!(err(&format!("{MIN}[ingest]\nnear_duplicate = 1.5\n"))
             .contains("ingest.near_duplicate"));
         assert!(err(&format!("{MIN}[ingest]\ncontainment = 0.0\n")).contains("ingest.containment"));
+        assert!(err(&format!(
+            "{MIN}[ingest]\nwindow_size = 10\nwindow_overlap = 10\n"
+        ))
+        .contains("window_overlap"));
         assert!(err(&format!("{MIN}[cluster]\nreduce = \"pca\"\n")).contains("pca"));
         assert!(err(&format!("{MIN}[input]\npatterns = []\n")).contains("patterns"));
         assert!(err(&format!("{MIN}[input]\npatterns = [\"a[\"]\n")).contains("patterns"));

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use unicode_normalization::UnicodeNormalization;
+use unicode_segmentation::UnicodeSegmentation;
 
 /// One input document.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,6 +184,11 @@ pub fn normalize(text: String, how: Normalization) -> String {
 
 /// Byte spans of the passages of `text`.
 pub fn split(text: &str, how: Split) -> Vec<(usize, usize)> {
+    split_with(text, how, 100, 20)
+}
+
+/// Byte spans of the passages of `text`, with the window geometry for `Split::Window`.
+pub fn split_with(text: &str, how: Split, window: usize, overlap: usize) -> Vec<(usize, usize)> {
     let lines = line_spans(text);
     let non_blank = |&(s, e): &(usize, usize)| !text[s..e].trim().is_empty();
     match how {
@@ -194,6 +200,32 @@ pub fn split(text: &str, how: Split) -> Vec<(usize, usize)> {
             }
         }
         Split::Line => lines.into_iter().filter(non_blank).collect(),
+        Split::Sentence => text
+            .split_sentence_bound_indices()
+            .filter_map(|(i, s)| {
+                let start = i + (s.len() - s.trim_start().len());
+                let end = i + s.trim_end().len();
+                (end > start).then_some((start, end))
+            })
+            .collect(),
+        Split::Window => {
+            let words: Vec<(usize, usize)> = text
+                .unicode_word_indices()
+                .map(|(i, w)| (i, i + w.len()))
+                .collect();
+            let step = window.saturating_sub(overlap).max(1);
+            let mut out = Vec::new();
+            let mut first = 0;
+            while first < words.len() {
+                let last = (first + window).min(words.len()) - 1;
+                out.push((words[first].0, words[last].1));
+                if last + 1 == words.len() {
+                    break;
+                }
+                first += step;
+            }
+            out
+        }
         Split::Paragraph => {
             let mut out: Vec<(usize, usize)> = Vec::new();
             let mut open = false; // the last span may still grow
@@ -291,7 +323,12 @@ pub fn looks_like_date(line: &str) -> bool {
 
 /// Cut one decoded document into passages (ids are filled in by [`assemble`]).
 pub fn passages_of(text: &str, settings: &IngestSettings) -> Vec<Passage> {
-    let spans = split(text, settings.split);
+    let spans = split_with(
+        text,
+        settings.split,
+        settings.window_size,
+        settings.window_overlap,
+    );
     let mut out = Vec::with_capacity(spans.len());
     let (mut byte_pos, mut char_pos) = (0usize, 0u64);
     for (ordinal, (s, e)) in spans.into_iter().enumerate() {
@@ -474,6 +511,29 @@ mod tests {
         assert_eq!(texts(t, Split::Line).len(), 5);
         assert_eq!(texts(t, Split::Document), [t]);
         assert!(texts("  \n\n", Split::Document).is_empty());
+    }
+
+    #[test]
+    fn sentences_and_windows() {
+        let t = "Mr. Smith went home. Did he? Yes!\nNew line here.";
+        assert_eq!(
+            texts(t, Split::Sentence),
+            [
+                "Mr. ",
+                "Smith went home. ",
+                "Did he? ",
+                "Yes!\n",
+                "New line here."
+            ]
+            .map(str::trim)
+        );
+        let w = "one two three four five six seven";
+        let spans = split_with(w, Split::Window, 3, 1);
+        let got: Vec<&str> = spans.iter().map(|&(s, e)| &w[s..e]).collect();
+        assert_eq!(got, ["one two three", "three four five", "five six seven"]);
+        let spans = split_with("a b", Split::Window, 5, 2);
+        assert_eq!(spans, [(0, 3)]);
+        assert!(split_with("  ", Split::Window, 5, 2).is_empty());
     }
 
     #[test]
