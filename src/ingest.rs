@@ -86,8 +86,12 @@ pub struct Corpus {
     pub warnings: Vec<String>,
 }
 
-/// The input files under `root` that match any pattern, sorted by relative path.
-pub fn discover(root: &Path, patterns: &[String]) -> Result<Vec<(PathBuf, String)>> {
+/// An input file: its path, and its path relative to the input root with `/` separators.
+pub type InputFile = (PathBuf, String);
+
+/// The input files under `root` that match any pattern, sorted by relative path, and a
+/// warning for each path that could not be visited (broken link, no permission).
+pub fn discover(root: &Path, patterns: &[String]) -> Result<(Vec<InputFile>, Vec<String>)> {
     let meta = std::fs::metadata(root).map_err(|e| Error::Input {
         path: root.to_path_buf(),
         message: match e.kind() {
@@ -113,11 +117,20 @@ pub fn discover(root: &Path, patterns: &[String]) -> Result<Vec<(PathBuf, String
         .build()
         .map_err(|e| Error::Data(format!("input.patterns: {e}")))?;
     let mut files = Vec::new();
+    let mut warnings = Vec::new();
     for entry in walkdir::WalkDir::new(root).follow_links(true) {
-        let entry = entry.map_err(|e| Error::Input {
-            path: e.path().unwrap_or(root).to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let p = e.path().unwrap_or(root);
+                let rel = p.strip_prefix(root).unwrap_or(p).display().to_string();
+                let why = e
+                    .io_error()
+                    .map_or_else(|| e.to_string(), |io| io.to_string());
+                warnings.push(format!("{rel}: cannot read: {why}"));
+                continue;
+            }
+        };
         if !entry.file_type().is_file() {
             continue;
         }
@@ -138,7 +151,7 @@ pub fn discover(root: &Path, patterns: &[String]) -> Result<Vec<(PathBuf, String
             message: format!("no input files match {}", patterns.join(", ")),
         });
     }
-    Ok(files)
+    Ok((files, warnings))
 }
 
 /// Decode file bytes: BOM stripped, invalid UTF-8 replaced (with a warning), CRLF → LF.

@@ -96,13 +96,15 @@ impl Runner {
     pub fn ingest(&mut self) -> Result<Corpus> {
         let t = Instant::now();
         let p = &self.pipeline;
-        let files = ingest::discover(&p.input_root, &p.patterns)?;
+        let (files, walk_warnings) = ingest::discover(&p.input_root, &p.patterns)?;
         let pb = self.spinner(&format!("ingest: reading {} files", files.len()));
         let corpus = ingest::ingest(&files, &p.ingest, &p.input);
         pb.finish_and_clear();
-        let corpus = corpus?;
+        let mut corpus = corpus?;
+        corpus.warnings.splice(0..0, walk_warnings);
         for w in &corpus.warnings {
-            self.note(&format!("warning: {w}"));
+            // warnings show even with --quiet
+            eprintln!("warning: {w}");
         }
         std::fs::create_dir_all(self.out()).map_err(|e| Error::io(self.out(), e))?;
         tables::write(

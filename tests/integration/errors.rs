@@ -166,3 +166,52 @@ fn bad_files_are_warned_about_and_skipped() {
     let manifest = std::fs::read_to_string(c.dir.path().join("out/manifest.json")).unwrap();
     assert!(manifest.contains("binary file"));
 }
+
+#[test]
+fn bom_and_crlf_are_handled() {
+    let c = Case::new(GOOD);
+    c.file(
+        "a.txt",
+        "\u{feff}Alpha beta gamma.\r\n\r\nDelta alpha epsilon.\r\n".as_bytes(),
+    );
+    let (code, err) = c.run(&[]);
+    assert_eq!(code, 0, "{err}");
+    let ps = table(&c.dir.path().join("out"), "passages.parquet");
+    assert_eq!(
+        strs(&ps, "text"),
+        ["Alpha beta gamma.", "Delta alpha epsilon."]
+    );
+    assert_eq!(u32s(&ps, "ordinal"), [0, 1]);
+    let starts: Vec<u64> = ps
+        .column("char_start")
+        .unwrap()
+        .u64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(starts, [0, 19]);
+}
+
+#[test]
+fn unreadable_path_is_a_counted_warning() {
+    let c = Case::new(GOOD);
+    c.file("a.txt", b"alpha beta gamma\n\nalpha delta");
+    std::os::unix::fs::symlink(
+        "/nonexistent/target.txt",
+        c.dir.path().join("docs/dead.txt"),
+    )
+    .unwrap();
+    let (code, err) = c.run(&[]); // --quiet: warnings still show
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning: dead.txt: cannot read"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let manifest = std::fs::read_to_string(c.dir.path().join("out/manifest.json")).unwrap();
+    assert!(manifest.contains("dead.txt: cannot read"));
+    assert_eq!(
+        strs(
+            &table(&c.dir.path().join("out"), "documents.parquet"),
+            "path"
+        ),
+        ["a.txt"]
+    );
+}
