@@ -360,9 +360,16 @@ pub enum Mode {
 pub struct ClusterSettings {
     #[serde(default = "default_mode")]
     pub mode: Mode,
-    /// Number of clusters (discover mode; in guided mode it must equal the number of themes).
+    /// Number of clusters: a number, or `"auto"` (discover mode: sweep `k_min..=k_max`). In
+    /// guided mode it must be omitted or equal the number of themes.
     #[serde(default)]
-    pub k: Option<usize>,
+    pub k: Option<K>,
+    /// `k = "auto"`: the smallest k tried.
+    #[serde(default = "default_k_min")]
+    pub k_min: usize,
+    /// `k = "auto"`: the largest k tried.
+    #[serde(default = "default_k_max")]
+    pub k_max: usize,
     #[serde(default = "default_seed")]
     pub seed: u64,
     #[serde(default = "default_max_iterations")]
@@ -372,7 +379,7 @@ pub struct ClusterSettings {
     /// k-means++ restarts in discover mode (the best is kept).
     #[serde(default = "default_n_runs")]
     pub n_runs: usize,
-    /// Terms listed per cluster in `cluster_terms.parquet`.
+    /// Terms listed per cluster and measure in `cluster_terms.parquet`.
     #[serde(default = "default_top_terms")]
     pub top_terms: usize,
     /// Dimension reduction before k-means.
@@ -381,6 +388,63 @@ pub struct ClusterSettings {
     /// Dimensions of the LSA space.
     #[serde(default = "default_lsa_dims")]
     pub lsa_dims: usize,
+    /// Guided: a passage whose best similarity is below this is `unassigned`.
+    #[serde(default = "default_min_similarity")]
+    pub min_similarity: f64,
+    /// Guided: a passage whose best similarity exceeds the runner-up's by less than this is
+    /// `unassigned`.
+    #[serde(default = "default_min_margin")]
+    pub min_margin: f64,
+    /// Guided: share of each theme's centroid held by its seed vector at every k-means step
+    /// (0 = plain k-means from the seeds, 1 = similarity to the seed words only).
+    #[serde(default = "default_seed_weight")]
+    pub seed_weight: f64,
+    /// Guided: free clusters besides the themes, for off-theme material (named by their top
+    /// terms).
+    #[serde(default)]
+    pub extra_clusters: usize,
+    /// Guided: a theme with fewer live seed words than this gets a warning.
+    #[serde(default = "default_min_live_seeds")]
+    pub min_live_seeds: usize,
+}
+
+/// `cluster.k`: a number of clusters, or `"auto"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum K {
+    Fixed(usize),
+    Auto,
+}
+
+impl Serialize for K {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            K::Fixed(k) => s.serialize_u64(*k as u64),
+            K::Auto => s.serialize_str("auto"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for K {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<K, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(i64),
+            S(String),
+        }
+        match Raw::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("expected a number of clusters or \"auto\""))?
+        {
+            Raw::N(n) if n >= 0 => Ok(K::Fixed(n as usize)),
+            Raw::N(n) => Err(serde::de::Error::custom(format!(
+                "a number of clusters cannot be negative, got {n}"
+            ))),
+            Raw::S(s) if s == "auto" => Ok(K::Auto),
+            Raw::S(s) => Err(serde::de::Error::custom(format!(
+                "expected a number of clusters or \"auto\", got {s:?}"
+            ))),
+        }
+    }
 }
 
 /// Whether k-means runs on the TF-IDF rows or on their LSA embedding.
@@ -400,6 +464,8 @@ impl Default for ClusterSettings {
         ClusterSettings {
             mode: default_mode(),
             k: None,
+            k_min: default_k_min(),
+            k_max: default_k_max(),
             seed: default_seed(),
             max_iterations: default_max_iterations(),
             tolerance: default_tolerance(),
@@ -407,8 +473,34 @@ impl Default for ClusterSettings {
             top_terms: default_top_terms(),
             reduce: default_reduce(),
             lsa_dims: default_lsa_dims(),
+            min_similarity: default_min_similarity(),
+            min_margin: default_min_margin(),
+            seed_weight: default_seed_weight(),
+            extra_clusters: 0,
+            min_live_seeds: default_min_live_seeds(),
         }
     }
+}
+fn default_k_min() -> usize {
+    2
+}
+fn default_k_max() -> usize {
+    10
+}
+// Defaults chosen on the example corpus (README, "Guided themes"): every substantive passage
+// there has similarity ≥ 0.17 and margin ≥ 0.08 to its theme, so the floor only catches
+// passages that share next to no vocabulary with any theme, the margin only near ties.
+fn default_min_similarity() -> f64 {
+    0.1
+}
+fn default_min_margin() -> f64 {
+    0.02
+}
+fn default_seed_weight() -> f64 {
+    0.5
+}
+fn default_min_live_seeds() -> usize {
+    2
 }
 fn default_reduce() -> Reduce {
     Reduce::Auto
@@ -622,6 +714,18 @@ impl Pipeline {
         if c.top_terms == 0 {
             return Err("cluster.top_terms: must be at least 1".into());
         }
+        for (field, v) in [
+            ("cluster.min_similarity", c.min_similarity),
+            ("cluster.min_margin", c.min_margin),
+            ("cluster.seed_weight", c.seed_weight),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("{field}: must lie in [0, 1], got {v}"));
+            }
+        }
+        if c.min_live_seeds == 0 {
+            return Err("cluster.min_live_seeds: must be at least 1".into());
+        }
         match c.mode {
             Mode::Guided => {
                 if self.themes.is_empty() {
@@ -638,29 +742,64 @@ impl Pipeline {
                         return Err(format!("themes.{}: this name is reserved", t.name));
                     }
                 }
-                if let Some(k) = c.k {
-                    if k != self.themes.len() {
+                match c.k {
+                    Some(K::Auto) => {
+                        return Err(
+                            "cluster.k: \"auto\" needs cluster.mode = \"discover\" (guided mode has one cluster per theme, plus cluster.extra_clusters)"
+                                .into(),
+                        )
+                    }
+                    Some(K::Fixed(k)) if k != self.themes.len() => {
                         return Err(format!(
                             "cluster.k: {k} differs from the number of themes ({}); omit k in guided mode",
                             self.themes.len()
-                        ));
+                        ))
                     }
+                    _ => {}
                 }
             }
-            Mode::Discover => match c.k {
-                None => return Err("cluster.k: discover mode needs the number of clusters".into()),
-                Some(0) => return Err("cluster.k: must be at least 1".into()),
-                Some(_) => {}
-            },
+            Mode::Discover => {
+                match c.k {
+                    None => {
+                        return Err(
+                            "cluster.k: discover mode needs the number of clusters (or \"auto\")"
+                                .into(),
+                        )
+                    }
+                    Some(K::Fixed(0)) => return Err("cluster.k: must be at least 1".into()),
+                    Some(K::Auto) => {
+                        if c.k_min < 2 {
+                            return Err(format!(
+                                "cluster.k_min: must be at least 2 (silhouette needs two clusters), got {}",
+                                c.k_min
+                            ));
+                        }
+                        if c.k_max < c.k_min {
+                            return Err(format!(
+                                "cluster.k_max: {} is below cluster.k_min ({})",
+                                c.k_max, c.k_min
+                            ));
+                        }
+                    }
+                    Some(K::Fixed(_)) => {}
+                }
+                if c.extra_clusters > 0 {
+                    return Err(
+                        "cluster.extra_clusters: only for guided mode (in discover mode raise cluster.k)"
+                            .into(),
+                    );
+                }
+            }
         }
         Ok(())
     }
 
-    /// Number of clusters this pipeline asks for.
-    pub fn n_clusters(&self) -> usize {
-        match self.cluster.mode {
-            Mode::Guided => self.themes.len(),
-            Mode::Discover => self.cluster.k.unwrap_or(1),
+    /// Number of clusters this pipeline asks for; `None` for `k = "auto"`.
+    pub fn n_clusters(&self) -> Option<usize> {
+        match (self.cluster.mode, self.cluster.k) {
+            (Mode::Guided, _) => Some(self.themes.len() + self.cluster.extra_clusters),
+            (Mode::Discover, Some(K::Fixed(k))) => Some(k),
+            (Mode::Discover, _) => None,
         }
     }
 }
@@ -826,6 +965,56 @@ mod tests {
     }
 
     #[test]
+    fn cluster_theme_rules() {
+        const DISC: &str = "name = \"t\"\noutput = \"o\"\n[cluster]\nmode = \"discover\"\n";
+        // floor, margin and seed weight lie in [0, 1]
+        for key in ["min_similarity", "min_margin", "seed_weight"] {
+            for bad in ["-0.1", "1.5"] {
+                let e = err(&format!("{MIN}[cluster]\n{key} = {bad}\n"));
+                assert!(e.contains(&format!("cluster.{key}")), "{e}");
+            }
+            assert!(load(&format!("{MIN}[cluster]\n{key} = 0.0\n")).is_ok());
+            assert!(load(&format!("{MIN}[cluster]\n{key} = 1.0\n")).is_ok());
+        }
+        assert!(err(&format!("{MIN}[cluster]\nmin_live_seeds = 0\n")).contains("min_live_seeds"));
+        // k = "auto" needs discover mode, and k_min ≤ k_max with k_min ≥ 2
+        let e = err(&format!("{MIN}[cluster]\nk = \"auto\"\n"));
+        assert!(e.contains("cluster.k") && e.contains("discover"), "{e}");
+        let p = load(&format!("{DISC}k = \"auto\"\nk_min = 3\nk_max = 6\n")).unwrap();
+        assert_eq!(
+            (p.cluster.k, p.cluster.k_min, p.cluster.k_max),
+            (Some(K::Auto), 3, 6)
+        );
+        assert_eq!(p.n_clusters(), None);
+        let p = load(&format!("{DISC}k = \"auto\"\n")).unwrap();
+        assert_eq!((p.cluster.k_min, p.cluster.k_max), (2, 10));
+        assert!(load(&format!("{DISC}k = \"auto\"\nk_min = 4\nk_max = 4\n")).is_ok());
+        let e = err(&format!("{DISC}k = \"auto\"\nk_min = 5\nk_max = 4\n"));
+        assert!(e.contains("cluster.k_max") && e.contains("k_min"), "{e}");
+        assert!(err(&format!("{DISC}k = \"auto\"\nk_min = 1\n")).contains("cluster.k_min"));
+        let e = err(&format!("{DISC}k = \"many\"\n"));
+        assert!(e.contains("auto") && e.contains("line 5"), "{e}");
+        assert!(err(&format!("{DISC}k = -3\n")).contains("negative"));
+        assert!(err(&format!("{DISC}k = 0\n")).contains("cluster.k"));
+        // extra clusters are for guided mode; they count in n_clusters
+        let e = err(&format!("{DISC}k = 3\nextra_clusters = 1\n"));
+        assert!(e.contains("cluster.extra_clusters"), "{e}");
+        let p = load(&format!("{MIN}[cluster]\nextra_clusters = 2\n")).unwrap();
+        assert_eq!(p.n_clusters(), Some(3));
+        // defaults
+        let p = load(MIN).unwrap();
+        assert_eq!(
+            (
+                p.cluster.min_similarity,
+                p.cluster.min_margin,
+                p.cluster.seed_weight
+            ),
+            (0.1, 0.02, 0.5)
+        );
+        assert_eq!(p.cluster.min_live_seeds, 2);
+    }
+
+    #[test]
     fn paths_are_joined_lexically() {
         assert_eq!(
             lexical_join(Path::new("pipelines"), Path::new("../out/x")),
@@ -865,7 +1054,7 @@ mod tests {
         };
         let p = Pipeline::from_toml(MIN, Path::new("t.toml"), &o).unwrap();
         assert_eq!(p.cluster.mode, Mode::Discover);
-        assert_eq!(p.cluster.k, Some(5));
+        assert_eq!(p.cluster.k, Some(K::Fixed(5)));
         assert_eq!(p.tfidf.min_df, DocFreq::Fraction(0.1));
         let o = Overrides {
             set: vec!["cluster.kk=5".into()],

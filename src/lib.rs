@@ -22,3 +22,4 @@ pub mod clean;
 pub mod evaluate;
 pub mod records;
 pub mod reduce;
+pub mod sweep;

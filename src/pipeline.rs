@@ -249,7 +249,11 @@ impl Runner {
         let t = Instant::now();
         let p = &self.pipeline;
         let analyzer = Analyzer::new(&p.analyzer)?;
-        let pb = self.spinner(&format!("cluster: k-means, k = {}", p.n_clusters()));
+        let k = match p.n_clusters() {
+            Some(k) => k.to_string(),
+            None => format!("{}..={}", p.cluster.k_min, p.cluster.k_max),
+        };
+        let pb = self.spinner(&format!("cluster: k-means, k = {k}"));
         let c = crate::cluster::cluster(m, vocab, &analyzer, p);
         pb.finish_and_clear();
         let c = c?;
@@ -286,6 +290,13 @@ impl Runner {
         ]);
         let mut settings = settings;
         settings["space"] = c.space.clone().into();
+        if !c.sweep.is_empty() {
+            settings["k_sweep"] = serde_json::to_value(&c.sweep).unwrap_or_default();
+        }
+        for w in &c.warnings {
+            // warnings show even with --quiet
+            eprintln!("warning: {w}");
+        }
         let unassigned = c.assignments.iter().filter(|a| a.cluster.is_none()).count();
         let rec = StageRecord {
             fingerprint: fp,
@@ -298,7 +309,7 @@ impl Runner {
                 ("theme_seeds".into(), c.seeds.len() as u64),
             ]),
             seconds: t.elapsed().as_secs_f64(),
-            warnings: vec![],
+            warnings: c.warnings.clone(),
         };
         let sizes: Vec<String> = c
             .clusters
@@ -324,11 +335,16 @@ impl Runner {
     ) -> Result<Summary> {
         let t = Instant::now();
         let p = &self.pipeline;
-        let warnings = self
+        let warnings: Vec<String> = ["ingest", "cluster"]
+            .iter()
+            .filter_map(|st| self.manifest.stages.get(*st))
+            .flat_map(|s| s.warnings.clone())
+            .collect();
+        let sweep: Vec<crate::sweep::SweepRow> = self
             .manifest
             .stages
-            .get("ingest")
-            .map(|s| s.warnings.clone())
+            .get("cluster")
+            .and_then(|s| serde_json::from_value(s.settings["k_sweep"].clone()).ok())
             .unwrap_or_default();
         let mut space = c.space.clone();
         if space.is_empty() {
@@ -340,6 +356,14 @@ impl Runner {
                 .unwrap_or("")
                 .to_string();
         }
+        // `themata report` reads the clustering from its tables: the sweep comes from the manifest
+        let restored;
+        let c = if c.sweep.is_empty() && !sweep.is_empty() {
+            restored = Clustering { sweep, ..c.clone() };
+            &restored
+        } else {
+            c
+        };
         let summary = report::summarize(p, corpus, vocab, m, c, &space, &warnings);
         let dir = &p.report_dir;
         write_text(&dir.join("summary.json"), &report::to_json(&summary))?;

@@ -3,9 +3,10 @@
 //! Both are built from one [`Summary`] value, so they always agree. Neither holds timings or
 //! versions (those live in the manifest), so the report of a pipeline is reproducible.
 
-use crate::cluster::{Clustering, UNASSIGNED};
+use crate::cluster::{Clustering, ThemeStrength, UNASSIGNED};
 use crate::config::{Mode, Pipeline};
 use crate::ingest::{Corpus, Status};
+use crate::sweep::SweepRow;
 use crate::vectorize::{Tfidf, Vocabulary};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -21,6 +22,12 @@ pub struct Summary {
     pub corpus: CorpusFigures,
     pub themes: Vec<ThemeSummary>,
     pub unassigned: u32,
+    /// Unassigned passages by reason (`low_similarity`, `low_margin`, `no_terms`).
+    pub unassigned_by: BTreeMap<String, u32>,
+    /// Guided: `min_similarity` and `min_margin` in force.
+    pub thresholds: Option<(f64, f64)>,
+    /// `k = "auto"`: the criteria of every k tried, the chosen one marked.
+    pub k_sweep: Vec<SweepRow>,
     pub documents: Vec<DocumentMix>,
     pub seeds: Vec<SeedFigure>,
     /// Passages that take no part in TF-IDF and clustering, and why.
@@ -57,7 +64,12 @@ pub struct ThemeSummary {
     pub size: u32,
     /// Share of the assigned passages.
     pub share: f64,
+    /// Distinctive terms: highest c-TF-IDF against the rest of the corpus.
     pub top_terms: Vec<String>,
+    /// Heaviest terms of the centroid: highest mean TF-IDF weight over the members.
+    pub top_terms_by_weight: Vec<String>,
+    /// Guided themes: seed support and member similarity.
+    pub strength: Option<ThemeStrength>,
     pub representatives: Vec<Representative>,
 }
 
@@ -85,6 +97,8 @@ pub struct SeedFigure {
     pub theme: String,
     pub seed: String,
     pub terms: String,
+    pub label: String,
+    pub df: u32,
     pub status: String,
 }
 
@@ -102,6 +116,7 @@ pub fn summarize(
     space: &str,
     warnings: &[String],
 ) -> Summary {
+    let strength = crate::cluster::theme_strength(m, vocab, c);
     let mut by_status = BTreeMap::new();
     for p in &corpus.passages {
         *by_status.entry(p.status.as_str().to_string()).or_insert(0) += 1;
@@ -135,9 +150,16 @@ pub fn summarize(
                 top_terms: c
                     .terms
                     .iter()
-                    .filter(|t| t.cluster == cl.cluster)
+                    .filter(|t| t.cluster == cl.cluster && t.measure == crate::cluster::CTFIDF)
                     .map(|t| t.label.clone())
                     .collect(),
+                top_terms_by_weight: c
+                    .terms
+                    .iter()
+                    .filter(|t| t.cluster == cl.cluster && t.measure == crate::cluster::MEAN_TFIDF)
+                    .map(|t| t.label.clone())
+                    .collect(),
+                strength: strength.iter().find(|x| x.theme == cl.theme).cloned(),
                 representatives: members
                     .iter()
                     .take(pipeline.representatives)
@@ -199,6 +221,16 @@ pub fn summarize(
         },
         themes,
         unassigned: c.assignments.iter().filter(|a| a.cluster.is_none()).count() as u32,
+        unassigned_by: {
+            let mut by = BTreeMap::new();
+            for a in c.assignments.iter().filter(|a| a.cluster.is_none()) {
+                *by.entry(a.status.to_string()).or_insert(0) += 1;
+            }
+            by
+        },
+        thresholds: (pipeline.cluster.mode == Mode::Guided)
+            .then_some((pipeline.cluster.min_similarity, pipeline.cluster.min_margin)),
+        k_sweep: c.sweep.clone(),
         documents,
         seeds: c
             .seeds
@@ -207,6 +239,8 @@ pub fn summarize(
                 theme: s.theme.clone(),
                 seed: s.seed.clone(),
                 terms: s.terms.clone(),
+                label: s.label.clone(),
+                df: s.df,
                 status: s.status.to_string(),
             })
             .collect(),
@@ -283,19 +317,95 @@ pub fn to_markdown(s: &Summary) -> String {
         s.language
     );
     let _ = writeln!(o, "## Themes\n");
-    let _ = writeln!(o, "| theme | passages | share | top terms |");
-    let _ = writeln!(o, "|---|---:|---:|---|");
+    let _ = writeln!(
+        o,
+        "Distinctive terms have the highest c-TF-IDF (the theme's term frequencies against \
+         the rest of the corpus); heaviest terms the highest mean TF-IDF weight over its \
+         passages.\n"
+    );
+    let _ = writeln!(
+        o,
+        "| theme | passages | share | distinctive terms | heaviest terms |"
+    );
+    let _ = writeln!(o, "|---|---:|---:|---|---|");
     for t in &s.themes {
         let _ = writeln!(
             o,
-            "| {} | {} | {:.1} % | {} |",
+            "| {} | {} | {:.1} % | {} | {} |",
             md(&t.theme),
             t.size,
             t.share * 100.0,
-            md(&t.top_terms.join(", "))
+            md(&t.top_terms.join(", ")),
+            md(&t.top_terms_by_weight.join(", "))
         );
     }
-    let _ = writeln!(o, "| {} | {} | | |\n", UNASSIGNED, s.unassigned);
+    let why: Vec<String> = s
+        .unassigned_by
+        .iter()
+        .map(|(k, v)| format!("{v} {}", k.replace('_', " ")))
+        .collect();
+    let _ = writeln!(
+        o,
+        "| {} | {} | | {} | |\n",
+        UNASSIGNED,
+        s.unassigned,
+        why.join(", ")
+    );
+    if let Some((floor, margin)) = s.thresholds {
+        let _ = writeln!(
+            o,
+            "A passage is unassigned when its best similarity is below {floor} (low \
+             similarity) or exceeds the runner-up's by less than {margin} (low margin).\n"
+        );
+    }
+    if s.themes.iter().any(|t| t.strength.is_some()) {
+        let _ = writeln!(o, "### Theme strength\n");
+        let _ = writeln!(
+            o,
+            "| theme | seed words | live | passages with a seed word | members | members with a seed word | mean similarity |"
+        );
+        let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|");
+        for st in s.themes.iter().filter_map(|t| t.strength.as_ref()) {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {:.3} |",
+                md(&st.theme),
+                st.seeds,
+                st.live_seeds,
+                st.seed_passages,
+                st.members,
+                st.members_with_seeds,
+                st.mean_similarity
+            );
+        }
+        let _ = writeln!(o);
+    }
+    if !s.k_sweep.is_empty() {
+        let _ = writeln!(o, "### Choosing k\n");
+        let _ = writeln!(
+            o,
+            "Each k is ranked by silhouette (cosine; higher is better) and by Davies–Bouldin \
+             (lower is better); the smallest sum of the two ranks wins (ties: higher \
+             silhouette, then smaller k). Calinski–Harabasz is shown, not voted.\n"
+        );
+        let _ = writeln!(
+            o,
+            "| k | silhouette | Calinski–Harabasz | Davies–Bouldin | chosen |"
+        );
+        let _ = writeln!(o, "|---:|---:|---:|---:|---|");
+        for r in &s.k_sweep {
+            let _ = writeln!(
+                o,
+                "| {} | {:.4} | {:.2} | {:.4} | {} |",
+                r.k,
+                r.silhouette,
+                r.calinski_harabasz,
+                r.davies_bouldin,
+                if r.chosen { "**yes**" } else { "" }
+            );
+        }
+        let _ = writeln!(o);
+    }
     for t in &s.themes {
         let _ = writeln!(o, "### {}\n", md(&t.theme));
         if t.representatives.is_empty() {
@@ -331,15 +441,22 @@ pub fn to_markdown(s: &Summary) -> String {
     }
     if !s.seeds.is_empty() {
         let _ = writeln!(o, "\n## Seed words\n");
-        let _ = writeln!(o, "| theme | seed | term | status |");
-        let _ = writeln!(o, "|---|---|---|---|");
+        let _ = writeln!(
+            o,
+            "Each seed word goes through the analyzer; \"reads as\" is the usual surface form \
+             of its term(s) in this corpus, df the passages holding the term.\n"
+        );
+        let _ = writeln!(o, "| theme | seed | term | reads as | df | status |");
+        let _ = writeln!(o, "|---|---|---|---|---:|---|");
         for sd in &s.seeds {
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 md(&sd.theme),
                 md(&sd.seed),
                 md(&sd.terms),
+                md(&sd.label),
+                sd.df,
                 sd.status
             );
         }

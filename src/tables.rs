@@ -385,6 +385,7 @@ pub fn assignments_frame(a: &[Assignment]) -> Result<DataFrame> {
         "theme" => |x| x.theme.as_str(),
         "similarity" => |x| x.similarity,
         "margin" => |x| x.margin,
+        "status" => |x| x.status,
     })
 }
 
@@ -400,6 +401,7 @@ pub fn clusters_frame(c: &[ClusterInfo]) -> Result<DataFrame> {
 pub fn cluster_terms_frame(t: &[ClusterTerm]) -> Result<DataFrame> {
     frame!(CLUSTER_TERMS, t, {
         "cluster" => |x| x.cluster,
+        "measure" => |x| x.measure,
         "rank" => |x| x.rank,
         "term_id" => |x| x.term_id,
         "term" => |x| x.term.as_str(),
@@ -413,6 +415,8 @@ pub fn theme_seeds_frame(s: &[SeedStatus]) -> Result<DataFrame> {
         "theme" => |x| x.theme.as_str(),
         "seed" => |x| x.seed.as_str(),
         "terms" => |x| x.terms.as_str(),
+        "label" => |x| x.label.as_str(),
+        "df" => |x| x.df,
         "status" => |x| x.status,
     })
 }
@@ -420,12 +424,13 @@ pub fn theme_seeds_frame(s: &[SeedStatus]) -> Result<DataFrame> {
 pub fn read_clustering(dir: &Path) -> Result<Clustering> {
     let df = read(dir, ASSIGNMENTS)?;
     let r = Reader::new(&df, ASSIGNMENTS);
-    let (pids, clusters, themes, sims, margins) = (
+    let (pids, clusters, themes, sims, margins, statuses) = (
         r.u32("passage_id")?,
         r.opt_u32("cluster")?,
         r.str("theme")?,
         r.f64("similarity")?,
         r.f64("margin")?,
+        r.str("status")?,
     );
     let assignments = themes
         .into_iter()
@@ -436,6 +441,12 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
             theme,
             similarity: sims[i],
             margin: margins[i],
+            status: match statuses[i].as_str() {
+                "assigned" => crate::cluster::ASSIGNED,
+                "no_terms" => crate::cluster::NO_TERMS,
+                "low_margin" => crate::cluster::LOW_MARGIN,
+                _ => crate::cluster::LOW_SIMILARITY,
+            },
         })
         .collect();
     let df = read(dir, CLUSTERS)?;
@@ -458,8 +469,9 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
         .collect();
     let df = read(dir, CLUSTER_TERMS)?;
     let r = Reader::new(&df, CLUSTER_TERMS);
-    let (cs, ranks, tids, terms, labels, ws) = (
+    let (cs, measures, ranks, tids, terms, labels, ws) = (
         r.u32("cluster")?,
+        r.str("measure")?,
         r.u32("rank")?,
         r.u32("term_id")?,
         r.str("term")?,
@@ -471,6 +483,11 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
         .enumerate()
         .map(|(i, term)| ClusterTerm {
             cluster: cs[i],
+            measure: if measures[i] == crate::cluster::CTFIDF {
+                crate::cluster::CTFIDF
+            } else {
+                crate::cluster::MEAN_TFIDF
+            },
             rank: ranks[i],
             term_id: tids[i],
             term,
@@ -481,10 +498,12 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
     let seeds = match read(dir, THEME_SEEDS) {
         Ok(df) => {
             let r = Reader::new(&df, THEME_SEEDS);
-            let (themes, seeds, terms, status) = (
+            let (themes, seeds, terms, labels, dfs, status) = (
                 r.str("theme")?,
                 r.str("seed")?,
                 r.str("terms")?,
+                r.str("label")?,
+                r.u32("df")?,
                 r.str("status")?,
             );
             (0..themes.len())
@@ -492,6 +511,8 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
                     theme: themes[i].clone(),
                     seed: seeds[i].clone(),
                     terms: terms[i].clone(),
+                    label: labels[i].clone(),
+                    df: dfs[i],
                     status: match status[i].as_str() {
                         "live" => "live",
                         "stop_word" => "stop_word",
@@ -509,5 +530,7 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
         clusters,
         terms,
         seeds,
+        sweep: vec![],
+        warnings: vec![],
     })
 }

@@ -7,6 +7,7 @@ mod example;
 mod formats;
 mod sklearn_oracle;
 mod stages;
+mod themes;
 
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
