@@ -6,6 +6,7 @@
 use crate::cluster::{Clustering, UNASSIGNED};
 use crate::config::{Mode, Pipeline};
 use crate::ingest::{Corpus, Status};
+use crate::map::{passage_map, PassageMap};
 use crate::vectorize::{Tfidf, Vocabulary};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -26,6 +27,8 @@ pub struct Summary {
     /// Passages that take no part in TF-IDF and clustering, and why.
     pub set_aside: Vec<SetAside>,
     pub warnings: Vec<String>,
+    /// Kept passages placed on a plane (for the map in summary.html).
+    pub map: PassageMap,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -58,6 +61,8 @@ pub struct ThemeSummary {
     /// Share of the assigned passages.
     pub share: f64,
     pub top_terms: Vec<String>,
+    /// Mean TF-IDF weight of each top term over the theme's passages.
+    pub top_term_weights: Vec<f64>,
     pub representatives: Vec<Representative>,
 }
 
@@ -137,6 +142,12 @@ pub fn summarize(
                     .iter()
                     .filter(|t| t.cluster == cl.cluster)
                     .map(|t| t.label.clone())
+                    .collect(),
+                top_term_weights: c
+                    .terms
+                    .iter()
+                    .filter(|t| t.cluster == cl.cluster)
+                    .map(|t| r6(t.weight))
                     .collect(),
                 representatives: members
                     .iter()
@@ -228,6 +239,7 @@ pub fn summarize(
             })
             .collect(),
         warnings: warnings.to_vec(),
+        map: passage_map(m, vocab, c, pipeline.cluster.seed),
     }
 }
 
@@ -247,7 +259,7 @@ fn md(text: &str) -> String {
     out
 }
 
-fn shorten(text: &str, max: usize) -> String {
+pub(crate) fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }
