@@ -367,5 +367,17 @@ fn tables_do_not_depend_on_the_thread_count() {
                 "{t} differs between 1 and 2 threads ({extra:?})"
             );
         }
+        // the report too, passage map included (summary.html without its run details)
+        for f in ["summary.json", "summary.html"] {
+            let read = |d: &Path| {
+                themata::html::without_volatile(
+                    &std::fs::read_to_string(d.join("report").join(f)).unwrap(),
+                )
+            };
+            assert!(
+                read(outs[0].path()) == read(outs[1].path()),
+                "{f} differs between 1 and 2 threads ({extra:?})"
+            );
+        }
     }
 }
