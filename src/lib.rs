@@ -18,8 +18,11 @@ pub use error::{Error, Result};
 
 /// themata's version, recorded in manifests and Parquet metadata.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub mod charts;
 pub mod clean;
 pub mod evaluate;
+pub mod html;
+pub mod map;
 pub mod records;
 pub mod reduce;
 pub mod sweep;

@@ -325,7 +325,7 @@ impl Runner {
         Ok(c)
     }
 
-    /// report: everything → summary.md, summary.json in the report directory.
+    /// report: everything → summary.md, summary.json, summary.html in the report directory.
     pub fn report(
         &mut self,
         corpus: &Corpus,
@@ -368,6 +368,11 @@ impl Runner {
         let dir = &p.report_dir;
         write_text(&dir.join("summary.json"), &report::to_json(&summary))?;
         write_text(&dir.join("summary.md"), &report::to_markdown(&summary))?;
+        let run = crate::html::RunInfo::from_manifest(&self.manifest);
+        write_text(
+            &dir.join("summary.html"),
+            &crate::html::render(&summary, &run)?,
+        )?;
         let settings = serde_json::json!({ "representatives": p.representatives, "dir": dir });
         let rec = StageRecord {
             fingerprint: fingerprint(&[

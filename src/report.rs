@@ -6,6 +6,7 @@
 use crate::cluster::{Clustering, ThemeStrength, UNASSIGNED};
 use crate::config::{Mode, Pipeline};
 use crate::ingest::{Corpus, Status};
+use crate::map::{passage_map, PassageMap};
 use crate::sweep::SweepRow;
 use crate::vectorize::{Tfidf, Vocabulary};
 use serde::Serialize;
@@ -33,6 +34,8 @@ pub struct Summary {
     /// Passages that take no part in TF-IDF and clustering, and why.
     pub set_aside: Vec<SetAside>,
     pub warnings: Vec<String>,
+    /// Kept passages placed on a plane (for the map in summary.html).
+    pub map: PassageMap,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -66,6 +69,8 @@ pub struct ThemeSummary {
     pub share: f64,
     /// Distinctive terms: highest c-TF-IDF against the rest of the corpus.
     pub top_terms: Vec<String>,
+    /// c-TF-IDF score of each distinctive term (same order as `top_terms`).
+    pub top_term_weights: Vec<f64>,
     /// Heaviest terms of the centroid: highest mean TF-IDF weight over the members.
     pub top_terms_by_weight: Vec<String>,
     /// Guided themes: seed support and member similarity.
@@ -152,6 +157,12 @@ pub fn summarize(
                     .iter()
                     .filter(|t| t.cluster == cl.cluster && t.measure == crate::cluster::CTFIDF)
                     .map(|t| t.label.clone())
+                    .collect(),
+                top_term_weights: c
+                    .terms
+                    .iter()
+                    .filter(|t| t.cluster == cl.cluster && t.measure == crate::cluster::CTFIDF)
+                    .map(|t| r6(t.weight))
                     .collect(),
                 top_terms_by_weight: c
                     .terms
@@ -262,6 +273,7 @@ pub fn summarize(
             })
             .collect(),
         warnings: warnings.to_vec(),
+        map: passage_map(m, vocab, c, pipeline.cluster.seed),
     }
 }
 
@@ -281,7 +293,7 @@ fn md(text: &str) -> String {
     out
 }
 
-fn shorten(text: &str, max: usize) -> String {
+pub(crate) fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }

@@ -1,0 +1,355 @@
+//! Chart geometry for summary.html: pure functions from figures to positioned shapes.
+//!
+//! Nothing here writes SVG text: the template (`templates/summary.html`) turns these shapes
+//! into inline `<svg>` elements, so every label goes through the template engine's HTML
+//! escaping. Coordinates are in SVG user units (CSS pixels at 100 %), rounded to 0.1.
+
+/// Theme colours (Tableau 10 without its grey), by cluster number, cycling.
+pub const PALETTE: [&str; 9] = [
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
+    "#9c755f",
+];
+
+/// Colour of unassigned passages.
+pub const UNASSIGNED_COLOR: &str = "#bab0ac";
+
+/// The colour of a cluster (`None`: unassigned).
+pub fn color(cluster: Option<u32>) -> &'static str {
+    match cluster {
+        Some(c) => PALETTE[c as usize % PALETTE.len()],
+        None => UNASSIGNED_COLOR,
+    }
+}
+
+fn px(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// `text` cut to `max` characters, with an ellipsis when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        text.chars().take(max.saturating_sub(1)).collect::<String>() + "…"
+    }
+}
+
+/// One bar to draw: a label, a length and the text shown after the bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarItem {
+    pub label: String,
+    pub value: f64,
+    pub value_text: String,
+    pub color: &'static str,
+}
+
+/// A horizontal bar chart: labels on the left (right-aligned at `label_x`), bars after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HBars {
+    pub width: f64,
+    pub height: f64,
+    /// Right edge of the labels.
+    pub label_x: f64,
+    pub bars: Vec<HBar>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HBar {
+    /// The label as shown (clipped) and in full (tooltip).
+    pub label: String,
+    pub full: String,
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    /// Baseline of the row's text.
+    pub text_y: f64,
+    pub value_text: String,
+    pub value_x: f64,
+    pub color: &'static str,
+}
+
+const ROW: f64 = 22.0;
+const BAR: f64 = 15.0;
+/// Room left after the longest bar for its value text.
+const VALUE_ROOM: f64 = 64.0;
+/// Approximate width of a character of 12 px text (labels are clipped to fit).
+const CHAR: f64 = 6.8;
+
+/// Horizontal bars scaled so the largest value fills the plot width.
+pub fn hbars(items: &[BarItem], width: f64, label_chars: usize) -> HBars {
+    let label_x = (label_chars as f64 * CHAR + 8.0).min(width / 2.0);
+    let max = items.iter().map(|b| b.value).fold(0.0, f64::max);
+    let plot = (width - label_x - 8.0 - VALUE_ROOM).max(10.0);
+    let bars = items
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let y = 4.0 + i as f64 * ROW;
+            let w = if max > 0.0 {
+                (b.value.max(0.0) / max * plot).max(if b.value > 0.0 { 1.0 } else { 0.0 })
+            } else {
+                0.0
+            };
+            let x = label_x + 8.0;
+            HBar {
+                label: clip(&b.label, label_chars),
+                full: b.label.clone(),
+                x: px(x),
+                y: px(y),
+                w: px(w),
+                h: BAR,
+                text_y: px(y + BAR - 3.5),
+                value_text: b.value_text.clone(),
+                value_x: px(x + w + 5.0),
+                color: b.color,
+            }
+        })
+        .collect();
+    HBars {
+        width,
+        height: px(8.0 + items.len() as f64 * ROW),
+        label_x: px(label_x),
+        bars,
+    }
+}
+
+/// One stacked bar per row: segments whose lengths are shares of the row's total.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stacked {
+    pub width: f64,
+    pub height: f64,
+    pub label_x: f64,
+    pub rows: Vec<StackRow>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackRow {
+    pub label: String,
+    pub full: String,
+    pub y: f64,
+    pub h: f64,
+    pub text_y: f64,
+    pub segments: Vec<Segment>,
+    /// Text after the bar (the row's total).
+    pub total_text: String,
+    pub total_x: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub x: f64,
+    pub w: f64,
+    pub color: &'static str,
+    /// Tooltip: name, count and share.
+    pub title: String,
+}
+
+/// A row of a stacked-bar chart: its label and `(name, count, colour)` parts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackItem {
+    pub label: String,
+    pub parts: Vec<(String, u32, &'static str)>,
+    pub total_text: String,
+}
+
+/// Stacked bars, each as wide as the plot (parts are shares of the row's total); a row
+/// whose parts are all zero has no segment.
+pub fn stacked(items: &[StackItem], width: f64, label_chars: usize) -> Stacked {
+    let label_x = (label_chars as f64 * CHAR + 8.0).min(width / 2.0);
+    let x0 = label_x + 8.0;
+    let plot = (width - x0 - VALUE_ROOM - 24.0).max(10.0);
+    let rows = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            let y = 4.0 + i as f64 * (ROW + 4.0);
+            let total: u32 = it.parts.iter().map(|p| p.1).sum();
+            let mut x = x0;
+            let mut segments = Vec::new();
+            for (name, n, color) in &it.parts {
+                if *n == 0 || total == 0 {
+                    continue;
+                }
+                let share = *n as f64 / total as f64;
+                let w = share * plot;
+                segments.push(Segment {
+                    x: px(x),
+                    w: px(w),
+                    color,
+                    title: format!("{name}: {n} ({:.0} %)", share * 100.0),
+                });
+                x += w;
+            }
+            StackRow {
+                label: clip(&it.label, label_chars),
+                full: it.label.clone(),
+                y: px(y),
+                h: ROW - 4.0,
+                text_y: px(y + ROW - 8.5),
+                segments,
+                total_text: it.total_text.clone(),
+                total_x: px(x0 + plot + 6.0),
+            }
+        })
+        .collect();
+    Stacked {
+        width,
+        height: px(8.0 + items.len() as f64 * (ROW + 4.0)),
+        label_x: px(label_x),
+        rows,
+    }
+}
+
+/// A scatter plot of points, scaled into the plot with equal units on both axes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scatter {
+    pub width: f64,
+    pub height: f64,
+    pub dots: Vec<Dot>,
+    /// Position of the axes through the origin (drawn when inside the plot).
+    pub origin_x: Option<f64>,
+    pub origin_y: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dot {
+    pub cx: f64,
+    pub cy: f64,
+    pub color: &'static str,
+    pub title: String,
+}
+
+/// One point: `(x, y, colour, tooltip)`.
+pub type ScatterItem = (f64, f64, &'static str, String);
+
+pub fn scatter(items: &[ScatterItem], width: f64, height: f64) -> Scatter {
+    const PAD: f64 = 14.0;
+    let (mut x0, mut x1, mut y0, mut y1) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    for (x, y, ..) in items {
+        x0 = x0.min(*x);
+        x1 = x1.max(*x);
+        y0 = y0.min(*y);
+        y1 = y1.max(*y);
+    }
+    // equal units: the larger span decides the scale, the other axis is centred
+    let span = (x1 - x0).max(y1 - y0).max(1e-9);
+    let scale = ((width - 2.0 * PAD) / span).min((height - 2.0 * PAD) / span);
+    let off_x = PAD + ((width - 2.0 * PAD) - (x1 - x0) * scale) / 2.0;
+    let off_y = PAD + ((height - 2.0 * PAD) - (y1 - y0) * scale) / 2.0;
+    let sx = |x: f64| off_x + (x - x0) * scale;
+    // SVG's y grows downwards
+    let sy = |y: f64| height - (off_y + (y - y0) * scale);
+    let dots = items
+        .iter()
+        .map(|(x, y, color, title)| Dot {
+            cx: px(sx(*x)),
+            cy: px(sy(*y)),
+            color,
+            title: title.clone(),
+        })
+        .collect();
+    let inside = |v: f64, lo: f64, hi: f64| (lo..=hi).contains(&v);
+    Scatter {
+        width,
+        height,
+        dots,
+        origin_x: inside(sx(0.0), 0.0, width).then(|| px(sx(0.0))),
+        origin_y: inside(sy(0.0), 0.0, height).then(|| px(sy(0.0))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(label: &str, value: f64) -> BarItem {
+        BarItem {
+            label: label.into(),
+            value,
+            value_text: value.to_string(),
+            color: "#000",
+        }
+    }
+
+    #[test]
+    fn bars_are_proportional_and_the_largest_fills_the_plot() {
+        let c = hbars(
+            &[item("a", 10.0), item("b", 5.0), item("c", 0.0)],
+            400.0,
+            10,
+        );
+        let (a, b, z) = (&c.bars[0], &c.bars[1], &c.bars[2]);
+        assert_eq!(a.x, b.x);
+        assert!((a.w - 2.0 * b.w).abs() <= 0.1, "{} vs {}", a.w, b.w);
+        assert_eq!(z.w, 0.0);
+        assert!(a.value_x + VALUE_ROOM - 5.0 <= c.width + 0.1);
+        assert!(a.y < b.y && b.y < z.y && z.y + z.h <= c.height);
+    }
+
+    #[test]
+    fn long_labels_are_clipped_with_the_full_text_kept() {
+        let c = hbars(&[item("a very long label indeed", 1.0)], 400.0, 8);
+        assert_eq!(c.bars[0].label, "a very …");
+        assert_eq!(c.bars[0].full, "a very long label indeed");
+        assert_eq!(clip("short", 8), "short");
+    }
+
+    #[test]
+    fn stacked_segments_fill_the_row_in_order() {
+        let s = stacked(
+            &[
+                StackItem {
+                    label: "doc".into(),
+                    parts: vec![
+                        ("x".into(), 3, "#1"),
+                        ("y".into(), 0, "#2"),
+                        ("z".into(), 1, "#3"),
+                    ],
+                    total_text: "4".into(),
+                },
+                StackItem {
+                    label: "empty".into(),
+                    parts: vec![("x".into(), 0, "#1")],
+                    total_text: "0".into(),
+                },
+            ],
+            500.0,
+            10,
+        );
+        let seg = &s.rows[0].segments;
+        assert_eq!(seg.len(), 2, "zero parts draw nothing");
+        assert!((seg[0].w - 3.0 * seg[1].w).abs() <= 0.2);
+        assert!((seg[0].x + seg[0].w - seg[1].x).abs() <= 0.1);
+        assert_eq!(seg[0].title, "x: 3 (75 %)");
+        assert!(s.rows[1].segments.is_empty());
+    }
+
+    #[test]
+    fn scatter_keeps_points_inside_and_axes_equal() {
+        let pts = vec![
+            (-1.0, 0.0, "#1", "a".to_string()),
+            (1.0, 0.5, "#2", "b".to_string()),
+            (0.0, -0.5, "#3", "c".to_string()),
+        ];
+        let s = scatter(&pts, 400.0, 300.0);
+        for d in &s.dots {
+            assert!(d.cx >= 0.0 && d.cx <= 400.0 && d.cy >= 0.0 && d.cy <= 300.0);
+        }
+        // x span 2 and y span 1 drawn at the same scale
+        let dx = s.dots[1].cx - s.dots[0].cx;
+        let dy = s.dots[2].cy - s.dots[1].cy;
+        assert!((dx - 2.0 * dy).abs() < 0.5, "{dx} {dy}");
+        // higher y is drawn higher up
+        assert!(s.dots[1].cy < s.dots[2].cy);
+        assert!(s.origin_x.is_some() && s.origin_y.is_some());
+        assert!(scatter(&[], 100.0, 100.0).dots.is_empty());
+    }
+
+    #[test]
+    fn colours_cycle_and_unassigned_is_grey() {
+        assert_eq!(color(Some(0)), color(Some(PALETTE.len() as u32)));
+        assert_ne!(color(Some(0)), color(Some(1)));
+        assert_eq!(color(None), UNASSIGNED_COLOR);
+    }
+}

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Render summary.html in a real browser (Debian's chromium, headless) and check it:
+
+1. the example's report renders to a PNG, and its DOM after loading has every chart (the
+   SVGs by id), one dot per placed passage, and no <script> element;
+2. the report of tests/fixtures/hostile (passages, a theme name and a seed word holding
+   <script>, <img onerror> and <em>) has no element of theirs and no script ran: the title
+   and the root element are as rendered, and the hostile text shows as text;
+3. the harness can see a script run: a control page whose script changes the title and
+   the root element does show those changes (so check 2 cannot pass vacuously).
+
+    python tests/check_html.py path/to/themata [--update-png]
+--update-png also renders the committed reports/khamenei/summary.html to
+reports/khamenei/summary.png (the picture in the README).
+Prints one line per check and `N passed, N failed` at the end; exits 1 on any failure.
+"""
+import html.parser
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+WIDTH = 1280
+
+
+class Dom(html.parser.HTMLParser):
+    """Elements (tag, attributes, enclosing ids) and the text of a page."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.elements, self.stack, self.text, self.title = [], [], [], None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        ids = [a.get("id") for _, a in self.stack if a.get("id")]
+        self.elements.append((tag, attrs, ids))
+        if tag not in ("meta", "br", "hr", "img", "input", "link", "rect", "line", "circle"):
+            self.stack.append((tag, attrs))
+
+    def handle_startendtag(self, tag, attrs):
+        attrs = dict(attrs)
+        ids = [a.get("id") for _, a in self.stack if a.get("id")]
+        self.elements.append((tag, attrs, ids))
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                break
+
+    def handle_data(self, data):
+        if self.stack and self.stack[-1][0] == "title" and len(self.stack) == 3:
+            self.title = data
+        self.text.append(data)
+
+    def tags(self, tag):
+        return [e for e in self.elements if e[0] == tag]
+
+    def inside(self, tag, element_id):
+        return [e for e in self.elements if e[0] == tag and element_id in e[2]]
+
+
+def chromium(tmp, *args):
+    profile = tempfile.mkdtemp(dir=tmp, prefix="profile-")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+           "--disable-background-networking", "--no-first-run", "--disable-component-update",
+           "--disable-sync", "--disable-quic", "--hide-scrollbars", f"--user-data-dir={profile}",
+           *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+
+
+def dump_dom(tmp, path):
+    r = chromium(tmp, "--dump-dom", "file://" + os.path.abspath(path))
+    return Dom(r.stdout), r
+
+
+def screenshot(tmp, path, png, height):
+    r = chromium(tmp, f"--window-size={WIDTH},{height}", f"--screenshot={png}",
+                 "file://" + os.path.abspath(path))
+    return r
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", head[16:24])
+
+
+def run_pipeline(exe, pipeline, tmp, name):
+    report = os.path.join(tmp, name, "report")
+    subprocess.run([exe, "run", pipeline, "--quiet", "--output", os.path.join(tmp, name, "out"),
+                    "--set", f"report.dir={report}"], cwd=ROOT, check=True)
+    return report
+
+
+def main():
+    exe = os.path.abspath(sys.argv[1])
+    update_png = "--update-png" in sys.argv[2:]
+    if not os.access(CHROMIUM, os.X_OK):
+        sys.exit(f"check_html: no browser at {CHROMIUM}: install Debian's chromium "
+                 "(apt-get install chromium) or set CHROMIUM")
+    passed = failed = 0
+
+    def check(name, ok, detail=""):
+        nonlocal passed, failed
+        if ok:
+            passed += 1
+            print(f"ok      {name}")
+        else:
+            failed += 1
+            print(f"FAILED  {name}: {detail}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # 1. the example
+        report = run_pipeline(exe, "pipelines/khamenei.toml", tmp, "example")
+        page = os.path.join(report, "summary.html")
+        summary = json.load(open(os.path.join(report, "summary.json"), encoding="utf-8"))
+        dom, r = dump_dom(tmp, page)
+        check("example: chromium loads summary.html", r.returncode == 0 and dom.elements,
+              r.stderr[-2000:])
+        svgs = [a.get("id") for _, a, _ in dom.tags("svg")]
+        want = (["theme-sizes", "theme-mix"]
+                + [f"top-terms-{i}" for i in range(len(summary["themes"]))] + ["passage-map"])
+        check("example: every chart is in the DOM", svgs == want, f"{svgs} != {want}")
+        dots = dom.inside("circle", "passage-map")
+        check("example: one dot per placed passage",
+              len(dots) == len(summary["map"]["points"]) > 0,
+              f"{len(dots)} dots, {len(summary['map']['points'])} points")
+        bars = dom.inside("rect", "theme-sizes")
+        check("example: one bar per theme and unassigned",
+              len(bars) == len(summary["themes"]) + 1, len(bars))
+        check("example: no <script> element", not dom.tags("script"), dom.tags("script"))
+        check("example: title", dom.title == f"themata report: {summary['pipeline']}", dom.title)
+        png = os.path.join(tmp, "summary.png")
+        r = screenshot(tmp, page, png, 4800)
+        size = png_size(png) if os.path.exists(png) else None
+        check("example: renders to a PNG", size is not None and size[0] == WIDTH
+              and os.path.getsize(png) > 50_000, f"{size}, {r.stderr[-2000:]}")
+
+        # 2. hostile text
+        report = run_pipeline(exe, "tests/fixtures/hostile/pipeline.toml", tmp, "hostile")
+        dom, r = dump_dom(tmp, os.path.join(report, "summary.html"))
+        check("hostile: chromium loads summary.html", r.returncode == 0 and dom.elements,
+              r.stderr[-2000:])
+        root = dom.tags("html")[0][1] if dom.tags("html") else {}
+        check("hostile: no script ran (title unchanged)", dom.title == "themata report: hostile",
+              dom.title)
+        check("hostile: no script ran (root element unchanged)", "data-pwned" not in root, root)
+        for tag in ("script", "img", "em"):
+            check(f"hostile: no <{tag}> element", not dom.tags(tag), dom.tags(tag))
+        text = "".join(dom.text)
+        for raw in ('<script>document.title = "pwned";', "<img src=\"x\" onerror=",
+                    "<em>cats</em>", "<img src=x onerror=alert(1)>"):
+            check(f"hostile: {raw[:24]!r} shows as text", raw in text)
+
+        # 3. the control: a script that does run is seen
+        control = os.path.join(tmp, "control.html")
+        with open(control, "w", encoding="utf-8") as f:
+            f.write('<!DOCTYPE html><html><head><title>control</title></head><body>'
+                    '<script>document.title = "pwned"; '
+                    'document.documentElement.setAttribute("data-pwned", "script")</script>'
+                    '</body></html>')
+        dom, r = dump_dom(tmp, control)
+        root = dom.tags("html")[0][1] if dom.tags("html") else {}
+        check("control: a script that runs is detected",
+              dom.title == "pwned" and root.get("data-pwned") == "script", f"{dom.title} {root}")
+
+        if update_png:
+            committed = os.path.join(ROOT, "reports", "khamenei", "summary.html")
+            target = os.path.join(ROOT, "reports", "khamenei", "summary.png")
+            out = os.path.join(tmp, "committed.png")
+            r = screenshot(tmp, committed, out, 4800)
+            if png_size(out):
+                shutil.copyfile(out, target)
+                print(f"wrote {os.path.relpath(target, ROOT)}")
+            else:
+                check("--update-png: screenshot", False, r.stderr[-2000:])
+
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
