@@ -459,6 +459,15 @@ pub fn cluster(
             match settings.k {
                 Some(K::Auto) => {
                     let (c, rows) = sweep_fit(&data, settings)?;
+                    let (first, last) = (rows[0].k, rows[rows.len() - 1].k);
+                    let chosen = c.nrows();
+                    if rows.len() > 1 && (chosen == first || chosen == last) {
+                        warnings.push(format!(
+                            "k = \"auto\" chose k = {chosen}, an end of the range swept \
+                             ({first}..={last}): the criteria may prefer a k outside it; \
+                             widen cluster.k_min / cluster.k_max to see"
+                        ));
+                    }
                     sweep_rows = rows;
                     c
                 }
@@ -993,6 +1002,9 @@ mod tests {
         let chosen: Vec<&SweepRow> = c.sweep.iter().filter(|r| r.chosen).collect();
         assert_eq!(chosen.len(), 1);
         assert_eq!(c.clusters.len(), chosen[0].k);
+        // a choice at an end of the range is a warning
+        let at_end = chosen[0].k == 2 || chosen[0].k == 4;
+        assert_eq!(c.warnings.len(), usize::from(at_end), "{:?}", c.warnings);
         for r in &c.sweep {
             assert!((-1.0..=1.0).contains(&r.silhouette), "{r:?}");
             assert!(

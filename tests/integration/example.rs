@@ -317,7 +317,8 @@ fn example_boilerplate_and_duplicates_are_marked() {
 }
 
 /// Same input, pipeline and seed → the same tables with 1 and with 2 threads, for the exact
-/// TF-IDF space and for the LSA path (discover mode, k-means++).
+/// TF-IDF space (guided), the LSA path in discover mode (k-means++) and in guided mode with
+/// an extra free cluster.
 #[test]
 fn tables_do_not_depend_on_the_thread_count() {
     for extra in [
@@ -331,6 +332,14 @@ fn tables_do_not_depend_on_the_thread_count() {
             "cluster.mode=discover",
             "--set",
             "cluster.k=3",
+        ][..],
+        &[
+            "--set",
+            "cluster.reduce=lsa",
+            "--set",
+            "cluster.lsa_dims=8",
+            "--set",
+            "cluster.extra_clusters=1",
         ][..],
     ] {
         let mut outs = Vec::new();

@@ -161,3 +161,19 @@ fn auto_k_sweep_reaches_summary_and_report_and_survives_a_report_rerun() {
     let after = std::fs::read_to_string(tmp.path().join("report/summary.json")).unwrap();
     assert_eq!(before, after);
 }
+
+#[test]
+fn the_benchmark_pipelines_are_valid() {
+    for p in [
+        "pipelines/bbc.toml",
+        "pipelines/khamenei.toml",
+        "pipelines/sklearn-compat.toml",
+    ] {
+        let out = themata(&["analyze", p, "Elections"]);
+        assert!(
+            out.status.success(),
+            "{p}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
