@@ -81,9 +81,23 @@ fn count_chunk(analyzer: &Analyzer, texts: &[&str]) -> ChunkCounts {
 /// Analyse every text and count its terms. The result does not depend on the number of
 /// threads: chunks are fixed-size and merged in order, and terms are sorted at the end.
 pub fn count(analyzer: &Analyzer, texts: &[&str]) -> Counts {
+    count_with_progress(analyzer, texts, &|_| {})
+}
+
+/// [`count`], calling `on_texts(n)` after each chunk of `n` texts is analysed (from any
+/// thread).
+pub fn count_with_progress(
+    analyzer: &Analyzer,
+    texts: &[&str],
+    on_texts: &(dyn Fn(usize) + Sync),
+) -> Counts {
     let chunks: Vec<ChunkCounts> = texts
         .par_chunks(CHUNK)
-        .map(|c| count_chunk(analyzer, c))
+        .map(|c| {
+            let r = count_chunk(analyzer, c);
+            on_texts(c.len());
+            r
+        })
         .collect();
     let mut ids: HashMap<String, u32> = HashMap::new();
     let mut terms: Vec<String> = Vec::new();
