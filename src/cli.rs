@@ -26,7 +26,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run every stage: ingest → tfidf → cluster → report.
+    /// Run every stage: ingest → tfidf → cluster → report, skipping stages whose settings,
+    /// inputs and outputs are unchanged since the run recorded in the manifest.
     Run(StageArgs),
     /// Read the input files into documents.parquet and passages.parquet.
     Ingest(StageArgs),
@@ -75,7 +76,12 @@ pub struct StageArgs {
     /// No progress or summary messages on stderr (warnings and errors still show).
     #[arg(short, long)]
     pub quiet: bool,
-    /// More detail on stderr: each stage's fingerprint, row counts and settings.
+    /// More detail on stderr: why each stage runs or is skipped, its fingerprint, row counts
+    /// and settings.
     #[arg(short, long)]
     pub verbose: bool,
+    /// `run`: rerun every stage, even those whose inputs and settings are unchanged.
+    /// (A single-stage command always runs its stage.)
+    #[arg(long)]
+    pub force: bool,
 }

@@ -377,9 +377,23 @@ pub fn ingest(
     settings: &IngestSettings,
     input: &InputSettings,
 ) -> Result<Corpus> {
+    ingest_with_progress(files, settings, input, &|| {})
+}
+
+/// [`ingest`], calling `on_file` after each file is read (from any thread).
+pub fn ingest_with_progress(
+    files: &[(PathBuf, String)],
+    settings: &IngestSettings,
+    input: &InputSettings,
+    on_file: &(dyn Fn() + Sync),
+) -> Result<Corpus> {
     let results: Vec<FileResult> = files
         .par_iter()
-        .map(|(path, rel)| read_file(path, rel, settings, input))
+        .map(|(path, rel)| {
+            let r = read_file(path, rel, settings, input);
+            on_file();
+            r
+        })
         .collect();
     let mut per_doc = Vec::with_capacity(files.len());
     let mut warnings = Vec::new();

@@ -20,13 +20,14 @@ fn runner(args: &StageArgs) -> themata::Result<Runner> {
         Options {
             quiet: args.quiet,
             verbose: args.verbose,
+            force: args.force,
         },
     ))
 }
 
 fn execute(cli: Cli) -> themata::Result<()> {
     match cli.command {
-        Command::Run(a) => runner(&a)?.run().map(|_| ()),
+        Command::Run(a) => runner(&a)?.run(),
         Command::Ingest(a) => runner(&a)?.ingest().map(|_| ()),
         Command::Tfidf(a) => {
             let mut r = runner(&a)?;

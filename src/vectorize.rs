@@ -10,7 +10,7 @@ use crate::config::{Norm, TfidfSettings};
 use crate::error::{Error, Result};
 use crate::text::Analyzer;
 use rayon::prelude::*;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Raw term counts of a corpus: sorted terms and one sparse row per passage.
 #[derive(Debug, Clone, Default)]
@@ -37,43 +37,84 @@ impl Counts {
 
 const CHUNK: usize = 256;
 
+/// The counts of one chunk of texts, with chunk-local term ids.
 struct ChunkCounts {
     terms: Vec<String>,
-    surfaces: Vec<HashMap<String, u64>>,
-    rows: Vec<Vec<(u32, u32)>>,
+    /// (chunk term id, surface form, occurrences).
+    surfaces: Vec<(u32, String, u64)>,
+    /// Rows as CSR over chunk term ids, each row sorted by term id.
+    indptr: Vec<usize>,
+    ids: Vec<u32>,
+    counts: Vec<u32>,
 }
 
-fn count_chunk(analyzer: &Analyzer, texts: &[&str]) -> ChunkCounts {
-    let mut ids: HashMap<String, u32> = HashMap::new();
+/// What a raw word segment became: a surface index, or dropped.
+const DROPPED: u32 = u32::MAX;
+
+fn count_chunk<'t>(analyzer: &Analyzer, texts: &[&'t str]) -> ChunkCounts {
+    // Each distinct word segment is analysed once per chunk: the memo maps the segment (a
+    // slice of the text, no allocation) to its surface form's index, whose entry holds the
+    // term id and the count. Tokens after the first cost one hash lookup.
+    let mut memo: FxHashMap<&'t str, u32> = FxHashMap::default();
+    let mut surface_ids: FxHashMap<String, u32> = FxHashMap::default();
+    let mut term_ids: FxHashMap<String, u32> = FxHashMap::default();
     let mut out = ChunkCounts {
         terms: vec![],
         surfaces: vec![],
-        rows: Vec::with_capacity(texts.len()),
+        indptr: Vec::with_capacity(texts.len() + 1),
+        ids: vec![],
+        counts: vec![],
     };
-    let mut row: HashMap<u32, u32> = HashMap::new();
+    out.indptr.push(0);
+    let mut row: Vec<u32> = Vec::new();
     for text in texts {
         row.clear();
-        for tok in analyzer.tokens(text) {
-            let id = match ids.get(tok.term.as_ref()) {
-                Some(&id) => id,
+        for word in crate::text::segment(text) {
+            let sid = match memo.get(word) {
+                Some(&sid) => sid,
                 None => {
-                    let id = out.terms.len() as u32;
-                    ids.insert(tok.term.to_string(), id);
-                    out.terms.push(tok.term.to_string());
-                    out.surfaces.push(HashMap::new());
-                    id
+                    let sid = match analyzer.analyze_word(word) {
+                        Err(_) => DROPPED,
+                        Ok(tok) => match surface_ids.get(tok.surface.as_ref()) {
+                            Some(&sid) => sid,
+                            None => {
+                                let tid = match term_ids.get(tok.term.as_ref()) {
+                                    Some(&t) => t,
+                                    None => {
+                                        let t = out.terms.len() as u32;
+                                        term_ids.insert(tok.term.to_string(), t);
+                                        out.terms.push(tok.term.into_owned());
+                                        t
+                                    }
+                                };
+                                let sid = out.surfaces.len() as u32;
+                                surface_ids.insert(tok.surface.to_string(), sid);
+                                out.surfaces.push((tid, tok.surface.into_owned(), 0));
+                                sid
+                            }
+                        },
+                    };
+                    memo.insert(word, sid);
+                    sid
                 }
             };
-            *row.entry(id).or_insert(0) += 1;
-            let s = &mut out.surfaces[id as usize];
-            match s.get_mut(tok.surface.as_ref()) {
-                Some(c) => *c += 1,
-                None => {
-                    s.insert(tok.surface.to_string(), 1);
-                }
+            if sid != DROPPED {
+                let s = &mut out.surfaces[sid as usize];
+                s.2 += 1;
+                row.push(s.0);
             }
         }
-        out.rows.push(row.iter().map(|(&k, &v)| (k, v)).collect());
+        row.sort_unstable();
+        let start = out.ids.len();
+        for &t in &row {
+            if out.ids.len() > start && out.ids[out.ids.len() - 1] == t {
+                *out.counts.last_mut().expect("same length as ids") += 1;
+            } else {
+                out.ids.push(t);
+                out.counts.push(1);
+            }
+        }
+        out.indptr.push(out.ids.len());
     }
     out
 }
@@ -81,38 +122,52 @@ fn count_chunk(analyzer: &Analyzer, texts: &[&str]) -> ChunkCounts {
 /// Analyse every text and count its terms. The result does not depend on the number of
 /// threads: chunks are fixed-size and merged in order, and terms are sorted at the end.
 pub fn count(analyzer: &Analyzer, texts: &[&str]) -> Counts {
-    let chunks: Vec<ChunkCounts> = texts
+    count_with_progress(analyzer, texts, &|_| {})
+}
+
+/// [`count`], calling `on_texts(n)` after each chunk of `n` texts is analysed (from any
+/// thread).
+pub fn count_with_progress(
+    analyzer: &Analyzer,
+    texts: &[&str],
+    on_texts: &(dyn Fn(usize) + Sync),
+) -> Counts {
+    let mut chunks: Vec<ChunkCounts> = texts
         .par_chunks(CHUNK)
-        .map(|c| count_chunk(analyzer, c))
+        .map(|c| {
+            let r = count_chunk(analyzer, c);
+            on_texts(c.len());
+            r
+        })
         .collect();
-    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut ids: FxHashMap<String, u32> = FxHashMap::default();
     let mut terms: Vec<String> = Vec::new();
-    let mut surfaces: Vec<HashMap<String, u64>> = Vec::new();
-    let mut rows: Vec<Vec<(u32, u32)>> = Vec::with_capacity(texts.len());
-    for chunk in chunks {
-        let map: Vec<u32> = chunk
-            .terms
+    let mut surfaces: Vec<FxHashMap<String, u64>> = Vec::new();
+    let mut chunk_maps: Vec<Vec<u32>> = Vec::with_capacity(chunks.len());
+    for chunk in &mut chunks {
+        let map: Vec<u32> = std::mem::take(&mut chunk.terms)
             .into_iter()
-            .zip(chunk.surfaces)
-            .map(|(t, surf)| {
-                let id = *ids.entry(t.clone()).or_insert_with(|| {
+            .map(|t| match ids.get(&t) {
+                Some(&id) => id,
+                None => {
+                    let id = terms.len() as u32;
+                    ids.insert(t.clone(), id);
                     terms.push(t);
-                    surfaces.push(HashMap::new());
-                    (terms.len() - 1) as u32
-                });
-                let global = &mut surfaces[id as usize];
-                for (s, c) in surf {
-                    *global.entry(s).or_insert(0) += c;
+                    surfaces.push(FxHashMap::default());
+                    id
                 }
-                id
             })
             .collect();
-        rows.extend(
-            chunk
-                .rows
-                .into_iter()
-                .map(|r| r.into_iter().map(|(k, v)| (map[k as usize], v)).collect()),
-        );
+        for (t, s, c) in std::mem::take(&mut chunk.surfaces) {
+            let global = &mut surfaces[map[t as usize] as usize];
+            match global.get_mut(&s) {
+                Some(n) => *n += c,
+                None => {
+                    global.insert(s, c);
+                }
+            }
+        }
+        chunk_maps.push(map);
     }
     // sort terms by code point (byte order of UTF-8) and renumber
     let mut order: Vec<u32> = (0..terms.len() as u32).collect();
@@ -135,23 +190,41 @@ pub fn count(analyzer: &Analyzer, texts: &[&str]) -> Counts {
     for (old, t) in terms.into_iter().enumerate() {
         sorted_terms[rank[old] as usize] = t;
     }
+    // renumber each chunk's rows to the sorted ids (in parallel, rows re-sorted), then
+    // concatenate in chunk order
+    chunks
+        .par_iter_mut()
+        .zip(chunk_maps.par_iter())
+        .for_each(|(chunk, map)| {
+            let mut pairs: Vec<(u32, u32)> = Vec::new();
+            for r in 0..chunk.indptr.len() - 1 {
+                let (a, b) = (chunk.indptr[r], chunk.indptr[r + 1]);
+                pairs.clear();
+                pairs.extend(
+                    (a..b).map(|i| (rank[map[chunk.ids[i] as usize] as usize], chunk.counts[i])),
+                );
+                pairs.sort_unstable_by_key(|e| e.0);
+                for (j, (t, c)) in pairs.iter().enumerate() {
+                    chunk.ids[a + j] = *t;
+                    chunk.counts[a + j] = *c;
+                }
+            }
+        });
+    let nnz: usize = chunks.iter().map(|c| c.ids.len()).sum();
     let mut out = Counts {
         terms: sorted_terms,
         labels,
-        indptr: Vec::with_capacity(rows.len() + 1),
-        ..Default::default()
+        indptr: Vec::with_capacity(texts.len() + 1),
+        term_ids: Vec::with_capacity(nnz),
+        counts: Vec::with_capacity(nnz),
     };
     out.indptr.push(0);
-    for mut r in rows {
-        for e in r.iter_mut() {
-            e.0 = rank[e.0 as usize];
-        }
-        r.sort_unstable_by_key(|e| e.0);
-        for (t, c) in r {
-            out.term_ids.push(t);
-            out.counts.push(c);
-        }
-        out.indptr.push(out.term_ids.len());
+    for chunk in chunks {
+        let base = out.term_ids.len();
+        out.indptr
+            .extend(chunk.indptr[1..].iter().map(|&e| base + e));
+        out.term_ids.extend_from_slice(&chunk.ids);
+        out.counts.extend_from_slice(&chunk.counts);
     }
     out
 }

@@ -5,6 +5,7 @@ mod analyzer_oracles;
 mod errors;
 mod example;
 mod formats;
+mod freshness;
 mod reports;
 mod sklearn_oracle;
 mod stages;
