@@ -1,7 +1,10 @@
 //! Ingest: input files → documents and passages.
 //!
-//! IO is limited to [`discover`] and [`read_document`]; splitting and normalisation are
-//! pure functions over strings.
+//! IO is limited to [`discover`] and [`read_file`]; decoding, splitting and normalisation
+//! are pure functions over strings and bytes.
+//!
+//! Every step is linear in the size of its input: a 50 MB file on one line is one scan per
+//! step, never a rescan from the start per passage.
 
 use crate::config::{IngestSettings, InputFormat, InputSettings, Normalization, Split};
 use crate::error::{Error, Result};
@@ -287,14 +290,41 @@ fn line_spans(text: &str) -> Vec<(usize, usize)> {
     spans
 }
 
-/// Runs of white space become one space; the ends are trimmed.
+/// Runs of white space become one space; the ends are trimmed. (One pass over the bytes,
+/// copying runs of non-space text whole.)
 pub fn fold_whitespace(s: &str) -> String {
+    let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
-    for w in s.split_whitespace() {
+    let (mut i, mut word) = (0, None::<usize>);
+    let flush = |out: &mut String, start: usize, end: usize| {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(w);
+        out.push_str(&s[start..end]);
+    };
+    while i < b.len() {
+        let (space, len) = if b[i] < 0x80 {
+            (
+                matches!(b[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c),
+                1,
+            )
+        } else {
+            s[i..]
+                .chars()
+                .next()
+                .map_or((false, 1), |c| (c.is_whitespace(), c.len_utf8()))
+        };
+        if space {
+            if let Some(start) = word.take() {
+                flush(&mut out, start, i);
+            }
+        } else if word.is_none() {
+            word = Some(i);
+        }
+        i += len;
+    }
+    if let Some(start) = word {
+        flush(&mut out, start, b.len());
     }
     out
 }
@@ -334,6 +364,31 @@ pub fn looks_like_date(line: &str) -> bool {
             .any(|w| MONTHS.iter().any(|m| w.starts_with(m)))
 }
 
+/// Character offsets of byte positions, for positions given in non-decreasing order: one
+/// scan over the text however many positions are asked for.
+struct CharCursor<'a> {
+    text: &'a str,
+    byte: usize,
+    chars: u64,
+}
+
+impl<'a> CharCursor<'a> {
+    fn new(text: &'a str) -> Self {
+        CharCursor {
+            text,
+            byte: 0,
+            chars: 0,
+        }
+    }
+
+    fn at(&mut self, byte: usize) -> u64 {
+        debug_assert!(byte >= self.byte, "positions must not decrease");
+        self.chars += self.text[self.byte..byte].chars().count() as u64;
+        self.byte = byte;
+        self.chars
+    }
+}
+
 /// Cut one decoded document into passages (ids are filled in by [`assemble`]).
 pub fn passages_of(text: &str, settings: &IngestSettings) -> Vec<Passage> {
     let spans = split_with(
@@ -343,13 +398,12 @@ pub fn passages_of(text: &str, settings: &IngestSettings) -> Vec<Passage> {
         settings.window_overlap,
     );
     let mut out = Vec::with_capacity(spans.len());
-    let (mut byte_pos, mut char_pos) = (0usize, 0u64);
+    // spans are in order, their starts and their ends each non-decreasing (windows overlap,
+    // so a start may lie before the previous end): one cursor for each
+    let (mut starts, mut ends) = (CharCursor::new(text), CharCursor::new(text));
     for (ordinal, (s, e)) in spans.into_iter().enumerate() {
-        // spans are in order: count characters incrementally
-        char_pos += text[byte_pos..s].chars().count() as u64;
-        let char_start = char_pos;
-        char_pos += text[s..e].chars().count() as u64;
-        byte_pos = e;
+        let char_start = starts.at(s);
+        let char_end = ends.at(e);
         let body = fold_whitespace(&text[s..e]);
         let status = if body.chars().count() < settings.min_passage_chars {
             Status::Short
@@ -362,7 +416,7 @@ pub fn passages_of(text: &str, settings: &IngestSettings) -> Vec<Passage> {
             ordinal: ordinal as u32,
             text: body,
             char_start,
-            char_end: char_pos,
+            char_end,
             status,
             reason: (status == Status::Short).then(|| "min_passage_chars".to_string()),
             duplicate_of: None,
@@ -563,6 +617,29 @@ mod tests {
     }
 
     #[test]
+    fn overlapping_windows_have_character_offsets() {
+        let s = IngestSettings {
+            split: Split::Window,
+            window_size: 3,
+            window_overlap: 1,
+            ..Default::default()
+        };
+        let t = "ä b c d e f g";
+        let p = passages_of(t, &s);
+        let chars: Vec<char> = t.chars().collect();
+        let texts: Vec<String> = p
+            .iter()
+            .map(|x| {
+                chars[x.char_start as usize..x.char_end as usize]
+                    .iter()
+                    .collect()
+            })
+            .collect();
+        assert_eq!(texts, ["ä b c", "c d e", "e f g"]);
+        assert_eq!(texts, p.iter().map(|x| x.text.clone()).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn short_passages_are_marked() {
         let s = IngestSettings {
             min_passage_chars: 10,
@@ -609,5 +686,18 @@ mod tests {
     #[test]
     fn whitespace_folding() {
         assert_eq!(fold_whitespace("  a \t b\n c "), "a b c");
+        for t in [
+            "",
+            " ",
+            "x",
+            "\u{a0}é\u{2003}ü ß\u{3000}\u{85}end\u{1c}",
+            "a\u{b}\u{c}b  ",
+        ] {
+            assert_eq!(
+                fold_whitespace(t),
+                t.split_whitespace().collect::<Vec<_>>().join(" "),
+                "{t:?}"
+            );
+        }
     }
 }
