@@ -12,8 +12,7 @@
 
 use crate::ingest::{fold_whitespace, Passage, Status};
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Why a passage is boilerplate.
 pub mod reason {
@@ -78,44 +77,6 @@ fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-/// Keys that are already hashes need no more hashing.
-#[derive(Default)]
-struct Identity(u64);
-
-impl Hasher for Identity {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) ^ u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-type HashedMap<V> = HashMap<u64, V, BuildHasherDefault<Identity>>;
-
-/// Small integer keys (passage indices), spread by one multiplication.
-#[derive(Default)]
-struct Spread(u64);
-
-impl Hasher for Spread {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
 }
 
 fn ends_sentence(text: &str) -> bool {
@@ -207,13 +168,13 @@ pub fn mark_boilerplate(passages: &mut [Passage]) {
         .iter()
         .map(|p| (n_words(&p.text, 20) <= 20).then(|| fold_whitespace(&p.text.to_lowercase())))
         .collect();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
     for k in keys.iter().flatten() {
         *seen.entry(k.as_str()).or_insert(0) += 1;
     }
     // a short line is a heading only in a document that also has body paragraphs; a corpus
     // of short texts (titles, posts) has none
-    let with_body: HashSet<u32> = passages
+    let with_body: FxHashSet<u32> = passages
         .iter()
         .filter(|p| n_words(&p.text, 12) > 12)
         .map(|p| p.doc_id)
@@ -300,16 +261,16 @@ pub fn mark_duplicates(passages: &mut [Passage], near: f64, contained: f64) -> V
         .collect();
     // shingle → (first passage holding it, passages holding it); the others are in `more`,
     // up to MAX_POSTING + 1 (longer lists are skipped anyway)
-    let mut index: HashedMap<(u32, u32)> = HashedMap::default();
+    let mut index: FxHashMap<u64, (u32, u32)> = FxHashMap::default();
     index.reserve(sets.iter().map(Vec::len).sum());
-    let mut more: HashedMap<Vec<u32>> = HashedMap::default();
+    let mut more: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
     let mut pairs = Vec::new();
     for i in 0..passages.len() {
         let a = &sets[i];
         if a.is_empty() {
             continue;
         }
-        let mut shared: HashMap<usize, usize, BuildHasherDefault<Spread>> = HashMap::default();
+        let mut shared: FxHashMap<usize, usize> = FxHashMap::default();
         for s in a {
             if let Some(&(first, n)) = index.get(s) {
                 if n as usize <= MAX_POSTING {

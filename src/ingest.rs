@@ -290,41 +290,14 @@ fn line_spans(text: &str) -> Vec<(usize, usize)> {
     spans
 }
 
-/// Runs of white space become one space; the ends are trimmed. (One pass over the bytes,
-/// copying runs of non-space text whole.)
+/// Runs of white space become one space; the ends are trimmed.
 pub fn fold_whitespace(s: &str) -> String {
-    let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
-    let (mut i, mut word) = (0, None::<usize>);
-    let flush = |out: &mut String, start: usize, end: usize| {
+    for w in s.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(&s[start..end]);
-    };
-    while i < b.len() {
-        let (space, len) = if b[i] < 0x80 {
-            (
-                matches!(b[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c),
-                1,
-            )
-        } else {
-            s[i..]
-                .chars()
-                .next()
-                .map_or((false, 1), |c| (c.is_whitespace(), c.len_utf8()))
-        };
-        if space {
-            if let Some(start) = word.take() {
-                flush(&mut out, start, i);
-            }
-        } else if word.is_none() {
-            word = Some(i);
-        }
-        i += len;
-    }
-    if let Some(start) = word {
-        flush(&mut out, start, b.len());
+        out.push_str(w);
     }
     out
 }
