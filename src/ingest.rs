@@ -8,6 +8,7 @@
 
 use crate::config::{IngestSettings, InputFormat, InputSettings, Normalization, Split};
 use crate::error::{Error, Result};
+use crate::meta::Meta;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -21,6 +22,11 @@ pub struct Document {
     /// Relative to the input root, `/` separators.
     pub path: String,
     pub title: Option<String>,
+    /// Publication date, `YYYY-MM-DD`.
+    pub date: Option<String>,
+    pub author: Option<String>,
+    /// The publication or site.
+    pub source: Option<String>,
     pub n_passages: u32,
     pub n_chars: u64,
     /// SHA-256 of the file's bytes (hex).
@@ -302,20 +308,26 @@ pub fn fold_whitespace(s: &str) -> String {
     out
 }
 
-/// A title the text shows: the first short line that reads like a heading.
+/// A title the text shows: the first short line of its head that reads like a heading (see
+/// [`crate::meta::from_text`], which also reads date, author and source).
 pub fn guess_title(text: &str) -> Option<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .take(3)
-        .find(|l| {
-            let n = l.chars().count();
-            (3..=150).contains(&n)
-                && !l.ends_with(['.', ',', ';'])
-                && l.chars().any(char::is_alphabetic)
-                && !looks_like_date(l)
-        })
-        .map(fold_whitespace)
+    crate::meta::from_text(text).title
+}
+
+/// Under `--strict`: an error naming the file when its bytes are not UTF-8 (after a BOM).
+fn check_utf8(path: &Path, bytes: &[u8]) -> Result<()> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(body) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::Input {
+            path: path.to_path_buf(),
+            message: format!(
+                "invalid UTF-8 at byte {} (--strict; without it the file is decoded with \
+                 replacement characters and a warning)",
+                e.valid_up_to() + (bytes.len() - body.len())
+            ),
+        }),
+    }
 }
 
 /// A short line that is a date ("January 23, 2025", "Jun 28, 2019").
@@ -437,19 +449,29 @@ pub fn ingest(
 
 type FileResult = Result<(Vec<(Document, Vec<Passage>)>, Vec<String>)>;
 
-/// One document from its text.
+/// One document from its text and the metadata its source gave; fields still unknown are
+/// read from the first lines of the text ([`crate::meta::from_text`]).
 fn document(
     rel: String,
     text: String,
-    title: Option<String>,
+    meta: Meta,
     hash: String,
     settings: &IngestSettings,
 ) -> (Document, Vec<Passage>) {
     let text = normalize(text, settings.normalize);
     let passages = passages_of(&text, settings);
+    let Meta {
+        title,
+        date,
+        author,
+        source,
+    } = meta.or(crate::meta::from_text(&text));
     let doc = Document {
         doc_id: 0,
-        title: title.or_else(|| guess_title(&text)),
+        title,
+        date,
+        author,
+        source,
         path: rel,
         n_passages: passages.len() as u32,
         n_chars: text.chars().count() as u64,
@@ -458,8 +480,10 @@ fn document(
     (doc, passages)
 }
 
-/// Read one file: a text document, or the records of a JSON Lines, CSV or Parquet file.
-/// Unreadable or binary text files become warnings, not errors.
+/// Read one file: a text, Markdown or HTML document, or the records of a JSON Lines, CSV or
+/// Parquet file. Unreadable or binary files become warnings, not errors; so does invalid
+/// UTF-8 (decoded with replacement characters), unless `input.strict`, when it is an error
+/// naming the file.
 pub fn read_file(
     path: &Path,
     rel: &str,
@@ -475,7 +499,15 @@ pub fn read_file(
         }
     };
     let format = crate::records::format_of(rel, input.format);
-    if format != InputFormat::Text {
+    if input.strict && format != InputFormat::Parquet {
+        check_utf8(path, &bytes)?;
+    }
+    if !format.is_document() {
+        if format == InputFormat::Jsonl && std::str::from_utf8(&bytes).is_err() {
+            warnings.push(format!(
+                "{rel}: invalid UTF-8, decoded with replacement characters"
+            ));
+        }
         let (records, w) = crate::records::read(path, rel, &bytes, format, &input.columns())?;
         warnings.extend(w);
         if records.is_empty() {
@@ -485,7 +517,8 @@ pub fn read_file(
             .into_iter()
             .map(|r| {
                 let hash = hex(&Sha256::digest(r.text.as_bytes())[..16]);
-                document(format!("{rel}#{}", r.id), r.text, r.title, hash, settings)
+                let meta = r.meta();
+                document(format!("{rel}#{}", r.id), r.text, meta, hash, settings)
             })
             .collect();
         return Ok((docs, warnings));
@@ -494,11 +527,23 @@ pub fn read_file(
     let Some(text) = decode(&bytes, &mut warnings, rel) else {
         return Ok((vec![], warnings));
     };
+    let (text, meta) = match format {
+        InputFormat::Markdown => crate::markup::markdown(&text),
+        InputFormat::Html => crate::markup::html(&text),
+        _ => (text, Meta::default()),
+    };
     if text.trim().is_empty() {
-        warnings.push(format!("{rel}: empty file"));
+        warnings.push(format!(
+            "{rel}: {}",
+            if format == InputFormat::Text {
+                "empty file"
+            } else {
+                "no text"
+            }
+        ));
     }
     Ok((
-        vec![document(rel.to_string(), text, None, hash, settings)],
+        vec![document(rel.to_string(), text, meta, hash, settings)],
         warnings,
     ))
 }

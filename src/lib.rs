@@ -20,5 +20,7 @@ pub use error::{Error, Result};
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub mod clean;
 pub mod evaluate;
+pub mod markup;
+pub mod meta;
 pub mod records;
 pub mod reduce;
