@@ -180,6 +180,46 @@ fn bad_files_are_warned_about_and_skipped() {
 }
 
 #[test]
+fn strict_makes_invalid_utf8_an_error_naming_the_file() {
+    let c = Case::new(GOOD);
+    c.file("a.txt", b"alpha beta gamma\n\nalpha delta")
+        .file("latin1.txt", b"caf\xe9 alpha");
+    for cmd in ["run", "ingest"] {
+        let p = c.dir.path().join("p.toml");
+        let out = themata(&[cmd, p.to_str().unwrap(), "--strict"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {err}");
+        assert!(
+            err.contains("latin1.txt") && err.contains("invalid UTF-8 at byte 3"),
+            "{cmd}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!err.contains("warning:"), "{err}");
+        assert!(c.tables_written().is_empty(), "{cmd}");
+        c.assert_no_temporaries();
+    }
+    // valid files pass under --strict, and the tables are those of a run without it
+    let c = Case::new(GOOD);
+    c.file("a.txt", "alpha beta gamma\n\nalpha délta".as_bytes());
+    let (code, err) = c.run(&["--strict"]);
+    assert_eq!(code, 0, "{err}");
+    let strict = table(&c.dir.path().join("out"), "passages.parquet");
+    let (code, err) = c.run(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(strict.equals_missing(&table(&c.dir.path().join("out"), "passages.parquet")));
+    // a flag of the ingest stage only
+    let help = themata(&["run", "--help"]);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--strict"));
+    let p = c.dir.path().join("p.toml");
+    assert_eq!(
+        themata(&["tfidf", p.to_str().unwrap(), "--strict"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
 fn bom_and_crlf_are_handled() {
     let c = Case::new(GOOD);
     c.file(
