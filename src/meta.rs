@@ -106,6 +106,9 @@ fn iso(year: u32, month: u32, day: u32) -> Option<String> {
 /// date part is taken as written (no time-zone conversion).
 pub fn parse_date(s: &str) -> Option<String> {
     let s = s.trim();
+    if s.len() > 64 {
+        return None; // no date is written this long
+    }
     // ISO 8601: YYYY-MM-DD, optionally followed by a time
     let b = s.as_bytes();
     if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
@@ -191,6 +194,9 @@ fn author_part(s: &str) -> Option<String> {
 }
 
 fn classify(line: &str) -> Line {
+    if line.len() > 600 {
+        return Line::Body; // (and a giant line costs nothing more)
+    }
     if let Some(d) = parse_date(line) {
         return Line::Date(d);
     }
@@ -446,6 +452,16 @@ mod tests {
         let t = "Title\nLine one\nLine two\nLine three\nLine four\nJanuary 23, 2025\n\nBody.";
         assert_eq!(from_text(t).date, None);
         assert_eq!(from_text(t).title.as_deref(), Some("Title"));
+        // a giant first line is body text
+        assert_eq!(from_text(&"word ".repeat(1_000_000)), Meta::default());
+        assert_eq!(
+            parse_date(&format!("January 23, 2025{}", " ".repeat(100))).as_deref(),
+            Some("2025-01-23")
+        );
+        assert_eq!(
+            parse_date(&format!("January 23,{} 2025", " ".repeat(100))),
+            None
+        );
         // a long first heading is a title, not a source
         let t =
             "The Many Faces of the Long Publication Name Here\nTitle\nJanuary 23, 2025\n\nBody.";
