@@ -499,7 +499,8 @@ pub fn read_file(
         }
     };
     let format = crate::records::format_of(rel, input.format);
-    if input.strict && format != InputFormat::Parquet {
+    // (binary files, with a NUL byte, are skipped with a warning even under --strict)
+    if input.strict && format != InputFormat::Parquet && !bytes.contains(&0) {
         check_utf8(path, &bytes)?;
     }
     if !format.is_document() {

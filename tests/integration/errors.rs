@@ -183,6 +183,7 @@ fn bad_files_are_warned_about_and_skipped() {
 fn strict_makes_invalid_utf8_an_error_naming_the_file() {
     let c = Case::new(GOOD);
     c.file("a.txt", b"alpha beta gamma\n\nalpha delta")
+        .file("bin.txt", b"\x00\xff binary")
         .file("latin1.txt", b"caf\xe9 alpha");
     for cmd in ["run", "ingest"] {
         let p = c.dir.path().join("p.toml");
@@ -199,10 +200,13 @@ fn strict_makes_invalid_utf8_an_error_naming_the_file() {
         c.assert_no_temporaries();
     }
     // valid files pass under --strict, and the tables are those of a run without it
+    // (a binary file is still skipped with a warning)
     let c = Case::new(GOOD);
-    c.file("a.txt", "alpha beta gamma\n\nalpha délta".as_bytes());
+    c.file("a.txt", "alpha beta gamma\n\nalpha délta".as_bytes())
+        .file("bin.txt", b"\x00\xff binary");
     let (code, err) = c.run(&["--strict"]);
     assert_eq!(code, 0, "{err}");
+    assert!(err.contains("bin.txt: binary file"), "{err}");
     let strict = table(&c.dir.path().join("out"), "passages.parquet");
     let (code, err) = c.run(&[]);
     assert_eq!(code, 0, "{err}");
