@@ -11,8 +11,8 @@
 //! paragraph that merges two others). The earlier passage (in corpus order) is kept.
 
 use crate::ingest::{fold_whitespace, Passage, Status};
-use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Why a passage is boilerplate.
 pub mod reason {
@@ -41,11 +41,42 @@ pub struct DuplicatePair {
     pub containment: f64,
 }
 
-fn words(text: &str) -> Vec<String> {
+/// The words of a text: runs of letters, digits and apostrophes.
+fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
         .filter(|w| !w.is_empty())
-        .map(|w| w.to_lowercase().replace('’', "'"))
-        .collect()
+}
+
+/// Number of words, counted up to `cap + 1` (so a giant passage costs no more than a short
+/// one when only "more than `cap`" matters).
+fn n_words(text: &str, cap: usize) -> usize {
+    words(text).take(cap + 1).count()
+}
+
+/// 64-bit FNV-1a of a word, lowercased and with `’` read as `'`, without allocating.
+fn word_hash(w: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |c: char| {
+        let c = if c == '’' { '\'' } else { c };
+        for b in (c as u32).to_le_bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for c in w.chars() {
+        if c.is_ascii() {
+            eat(c.to_ascii_lowercase());
+        } else {
+            c.to_lowercase().for_each(&mut eat);
+        }
+    }
+    h
+}
+
+/// A well-mixed 64-bit value (splitmix64's finaliser).
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 fn ends_sentence(text: &str) -> bool {
@@ -56,8 +87,7 @@ fn ends_sentence(text: &str) -> bool {
 pub fn boilerplate_reason(text: &str) -> Option<&'static str> {
     let t = text.trim();
     let lower = t.to_lowercase();
-    let w = words(t);
-    let n = w.len();
+    let n = n_words(t, 60);
     if n == 0 {
         return Some(reason::HEADING);
     }
@@ -93,7 +123,7 @@ pub fn boilerplate_reason(text: &str) -> Option<&'static str> {
     {
         return Some(reason::CAPTION);
     }
-    if is_author_bio(t, &w) {
+    if is_author_bio(t) {
         return Some(reason::AUTHOR_BIO);
     }
     if n <= 12 && !ends_sentence(t) {
@@ -104,7 +134,7 @@ pub fn boilerplate_reason(text: &str) -> Option<&'static str> {
 
 /// "Jane Doe is a senior fellow at …": a short passage that starts with a name and says who
 /// the author is.
-fn is_author_bio(text: &str, w: &[String]) -> bool {
+pub(crate) fn is_author_bio(text: &str) -> bool {
     const ROLES: &[&str] = &[
         "fellow",
         "professor",
@@ -117,7 +147,7 @@ fn is_author_bio(text: &str, w: &[String]) -> bool {
         "journalist",
         "author of",
     ];
-    if w.len() > 60 {
+    if n_words(text, 60) > 60 {
         return false;
     }
     let lower = text.to_lowercase();
@@ -134,27 +164,30 @@ fn is_author_bio(text: &str, w: &[String]) -> bool {
 pub fn mark_boilerplate(passages: &mut [Passage]) {
     // short lines that occur more than once in the corpus (bylines of article lists,
     // doubled subtitles): every occurrence is boilerplate
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for p in passages.iter() {
-        if words(&p.text).len() <= 20 {
-            *seen
-                .entry(fold_whitespace(&p.text.to_lowercase()))
-                .or_insert(0) += 1;
-        }
+    let keys: Vec<Option<String>> = passages
+        .iter()
+        .map(|p| (n_words(&p.text, 20) <= 20).then(|| fold_whitespace(&p.text.to_lowercase())))
+        .collect();
+    let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
+    for k in keys.iter().flatten() {
+        *seen.entry(k.as_str()).or_insert(0) += 1;
     }
     // a short line is a heading only in a document that also has body paragraphs; a corpus
     // of short texts (titles, posts) has none
-    let with_body: HashSet<u32> = passages
+    let with_body: FxHashSet<u32> = passages
         .iter()
-        .filter(|p| words(&p.text).len() > 12)
+        .filter(|p| n_words(&p.text, 12) > 12)
         .map(|p| p.doc_id)
         .collect();
-    for p in passages.iter_mut().filter(|p| p.status == Status::Kept) {
+    for (p, key) in passages.iter_mut().zip(&keys) {
+        if p.status != Status::Kept {
+            continue;
+        }
         let r = boilerplate_reason(&p.text)
             .filter(|&r| r != reason::HEADING || with_body.contains(&p.doc_id))
             .or_else(|| {
-                let key = fold_whitespace(&p.text.to_lowercase());
-                (seen.get(&key).copied().unwrap_or(0) > 1).then_some(reason::REPEATED)
+                let n = key.as_deref().and_then(|k| seen.get(k)).copied();
+                (n.unwrap_or(0) > 1).then_some(reason::REPEATED)
             });
         if let Some(r) = r {
             p.status = Status::Boilerplate;
@@ -194,18 +227,21 @@ fn mark_closing_run(doc: &mut [Passage]) {
     }
 }
 
-fn shingles(text: &str, k: usize) -> HashSet<u64> {
-    let w = words(text);
-    if w.len() < k {
-        return HashSet::new();
+/// Hashes of the word 3-grams of a text, sorted and without repeats (one pass over the
+/// text, no per-word allocation).
+fn shingles(text: &str) -> Vec<u64> {
+    let mut set = Vec::new();
+    let (mut a, mut b) = (None, None);
+    for w in words(text) {
+        let c = word_hash(w);
+        if let (Some(a), Some(b)) = (a, b) {
+            set.push(mix(mix(mix(a) ^ b) ^ c));
+        }
+        (a, b) = (b, Some(c));
     }
-    w.windows(k)
-        .map(|g| {
-            let mut h = std::hash::DefaultHasher::new();
-            g.hash(&mut h);
-            h.finish()
-        })
-        .collect()
+    set.sort_unstable();
+    set.dedup();
+    set
 }
 
 /// Shingles shared by more passages than this are too common to find duplicates with.
@@ -213,29 +249,36 @@ const MAX_POSTING: usize = 64;
 
 /// Mark near-duplicates among kept passages; returns the pairs found.
 pub fn mark_duplicates(passages: &mut [Passage], near: f64, contained: f64) -> Vec<DuplicatePair> {
-    let sets: Vec<HashSet<u64>> = passages
-        .iter()
+    let sets: Vec<Vec<u64>> = passages
+        .par_iter()
         .map(|p| {
             if p.status == Status::Kept {
-                shingles(&p.text, 3)
+                shingles(&p.text)
             } else {
-                HashSet::new()
+                Vec::new()
             }
         })
         .collect();
-    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
+    // shingle → (first passage holding it, passages holding it); the others are in `more`,
+    // up to MAX_POSTING + 1 (longer lists are skipped anyway)
+    let mut index: FxHashMap<u64, (u32, u32)> = FxHashMap::default();
+    index.reserve(sets.iter().map(Vec::len).sum());
+    let mut more: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
     let mut pairs = Vec::new();
     for i in 0..passages.len() {
         let a = &sets[i];
         if a.is_empty() {
             continue;
         }
-        let mut shared: HashMap<usize, usize> = HashMap::new();
+        let mut shared: FxHashMap<usize, usize> = FxHashMap::default();
         for s in a {
-            if let Some(post) = index.get(s) {
-                if post.len() <= MAX_POSTING {
-                    for &j in post {
-                        *shared.entry(j).or_insert(0) += 1;
+            if let Some(&(first, n)) = index.get(s) {
+                if n as usize <= MAX_POSTING {
+                    *shared.entry(first as usize).or_insert(0) += 1;
+                    if n > 1 {
+                        for &j in &more[s] {
+                            *shared.entry(j as usize).or_insert(0) += 1;
+                        }
                     }
                 }
             }
@@ -274,7 +317,7 @@ pub fn mark_duplicates(passages: &mut [Passage], near: f64, contained: f64) -> V
                 if parts.len() >= 2 {
                     let covered = a
                         .iter()
-                        .filter(|s| parts.iter().any(|&j| sets[j].contains(s)))
+                        .filter(|s| parts.iter().any(|&j| sets[j].binary_search(s).is_ok()))
                         .count();
                     let cover = covered as f64 / a.len() as f64;
                     if cover >= contained {
@@ -298,7 +341,11 @@ pub fn mark_duplicates(passages: &mut [Passage], near: f64, contained: f64) -> V
             }
             None => {
                 for s in a {
-                    index.entry(*s).or_default().push(i);
+                    let (_, n) = index.entry(*s).or_insert((i as u32, 0));
+                    *n += 1;
+                    if *n > 1 && *n as usize <= MAX_POSTING + 1 {
+                        more.entry(*s).or_default().push(i as u32);
+                    }
                 }
             }
         }

@@ -28,9 +28,9 @@ pub struct Cli {
 pub enum Command {
     /// Run every stage: ingest → tfidf → cluster → report, skipping stages whose settings,
     /// inputs and outputs are unchanged since the run recorded in the manifest.
-    Run(StageArgs),
+    Run(IngestArgs),
     /// Read the input files into documents.parquet and passages.parquet.
-    Ingest(StageArgs),
+    Ingest(IngestArgs),
     /// Analyse kept passages into vocabulary.parquet and tfidf.parquet (needs ingest's tables).
     Tfidf(StageArgs),
     /// Cluster passages into assignments, clusters, cluster_terms and theme_seeds tables
@@ -84,4 +84,15 @@ pub struct StageArgs {
     /// (A single-stage command always runs its stage.)
     #[arg(long)]
     pub force: bool,
+}
+
+/// The options of a stage, and those of the ingest stage (`run` and `ingest`).
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub stage: StageArgs,
+    /// Fail on an input file that is not valid UTF-8, naming it, and write no table
+    /// (without --strict such a file is decoded with replacement characters and a warning).
+    #[arg(long)]
+    pub strict: bool,
 }

@@ -46,6 +46,12 @@ struct InputSection {
     id_column: Option<String>,
     #[serde(default)]
     title_column: Option<String>,
+    #[serde(default)]
+    date_column: Option<String>,
+    #[serde(default)]
+    author_column: Option<String>,
+    #[serde(default)]
+    source_column: Option<String>,
 }
 
 impl Default for InputSection {
@@ -57,6 +63,9 @@ impl Default for InputSection {
             text_column: default_text_column(),
             id_column: None,
             title_column: None,
+            date_column: None,
+            author_column: None,
+            source_column: None,
         }
     }
 }
@@ -72,16 +81,43 @@ fn default_text_column() -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum InputFormat {
-    /// By extension: .jsonl/.ndjson, .csv, .parquet; anything else is text.
+    /// By extension: .jsonl/.ndjson, .csv, .parquet, .md/.markdown, .html/.htm; anything
+    /// else is text.
     Auto,
     /// One document per file.
     Text,
+    /// One document per file, Markdown: markup stripped, front matter read as metadata.
+    Markdown,
+    /// One document per file, HTML: the main text, `<meta>` tags read as metadata.
+    Html,
     /// One document per JSON object per line.
     Jsonl,
     /// One document per row (with a header row).
     Csv,
     /// One document per row.
     Parquet,
+}
+
+impl InputFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputFormat::Auto => "auto",
+            InputFormat::Text => "text",
+            InputFormat::Markdown => "markdown",
+            InputFormat::Html => "html",
+            InputFormat::Jsonl => "jsonl",
+            InputFormat::Csv => "csv",
+            InputFormat::Parquet => "parquet",
+        }
+    }
+
+    /// One document per file (text, Markdown, HTML), as opposed to files of records.
+    pub fn is_document(self) -> bool {
+        matches!(
+            self,
+            InputFormat::Text | InputFormat::Markdown | InputFormat::Html
+        )
+    }
 }
 
 /// Format and columns of the input files.
@@ -91,6 +127,15 @@ pub struct InputSettings {
     pub text_column: String,
     pub id_column: Option<String>,
     pub title_column: Option<String>,
+    /// Record files: the column holding each document's date (read into `YYYY-MM-DD`).
+    pub date_column: Option<String>,
+    pub author_column: Option<String>,
+    pub source_column: Option<String>,
+    /// `--strict`: invalid UTF-8 is an error instead of a lossy decode with a warning. Not a
+    /// setting of the pipeline file and not part of the stage's fingerprint (a strict run that
+    /// succeeds writes the same tables).
+    #[serde(skip)]
+    pub strict: bool,
 }
 
 impl InputSettings {
@@ -99,6 +144,9 @@ impl InputSettings {
             text: self.text_column.clone(),
             id: self.id_column.clone(),
             title: self.title_column.clone(),
+            date: self.date_column.clone(),
+            author: self.author_column.clone(),
+            source: self.source_column.clone(),
         }
     }
 }
@@ -110,6 +158,10 @@ impl Default for InputSettings {
             text_column: default_text_column(),
             id_column: None,
             title_column: None,
+            date_column: None,
+            author_column: None,
+            source_column: None,
+            strict: false,
         }
     }
 }
@@ -561,6 +613,8 @@ pub struct Overrides {
     pub output: Option<PathBuf>,
     /// `key=value` pairs; keys are dotted paths such as `cluster.k`.
     pub set: Vec<String>,
+    /// `--strict`: invalid UTF-8 in an input file is an error.
+    pub strict: bool,
 }
 
 impl Pipeline {
@@ -629,6 +683,10 @@ impl Pipeline {
                 text_column: file.input.text_column.clone(),
                 id_column: file.input.id_column.clone(),
                 title_column: file.input.title_column.clone(),
+                date_column: file.input.date_column.clone(),
+                author_column: file.input.author_column.clone(),
+                source_column: file.input.source_column.clone(),
+                strict: overrides.strict,
             },
             output,
             report_dir,
@@ -668,6 +726,31 @@ impl Pipeline {
         }
         for p in &self.patterns {
             globset::Glob::new(p).map_err(|e| format!("input.patterns: {p:?}: {e}"))?;
+        }
+        let i = &self.input;
+        for (field, v) in [
+            ("input.id_column", &i.id_column),
+            ("input.title_column", &i.title_column),
+            ("input.date_column", &i.date_column),
+            ("input.author_column", &i.author_column),
+            ("input.source_column", &i.source_column),
+        ] {
+            match v {
+                Some(c) if c.trim().is_empty() => {
+                    return Err(format!("{field}: must name a column (omit it for none)"))
+                }
+                Some(_) if i.format.is_document() => {
+                    return Err(format!(
+                        "{field}: input.format = \"{}\" reads one document per file and has no \
+                         columns (columns apply to jsonl, csv and parquet)",
+                        i.format.as_str()
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if i.text_column.trim().is_empty() {
+            return Err("input.text_column: must name a column".into());
         }
         crate::text::language(&self.analyzer.language)
             .map_err(|m| format!("analyzer.language: {m}"))?;
@@ -1076,10 +1159,51 @@ mod tests {
             input: Some(PathBuf::from("/data/corpus")),
             output: Some(PathBuf::from("/tmp/out")),
             set: vec![],
+            strict: true,
         };
         let p = Pipeline::from_toml(MIN, Path::new("p/t.toml"), &o).unwrap();
         assert_eq!(p.input_root, PathBuf::from("/data/corpus"));
         assert_eq!(p.output, PathBuf::from("/tmp/out"));
         assert_eq!(p.report_dir, PathBuf::from("/tmp/out/report"));
+        assert!(p.input.strict);
+    }
+
+    #[test]
+    fn input_formats_and_metadata_columns() {
+        for (v, want) in [
+            ("markdown", InputFormat::Markdown),
+            ("html", InputFormat::Html),
+            ("text", InputFormat::Text),
+            ("auto", InputFormat::Auto),
+        ] {
+            let p = load(&format!("{MIN}[input]\nformat = \"{v}\"\n")).unwrap();
+            assert_eq!(p.input.format, want);
+            assert_eq!(want.as_str(), v);
+        }
+        let e = err(&format!("{MIN}[input]\nformat = \"pdf\"\n"));
+        assert!(e.contains("line 6") && e.contains("pdf"), "{e}");
+        let p = load(&format!(
+            "{MIN}[input]\nformat = \"csv\"\ndate_column = \"published\"\nauthor_column = \"by\"\nsource_column = \"site\"\n"
+        ))
+        .unwrap();
+        let c = p.input.columns();
+        assert_eq!(
+            (c.date.as_deref(), c.author.as_deref(), c.source.as_deref()),
+            (Some("published"), Some("by"), Some("site"))
+        );
+        assert!(!p.input.strict);
+        let e = err(&format!(
+            "{MIN}[input]\nformat = \"markdown\"\ndate_column = \"d\"\n"
+        ));
+        assert!(
+            e.contains("input.date_column") && e.contains("markdown"),
+            "{e}"
+        );
+        let e = err(&format!("{MIN}[input]\nauthor_column = \" \"\n"));
+        assert!(e.contains("input.author_column"), "{e}");
+        let e = err(&format!("{MIN}[input]\ntext_column = \"\"\n"));
+        assert!(e.contains("input.text_column"), "{e}");
+        let e = err(&format!("{MIN}[input]\ndate_colum = \"d\"\n"));
+        assert!(e.contains("date_colum"), "{e}");
     }
 }

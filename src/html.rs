@@ -230,6 +230,7 @@ pub fn page<'a>(s: &'a Summary, run: &'a RunInfo) -> Page<'a> {
         ),
         ("language", s.language.clone()),
         ("unassigned passages", s.unassigned.to_string()),
+        ("warnings", c.warning_count.to_string()),
     ];
     let mut legend: Vec<Legend> = s
         .themes

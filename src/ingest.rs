@@ -1,10 +1,14 @@
 //! Ingest: input files → documents and passages.
 //!
-//! IO is limited to [`discover`] and [`read_document`]; splitting and normalisation are
-//! pure functions over strings.
+//! IO is limited to [`discover`] and [`read_file`]; decoding, splitting and normalisation
+//! are pure functions over strings and bytes.
+//!
+//! Every step is linear in the size of its input: a 50 MB file on one line is one scan per
+//! step, never a rescan from the start per passage.
 
 use crate::config::{IngestSettings, InputFormat, InputSettings, Normalization, Split};
 use crate::error::{Error, Result};
+use crate::meta::Meta;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -18,6 +22,11 @@ pub struct Document {
     /// Relative to the input root, `/` separators.
     pub path: String,
     pub title: Option<String>,
+    /// Publication date, `YYYY-MM-DD`.
+    pub date: Option<String>,
+    pub author: Option<String>,
+    /// The publication or site.
+    pub source: Option<String>,
     pub n_passages: u32,
     pub n_chars: u64,
     /// SHA-256 of the file's bytes (hex).
@@ -299,20 +308,26 @@ pub fn fold_whitespace(s: &str) -> String {
     out
 }
 
-/// A title the text shows: the first short line that reads like a heading.
+/// A title the text shows: the first short line of its head that reads like a heading (see
+/// [`crate::meta::from_text`], which also reads date, author and source).
 pub fn guess_title(text: &str) -> Option<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .take(3)
-        .find(|l| {
-            let n = l.chars().count();
-            (3..=150).contains(&n)
-                && !l.ends_with(['.', ',', ';'])
-                && l.chars().any(char::is_alphabetic)
-                && !looks_like_date(l)
-        })
-        .map(fold_whitespace)
+    crate::meta::from_text(text).title
+}
+
+/// Under `--strict`: an error naming the file when its bytes are not UTF-8 (after a BOM).
+fn check_utf8(path: &Path, bytes: &[u8]) -> Result<()> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(body) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Error::Input {
+            path: path.to_path_buf(),
+            message: format!(
+                "invalid UTF-8 at byte {} (--strict; without it the file is decoded with \
+                 replacement characters and a warning)",
+                e.valid_up_to() + (bytes.len() - body.len())
+            ),
+        }),
+    }
 }
 
 /// A short line that is a date ("January 23, 2025", "Jun 28, 2019").
@@ -334,6 +349,31 @@ pub fn looks_like_date(line: &str) -> bool {
             .any(|w| MONTHS.iter().any(|m| w.starts_with(m)))
 }
 
+/// Character offsets of byte positions, for positions given in non-decreasing order: one
+/// scan over the text however many positions are asked for.
+struct CharCursor<'a> {
+    text: &'a str,
+    byte: usize,
+    chars: u64,
+}
+
+impl<'a> CharCursor<'a> {
+    fn new(text: &'a str) -> Self {
+        CharCursor {
+            text,
+            byte: 0,
+            chars: 0,
+        }
+    }
+
+    fn at(&mut self, byte: usize) -> u64 {
+        debug_assert!(byte >= self.byte, "positions must not decrease");
+        self.chars += self.text[self.byte..byte].chars().count() as u64;
+        self.byte = byte;
+        self.chars
+    }
+}
+
 /// Cut one decoded document into passages (ids are filled in by [`assemble`]).
 pub fn passages_of(text: &str, settings: &IngestSettings) -> Vec<Passage> {
     let spans = split_with(
@@ -343,13 +383,12 @@ pub fn passages_of(text: &str, settings: &IngestSettings) -> Vec<Passage> {
         settings.window_overlap,
     );
     let mut out = Vec::with_capacity(spans.len());
-    let (mut byte_pos, mut char_pos) = (0usize, 0u64);
+    // spans are in order, their starts and their ends each non-decreasing (windows overlap,
+    // so a start may lie before the previous end): one cursor for each
+    let (mut starts, mut ends) = (CharCursor::new(text), CharCursor::new(text));
     for (ordinal, (s, e)) in spans.into_iter().enumerate() {
-        // spans are in order: count characters incrementally
-        char_pos += text[byte_pos..s].chars().count() as u64;
-        let char_start = char_pos;
-        char_pos += text[s..e].chars().count() as u64;
-        byte_pos = e;
+        let char_start = starts.at(s);
+        let char_end = ends.at(e);
         let body = fold_whitespace(&text[s..e]);
         let status = if body.chars().count() < settings.min_passage_chars {
             Status::Short
@@ -362,7 +401,7 @@ pub fn passages_of(text: &str, settings: &IngestSettings) -> Vec<Passage> {
             ordinal: ordinal as u32,
             text: body,
             char_start,
-            char_end: char_pos,
+            char_end,
             status,
             reason: (status == Status::Short).then(|| "min_passage_chars".to_string()),
             duplicate_of: None,
@@ -424,19 +463,29 @@ pub fn ingest_with_progress(
 
 type FileResult = Result<(Vec<(Document, Vec<Passage>)>, Vec<String>)>;
 
-/// One document from its text.
+/// One document from its text and the metadata its source gave; fields still unknown are
+/// read from the first lines of the text ([`crate::meta::from_text`]).
 fn document(
     rel: String,
     text: String,
-    title: Option<String>,
+    meta: Meta,
     hash: String,
     settings: &IngestSettings,
 ) -> (Document, Vec<Passage>) {
     let text = normalize(text, settings.normalize);
     let passages = passages_of(&text, settings);
+    let Meta {
+        title,
+        date,
+        author,
+        source,
+    } = meta.or(crate::meta::from_text(&text));
     let doc = Document {
         doc_id: 0,
-        title: title.or_else(|| guess_title(&text)),
+        title,
+        date,
+        author,
+        source,
         path: rel,
         n_passages: passages.len() as u32,
         n_chars: text.chars().count() as u64,
@@ -445,8 +494,10 @@ fn document(
     (doc, passages)
 }
 
-/// Read one file: a text document, or the records of a JSON Lines, CSV or Parquet file.
-/// Unreadable or binary text files become warnings, not errors.
+/// Read one file: a text, Markdown or HTML document, or the records of a JSON Lines, CSV or
+/// Parquet file. Unreadable or binary files become warnings, not errors; so does invalid
+/// UTF-8 (decoded with replacement characters), unless `input.strict`, when it is an error
+/// naming the file.
 pub fn read_file(
     path: &Path,
     rel: &str,
@@ -462,7 +513,16 @@ pub fn read_file(
         }
     };
     let format = crate::records::format_of(rel, input.format);
-    if format != InputFormat::Text {
+    // (binary files, with a NUL byte, are skipped with a warning even under --strict)
+    if input.strict && format != InputFormat::Parquet && !bytes.contains(&0) {
+        check_utf8(path, &bytes)?;
+    }
+    if !format.is_document() {
+        if format == InputFormat::Jsonl && std::str::from_utf8(&bytes).is_err() {
+            warnings.push(format!(
+                "{rel}: invalid UTF-8, decoded with replacement characters"
+            ));
+        }
         let (records, w) = crate::records::read(path, rel, &bytes, format, &input.columns())?;
         warnings.extend(w);
         if records.is_empty() {
@@ -472,7 +532,8 @@ pub fn read_file(
             .into_iter()
             .map(|r| {
                 let hash = hex(&Sha256::digest(r.text.as_bytes())[..16]);
-                document(format!("{rel}#{}", r.id), r.text, r.title, hash, settings)
+                let meta = r.meta();
+                document(format!("{rel}#{}", r.id), r.text, meta, hash, settings)
             })
             .collect();
         return Ok((docs, warnings));
@@ -481,11 +542,23 @@ pub fn read_file(
     let Some(text) = decode(&bytes, &mut warnings, rel) else {
         return Ok((vec![], warnings));
     };
+    let (text, meta) = match format {
+        InputFormat::Markdown => crate::markup::markdown(&text),
+        InputFormat::Html => crate::markup::html(&text),
+        _ => (text, Meta::default()),
+    };
     if text.trim().is_empty() {
-        warnings.push(format!("{rel}: empty file"));
+        warnings.push(format!(
+            "{rel}: {}",
+            if format == InputFormat::Text {
+                "empty file"
+            } else {
+                "no text"
+            }
+        ));
     }
     Ok((
-        vec![document(rel.to_string(), text, None, hash, settings)],
+        vec![document(rel.to_string(), text, meta, hash, settings)],
         warnings,
     ))
 }
@@ -577,6 +650,29 @@ mod tests {
     }
 
     #[test]
+    fn overlapping_windows_have_character_offsets() {
+        let s = IngestSettings {
+            split: Split::Window,
+            window_size: 3,
+            window_overlap: 1,
+            ..Default::default()
+        };
+        let t = "ä b c d e f g";
+        let p = passages_of(t, &s);
+        let chars: Vec<char> = t.chars().collect();
+        let texts: Vec<String> = p
+            .iter()
+            .map(|x| {
+                chars[x.char_start as usize..x.char_end as usize]
+                    .iter()
+                    .collect()
+            })
+            .collect();
+        assert_eq!(texts, ["ä b c", "c d e", "e f g"]);
+        assert_eq!(texts, p.iter().map(|x| x.text.clone()).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn short_passages_are_marked() {
         let s = IngestSettings {
             min_passage_chars: 10,
@@ -623,5 +719,18 @@ mod tests {
     #[test]
     fn whitespace_folding() {
         assert_eq!(fold_whitespace("  a \t b\n c "), "a b c");
+        for t in [
+            "",
+            " ",
+            "x",
+            "\u{a0}é\u{2003}ü ß\u{3000}\u{85}end\u{1c}",
+            "a\u{b}\u{c}b  ",
+        ] {
+            assert_eq!(
+                fold_whitespace(t),
+                t.split_whitespace().collect::<Vec<_>>().join(" "),
+                "{t:?}"
+            );
+        }
     }
 }

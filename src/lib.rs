@@ -23,6 +23,8 @@ pub mod clean;
 pub mod evaluate;
 pub mod html;
 pub mod map;
+pub mod markup;
+pub mod meta;
 pub mod records;
 pub mod reduce;
 pub mod sweep;

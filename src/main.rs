@@ -3,16 +3,25 @@
 mod cli;
 
 use clap::Parser;
-use cli::{Cli, Command, StageArgs};
+use cli::{Cli, Command, IngestArgs, StageArgs};
 use themata::config::{Overrides, Pipeline};
 use themata::pipeline::{Options, Runner};
 use themata::text::Analyzer;
 
 fn runner(args: &StageArgs) -> themata::Result<Runner> {
+    runner_with(args, false)
+}
+
+fn ingest_runner(args: &IngestArgs) -> themata::Result<Runner> {
+    runner_with(&args.stage, args.strict)
+}
+
+fn runner_with(args: &StageArgs, strict: bool) -> themata::Result<Runner> {
     let overrides = Overrides {
         input: args.input.clone(),
         output: args.output.clone(),
         set: args.set.clone(),
+        strict,
     };
     let pipeline = Pipeline::load(&args.pipeline, &overrides)?;
     Ok(Runner::new(
@@ -27,8 +36,8 @@ fn runner(args: &StageArgs) -> themata::Result<Runner> {
 
 fn execute(cli: Cli) -> themata::Result<()> {
     match cli.command {
-        Command::Run(a) => runner(&a)?.run(),
-        Command::Ingest(a) => runner(&a)?.ingest().map(|_| ()),
+        Command::Run(a) => ingest_runner(&a)?.run(),
+        Command::Ingest(a) => ingest_runner(&a)?.ingest().map(|_| ()),
         Command::Tfidf(a) => {
             let mut r = runner(&a)?;
             let corpus = r.load_corpus()?;

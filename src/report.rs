@@ -58,6 +58,8 @@ pub struct CorpusFigures {
     pub terms_seen: usize,
     pub terms_kept: usize,
     pub tfidf_nonzeros: usize,
+    /// Warnings of the ingest stage (listed in `warnings`).
+    pub warning_count: usize,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -92,6 +94,10 @@ pub struct DocumentMix {
     pub doc_id: u32,
     pub path: String,
     pub title: Option<String>,
+    /// Publication date (`YYYY-MM-DD`), author and source, where the document shows them.
+    pub date: Option<String>,
+    pub author: Option<String>,
+    pub source: Option<String>,
     pub passages: u32,
     /// Kept passages per theme (including `unassigned`), in cluster order.
     pub themes: Vec<(String, u32)>,
@@ -202,6 +208,9 @@ pub fn summarize(
             doc_id: d.doc_id,
             path: d.path.clone(),
             title: d.title.clone(),
+            date: d.date.clone(),
+            author: d.author.clone(),
+            source: d.source.clone(),
             passages: d.n_passages,
             themes: names
                 .iter()
@@ -229,6 +238,7 @@ pub fn summarize(
             terms_seen: vocab.terms.len(),
             terms_kept: vocab.n_kept(),
             tfidf_nonzeros: m.nnz(),
+            warning_count: warnings.len(),
         },
         themes,
         unassigned: c.assignments.iter().filter(|a| a.cluster.is_none()).count() as u32,
@@ -317,7 +327,7 @@ pub fn to_markdown(s: &Summary) -> String {
     let _ = writeln!(
         o,
         "{} documents, {} passages ({}); {} terms seen, {} kept; {} non-zero TF-IDF weights. \
-         Clustering: {} mode, k-means in {}, language {}.\n",
+         Clustering: {} mode, k-means in {}, language {}. Warnings: {}.\n",
         c.documents,
         c.passages,
         status.join(", "),
@@ -326,7 +336,8 @@ pub fn to_markdown(s: &Summary) -> String {
         c.tfidf_nonzeros,
         s.mode,
         s.space,
-        s.language
+        s.language,
+        c.warning_count
     );
     let _ = writeln!(o, "## Themes\n");
     let _ = writeln!(
@@ -437,16 +448,27 @@ pub fn to_markdown(s: &Summary) -> String {
     let _ = writeln!(o, "## Theme mix per document\n");
     if let Some(d) = s.documents.first() {
         let head: Vec<String> = d.themes.iter().map(|(n, _)| md(n)).collect();
-        let _ = writeln!(o, "| document | title | passages | {} |", head.join(" | "));
-        let _ = writeln!(o, "|---|---|---:|{}", "---:|".repeat(head.len()));
+        let _ = writeln!(
+            o,
+            "| document | title | date | author | source | passages | {} |",
+            head.join(" | ")
+        );
+        let _ = writeln!(
+            o,
+            "|---|---|---|---|---|---:|{}",
+            "---:|".repeat(head.len())
+        );
     }
     for d in &s.documents {
         let counts: Vec<String> = d.themes.iter().map(|(_, n)| n.to_string()).collect();
         let _ = writeln!(
             o,
-            "| `{}` | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
             d.path,
             md(d.title.as_deref().unwrap_or("")),
+            d.date.as_deref().unwrap_or(""),
+            md(d.author.as_deref().unwrap_or("")),
+            md(d.source.as_deref().unwrap_or("")),
             d.passages,
             counts.join(" | ")
         );

@@ -154,6 +154,9 @@ pub fn documents_frame(docs: &[Document]) -> Result<DataFrame> {
         "doc_id" => |d| d.doc_id,
         "path" => |d| d.path.as_str(),
         "title" => |d| d.title.as_deref(),
+        "date" => |d| d.date.as_deref().unwrap_or(""),
+        "author" => |d| d.author.as_deref().unwrap_or(""),
+        "source" => |d| d.source.as_deref().unwrap_or(""),
         "n_passages" => |d| d.n_passages,
         "n_chars" => |d| d.n_chars,
         "content_hash" => |d| d.content_hash.as_str(),
@@ -196,11 +199,25 @@ pub fn read_corpus(dir: &Path) -> Result<Corpus> {
         r.u64("n_chars")?,
         r.str("content_hash")?,
     );
+    // date, author and source: empty where unknown; absent in tables of older versions
+    let meta = |name: &str| -> Result<Vec<Option<String>>> {
+        if df.column(name).is_err() {
+            return Ok(vec![None; ids.len()]);
+        }
+        Ok(r.opt_str(name)?
+            .into_iter()
+            .map(|v| v.filter(|s| !s.is_empty()))
+            .collect())
+    };
+    let (dates, authors, sources) = (meta("date")?, meta("author")?, meta("source")?);
     let documents = (0..ids.len())
         .map(|i| Document {
             doc_id: ids[i],
             path: paths[i].clone(),
             title: titles[i].clone(),
+            date: dates[i].clone(),
+            author: authors[i].clone(),
+            source: sources[i].clone(),
             n_passages: n_p[i],
             n_chars: n_c[i],
             content_hash: hashes[i].clone(),

@@ -30,6 +30,18 @@ impl Case {
         (out.status.code().unwrap_or(-1), err)
     }
 
+    /// No temporary file is left behind in the output directory.
+    fn assert_no_temporaries(&self) {
+        let out = self.dir.path().join("out");
+        if let Ok(rd) = std::fs::read_dir(out) {
+            let tmp: Vec<String> = rd
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".tmp"))
+                .collect();
+            assert!(tmp.is_empty(), "{tmp:?}");
+        }
+    }
+
     fn tables_written(&self) -> Vec<String> {
         let out = self.dir.path().join("out");
         match std::fs::read_dir(out) {
@@ -168,6 +180,50 @@ fn bad_files_are_warned_about_and_skipped() {
 }
 
 #[test]
+fn strict_makes_invalid_utf8_an_error_naming_the_file() {
+    let c = Case::new(GOOD);
+    c.file("a.txt", b"alpha beta gamma\n\nalpha delta")
+        .file("bin.txt", b"\x00\xff binary")
+        .file("latin1.txt", b"caf\xe9 alpha");
+    for cmd in ["run", "ingest"] {
+        let p = c.dir.path().join("p.toml");
+        let out = themata(&[cmd, p.to_str().unwrap(), "--strict"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {err}");
+        assert!(
+            err.contains("latin1.txt") && err.contains("invalid UTF-8 at byte 3"),
+            "{cmd}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!err.contains("warning:"), "{err}");
+        assert!(c.tables_written().is_empty(), "{cmd}");
+        c.assert_no_temporaries();
+    }
+    // valid files pass under --strict, and the tables are those of a run without it
+    // (a binary file is still skipped with a warning)
+    let c = Case::new(GOOD);
+    c.file("a.txt", "alpha beta gamma\n\nalpha délta".as_bytes())
+        .file("bin.txt", b"\x00\xff binary");
+    let (code, err) = c.run(&["--strict"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("bin.txt: binary file"), "{err}");
+    let strict = table(&c.dir.path().join("out"), "passages.parquet");
+    let (code, err) = c.run(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(strict.equals_missing(&table(&c.dir.path().join("out"), "passages.parquet")));
+    // a flag of the ingest stage only
+    let help = themata(&["run", "--help"]);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--strict"));
+    let p = c.dir.path().join("p.toml");
+    assert_eq!(
+        themata(&["tfidf", p.to_str().unwrap(), "--strict"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
 fn bom_and_crlf_are_handled() {
     let c = Case::new(GOOD);
     c.file(
@@ -208,11 +264,143 @@ fn unreadable_path_is_a_counted_warning() {
     assert_eq!(err.lines().count(), 1, "{err}");
     let manifest = std::fs::read_to_string(c.dir.path().join("out/manifest.json")).unwrap();
     assert!(manifest.contains("dead.txt: cannot read"));
+    // the report counts and lists it
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(c.dir.path().join("out/report/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["corpus"]["warning_count"], 1);
+    assert!(summary["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("dead.txt: cannot read"));
+    let md = std::fs::read_to_string(c.dir.path().join("out/report/summary.md")).unwrap();
+    assert!(md.contains("Warnings: 1."), "{md}");
     assert_eq!(
         strs(
             &table(&c.dir.path().join("out"), "documents.parquet"),
             "path"
         ),
         ["a.txt"]
+    );
+}
+
+/// A pseudo-random text of about `bytes` bytes on one line: words of a synthetic vocabulary,
+/// a sentence every 8 to 23 words (capitalised, so that UAX #29 ends the sentence before it).
+/// Returns the text, its number of words and of sentences.
+fn one_line_text(bytes: usize) -> (String, usize, usize) {
+    const SYLLABLES: [&str; 16] = [
+        "ka", "lo", "mi", "ne", "ru", "so", "ti", "va", "pe", "zu", "qo", "xe", "fi", "gu", "wo",
+        "he",
+    ];
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut s = String::with_capacity(bytes + 64);
+    let (mut words, mut sentences, mut left) = (0, 0, 0);
+    while s.len() < bytes {
+        let starts = left == 0;
+        if starts {
+            left = 8 + (next() % 16) as usize;
+        }
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        let r = next();
+        for k in 0..2 + (r % 3) {
+            let syl = SYLLABLES[((r >> (8 + 4 * k)) & 15) as usize];
+            if starts && k == 0 {
+                s.push_str(&syl[..1].to_uppercase());
+                s.push_str(&syl[1..]);
+            } else {
+                s.push_str(syl);
+            }
+        }
+        words += 1;
+        left -= 1;
+        if left == 0 {
+            s.push('.');
+            sentences += 1;
+        }
+    }
+    if left != 0 {
+        s.push('.');
+        sentences += 1;
+    }
+    (s, words, sentences)
+}
+
+/// Ingest `text` as one file with the given split; (passages, last char_end) after checking
+/// the tables hold one document and well-ordered passages.
+fn ingest_one_line(text: &str, split: &str) -> (tempfile::TempDir, usize, u64) {
+    let c = Case::new(GOOD);
+    c.file("big.txt", text.as_bytes());
+    let p = c.dir.path().join("p.toml");
+    let set = format!("ingest.split={split}");
+    let out = themata(&["ingest", p.to_str().unwrap(), "-q", "--set", &set]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{split}: {err}");
+    assert!(err.is_empty(), "{err}");
+    let o = c.dir.path().join("out");
+    let docs = table(&o, "documents.parquet");
+    let ps = table(&o, "passages.parquet");
+    assert_eq!(u32s(&docs, "n_passages"), [ps.height() as u32], "{split}");
+    assert_eq!(
+        docs.column("n_chars").unwrap().u64().unwrap().get(0),
+        Some(text.chars().count() as u64)
+    );
+    // no title from a giant line
+    assert_eq!(strs(&docs, "title"), [""], "{split}");
+    let ends: Vec<u64> = ps
+        .column("char_end")
+        .unwrap()
+        .u64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert!(ends.windows(2).all(|w| w[0] < w[1]), "{split}");
+    let n = ps.height();
+    c.assert_no_temporaries();
+    (c.dir, n, *ends.last().unwrap())
+}
+
+/// 50 MB on one line, one paragraph: decoding, splitting, boilerplate rules and shingling
+/// are one pass each over the giant passage (no rescans from the start, no pairwise
+/// comparison inside it). Completing is the test; the passage is checked exactly.
+#[test]
+fn fifty_megabyte_single_line_file() {
+    let (text, _, _) = one_line_text(50 << 20);
+    let (dir, n, end) = ingest_one_line(&text, "paragraph");
+    assert_eq!((n, end), (1, text.len() as u64)); // ASCII: bytes = characters
+    let ps = table(&dir.path().join("out"), "passages.parquet");
+    assert_eq!(strs(&ps, "status"), ["kept"]);
+    assert_eq!(
+        ps.column("text")
+            .unwrap()
+            .str()
+            .unwrap()
+            .get(0)
+            .map(str::len),
+        Some(text.len())
+    );
+}
+
+/// The sentence and window splitters on a single long line (5 MB): every sentence and every
+/// window is found, with offsets that end where the text does.
+#[test]
+fn sentences_and_windows_of_a_long_single_line() {
+    let (text, n_words, n_sentences) = one_line_text(5 << 20);
+    let (_d, n, end) = ingest_one_line(&text, "sentence");
+    assert_eq!((n, end), (n_sentences, text.len() as u64));
+    let (_d, n, end) = ingest_one_line(&text, "window");
+    // windows of 100 words, 20 shared: starts 0, 80, 160, ...; the last ends before the
+    // final full stop
+    assert_eq!(
+        (n, end),
+        ((n_words - 100).div_ceil(80) + 1, text.len() as u64 - 1)
     );
 }

@@ -248,6 +248,45 @@ fn the_committed_example_report_is_current() {
     }
 }
 
+/// The example corpus's metadata, pinned: read from the first lines of each text, and only
+/// where their shape is plain. 000 opens with a dateline and its title; 001 with its source,
+/// title and a `date | author` byline; 002 with body text, so nothing is known of it.
+#[test]
+fn example_document_metadata() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_example(tmp.path(), &[]);
+    let docs = table(&tmp.path().join("out"), "documents.parquet");
+    let cols: Vec<Vec<String>> = ["title", "date", "author", "source"]
+        .iter()
+        .map(|c| strs(&docs, c))
+        .collect();
+    let row = |i: usize| -> Vec<&str> { cols.iter().map(|c| c[i].as_str()).collect() };
+    assert_eq!(
+        row(0),
+        [
+            "The Collapse of the Khamenei Doctrine",
+            "2025-01-23",
+            "",
+            ""
+        ]
+    );
+    assert_eq!(
+        row(1),
+        [
+            "Khamenei’s calculations",
+            "2019-06-28",
+            "Mehdi Khalaji",
+            "Australia/Israel Review"
+        ]
+    );
+    assert_eq!(row(2), ["", "", "", ""]);
+    // title stays null where unknown; date, author and source are empty strings
+    assert_eq!(docs.column("title").unwrap().null_count(), 1);
+    for c in ["date", "author", "source"] {
+        assert_eq!(docs.column(c).unwrap().null_count(), 0, "{c}");
+    }
+}
+
 /// The example corpus's boilerplate and duplicates, pinned: the second Khalaji rendition
 /// (002) repeats the first (001) paragraph for paragraph, some merged; the Doctrine essay (000)
 /// has only its dateline, title and reading time set aside.

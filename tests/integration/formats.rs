@@ -158,3 +158,211 @@ fn malformed_json_line_is_a_counted_warning() {
         4
     );
 }
+
+/// Every passage's text is the white-space-folded span of the document text that its
+/// character offsets name.
+fn check_offsets(doc_text: &str, ps: &DataFrame) {
+    let chars: Vec<char> = doc_text.chars().collect();
+    let texts = strs(ps, "text");
+    let col = |c: &str| -> Vec<u64> {
+        ps.column(c)
+            .unwrap()
+            .u64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect()
+    };
+    let (starts, ends) = (col("char_start"), col("char_end"));
+    for i in 0..texts.len() {
+        let span: String = chars[starts[i] as usize..ends[i] as usize].iter().collect();
+        let folded = span.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(folded, texts[i], "passage {i}");
+    }
+}
+
+const MARKDOWN: &str = "---
+title: \"Front: the Title\"
+date: 2024-05-01
+author: Jane Doe
+source: 'The Review'
+tags: [iran, talks]
+---
+# Heading of the *piece*
+
+Negotiations with **Washington** over the [nuclear deal](https://example.org/deal)
+stalled again.
+
+- The supreme leader's doctrine of `resistance` shapes the regime's posture.
+- Diplomats expect new talks on sanctions ![and the nuclear programme](chart.png).
+
+> Ideology and revolutionary doctrine
+> drive the axis of resistance.
+";
+
+#[test]
+fn markdown_files_lose_their_markup_and_keep_their_front_matter() {
+    let (dir, out) = run_on(&[("essay.md", MARKDOWN.as_bytes())], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = dir.path().join("out");
+    let docs = table(&o, "documents.parquet");
+    assert_eq!(strs(&docs, "path"), ["essay.md"]);
+    assert_eq!(strs(&docs, "title"), ["Front: the Title"]);
+    assert_eq!(strs(&docs, "date"), ["2024-05-01"]);
+    assert_eq!(strs(&docs, "author"), ["Jane Doe"]);
+    assert_eq!(strs(&docs, "source"), ["The Review"]);
+    let ps = table(&o, "passages.parquet");
+    assert_eq!(
+        strs(&ps, "text"),
+        [
+            "Heading of the piece",
+            "Negotiations with Washington over the nuclear deal stalled again.",
+            "The supreme leader's doctrine of resistance shapes the regime's posture.",
+            "Diplomats expect new talks on sanctions and the nuclear programme.",
+            "Ideology and revolutionary doctrine drive the axis of resistance.",
+        ]
+    );
+    let (text, _) = themata::markup::markdown(MARKDOWN);
+    assert_eq!(
+        docs.column("n_chars").unwrap().u64().unwrap().get(0),
+        Some(text.chars().count() as u64)
+    );
+    check_offsets(&text, &ps);
+}
+
+const HTML: &str = r#"<!DOCTYPE html>
+<html lang="en"><head>
+<meta charset="utf-8">
+<title>Talks stall again | Example News</title>
+<meta property="og:title" content="Talks stall again">
+<meta name="author" content="Jane Doe">
+<meta property="article:published_time" content="2024-05-01T09:30:00+02:00">
+<meta property="og:site_name" content="Example News">
+<style>.lead { font-weight: bold }</style>
+<script>window.tracker = "do not index this script";</script>
+</head><body>
+<nav><a href="/">Home</a> <a href="/world">World</a></nav>
+<header>Example News: all the news</header>
+<div class="sidebar">Sidebar outside the article</div>
+<article>
+  <h1>Talks stall again</h1>
+  <p class="lead">Negotiations with Washington over the nuclear deal
+     stalled again, AT&amp;T&nbsp;analysts&nbsp;said.</p>
+  <p>The supreme leader's <em>doctrine</em> of resistance shapes the regime's posture.<br>
+  Diplomats expect new talks on sanctions and the nuclear programme.</p>
+  <aside>Related: more stories</aside>
+  <blockquote>Ideology and revolutionary doctrine drive the axis of resistance.</blockquote>
+  <noscript>Enable JavaScript</noscript>
+  <form><input name="q"><button>Search</button></form>
+</article>
+<footer>Copyright footer</footer>
+</body></html>"#;
+
+#[test]
+fn html_files_give_their_article_text_and_meta() {
+    let (dir, out) = run_on(&[("page.html", HTML.as_bytes())], "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let o = dir.path().join("out");
+    let docs = table(&o, "documents.parquet");
+    assert_eq!(strs(&docs, "title"), ["Talks stall again"]);
+    assert_eq!(strs(&docs, "date"), ["2024-05-01"]);
+    assert_eq!(strs(&docs, "author"), ["Jane Doe"]);
+    assert_eq!(strs(&docs, "source"), ["Example News"]);
+    let ps = table(&o, "passages.parquet");
+    let texts = strs(&ps, "text");
+    assert_eq!(
+        texts,
+        [
+            "Talks stall again",
+            "Negotiations with Washington over the nuclear deal stalled again, AT&T analysts said.",
+            "The supreme leader's doctrine of resistance shapes the regime's posture.",
+            "Diplomats expect new talks on sanctions and the nuclear programme.",
+            "Ideology and revolutionary doctrine drive the axis of resistance.",
+        ]
+    );
+    let all = texts.join("\n");
+    for absent in [
+        "tracker",
+        "font-weight",
+        "Home",
+        "all the news",
+        "Sidebar",
+        "Related",
+        "JavaScript",
+        "Search",
+        "footer",
+        "&amp;",
+        "<",
+    ] {
+        assert!(!all.contains(absent), "{absent:?} in {all}");
+    }
+    let (text, _) = themata::markup::html(HTML);
+    check_offsets(&text, &ps);
+}
+
+#[test]
+fn format_set_in_the_pipeline_file_overrides_the_extension() {
+    // .txt files read as Markdown and as HTML when the pipeline says so
+    let (dir, out) = run_on(
+        &[("essay.txt", MARKDOWN.as_bytes())],
+        "format = \"markdown\"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs = table(&dir.path().join("out"), "documents.parquet");
+    assert_eq!(strs(&docs, "author"), ["Jane Doe"]);
+    let (dir, out) = run_on(&[("page.txt", HTML.as_bytes())], "format = \"html\"");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ps = table(&dir.path().join("out"), "passages.parquet");
+    assert_eq!(strs(&ps, "text")[0], "Talks stall again");
+    // and a column setting with a one-document-per-file format names the field
+    let (_dir, out) = run_on(
+        &[("essay.md", MARKDOWN.as_bytes())],
+        "format = \"markdown\"\ndate_column = \"published\"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("input.date_column") && err.contains("markdown"),
+        "{err}"
+    );
+}
+
+#[test]
+fn metadata_columns_of_record_files() {
+    let mut data = String::new();
+    for (i, t) in TEXTS.iter().enumerate() {
+        let date = ["Jun 28, 2019", "2025-01-23T10:00:00Z", "not a date", ""][i];
+        data +=
+            &serde_json::json!({"body": t, "published": date, "by": "Jane Doe", "site": "Wire"})
+                .to_string();
+        data.push('\n');
+    }
+    let (dir, out) = run_on(
+        &[("news.jsonl", data.as_bytes())],
+        "text_column = \"body\"\ndate_column = \"published\"\nauthor_column = \"by\"\nsource_column = \"site\"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let docs = table(&dir.path().join("out"), "documents.parquet");
+    assert_eq!(strs(&docs, "date"), ["2019-06-28", "2025-01-23", "", ""]);
+    assert_eq!(strs(&docs, "author"), ["Jane Doe"; 4]);
+    assert_eq!(strs(&docs, "source"), ["Wire"; 4]);
+}
