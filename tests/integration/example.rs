@@ -243,7 +243,7 @@ fn the_committed_example_report_is_current() {
         let committed = read(root().join("reports/khamenei").join(f));
         assert!(
             fresh == committed,
-            "reports/khamenei/{f} is stale: run `cargo run --release -- run pipelines/khamenei.toml`"
+            "reports/khamenei/{f} is stale: run `cargo run --release -- run pipelines/khamenei.toml --force`"
         );
     }
 }
