@@ -132,8 +132,8 @@ pub struct InputSettings {
     pub author_column: Option<String>,
     pub source_column: Option<String>,
     /// `--strict`: invalid UTF-8 is an error instead of a lossy decode with a warning. Not a
-    /// setting of the pipeline file and not part of the stage's fingerprint (a strict run that
-    /// succeeds writes the same tables).
+    /// setting of the pipeline file; a strict run adds `strict` to the ingest stage's
+    /// fingerprint, so that it never takes tables of a lenient run as fresh.
     #[serde(skip)]
     pub strict: bool,
 }

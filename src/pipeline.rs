@@ -342,8 +342,13 @@ impl Runner {
     /// The key of ingest over these input files.
     pub fn ingest_key(&self, files: &[ingest::InputFile]) -> StageKey {
         let p = &self.pipeline;
-        let settings =
+        let mut settings =
             serde_json::json!({ "patterns": p.patterns, "input": p.input, "ingest": p.ingest });
+        if p.input.strict {
+            // a run without --strict may have decoded invalid UTF-8 lossily: a strict run does
+            // not take its tables as fresh (a strict run's tables are fresh for the next one)
+            settings["strict"] = true.into();
+        }
         StageKey::new("ingest", settings, input_hashes(files), String::new())
     }
 

@@ -211,6 +211,16 @@ fn strict_makes_invalid_utf8_an_error_naming_the_file() {
     let (code, err) = c.run(&[]);
     assert_eq!(code, 0, "{err}");
     assert!(strict.equals_missing(&table(&c.dir.path().join("out"), "passages.parquet")));
+    // a strict run never takes the tables of a lenient run as fresh: after a run that decoded
+    // invalid UTF-8 with a warning, `run --strict` reads the files again and fails
+    let c = Case::new(GOOD);
+    c.file("a.txt", b"alpha beta gamma\n\nalpha delta")
+        .file("latin1.txt", b"caf\xe9 alpha");
+    let (code, err) = c.run(&[]);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = c.run(&["--strict"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("latin1.txt"), "{err}");
     // a flag of the ingest stage only
     let help = themata(&["run", "--help"]);
     assert!(String::from_utf8_lossy(&help.stdout).contains("--strict"));
