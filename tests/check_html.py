@@ -21,6 +21,9 @@ import shutil
 import struct
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import Tally  # noqa: E402
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -107,16 +110,7 @@ def main():
     if not os.access(CHROMIUM, os.X_OK):
         sys.exit(f"check_html: no browser at {CHROMIUM}: install Debian's chromium "
                  "(apt-get install chromium) or set CHROMIUM")
-    passed = failed = 0
-
-    def check(name, ok, detail=""):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print(f"ok      {name}")
-        else:
-            failed += 1
-            print(f"FAILED  {name}: {detail}")
+    check = Tally()
 
     with tempfile.TemporaryDirectory() as tmp:
         # 1. the example
@@ -184,8 +178,7 @@ def main():
             else:
                 check("--update-png: screenshot", False, r.stderr[-2000:])
 
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    check.finish()
 
 
 if __name__ == "__main__":

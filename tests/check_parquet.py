@@ -17,6 +17,9 @@ Prints one line per check and `N passed, N failed` at the end; exits 1 on any fa
 import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import Tally  # noqa: E402
 import tempfile
 
 import duckdb
@@ -31,16 +34,7 @@ def main():
     exe = os.path.abspath(sys.argv[1])
     version = subprocess.run([exe, "--version"], capture_output=True, text=True,
                              check=True).stdout.split()[-1]
-    passed = failed = 0
-
-    def check(name, ok, detail=""):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print(f"ok      {name}")
-        else:
-            failed += 1
-            print(f"FAILED  {name}: {detail}")
+    check = Tally()
 
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out")
@@ -107,8 +101,7 @@ def main():
             got = {k: kv.get(k) for k in want}
             check(f"{name}: key-value metadata names version, pipeline and table", got == want, f"{got} != {want}")
 
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    check.finish()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ import os
 import re
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import Tally  # noqa: E402
 import tempfile
 
 import duckdb
@@ -23,16 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def main():
     exe = os.path.abspath(sys.argv[1])
     readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
-    passed = failed = 0
-
-    def check(name, ok, detail=""):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print(f"ok      {name}")
-        else:
-            failed += 1
-            print(f"FAILED  {name}: {detail}")
+    check = Tally()
 
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out", "khamenei")
@@ -70,8 +64,7 @@ def main():
             actual = [(c, str(t)) for c, t in pl.read_parquet(os.path.join(out, name)).schema.items()]
             check(f"schema of {name}", documented == actual, f"README {documented} != files {actual}")
 
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    check.finish()
 
 
 if __name__ == "__main__":
