@@ -35,7 +35,10 @@ impl Counts {
     }
 }
 
-const CHUNK: usize = 256;
+/// Passages per parallel chunk. Each chunk analyses each distinct word once (its memo), so
+/// larger chunks stem less often: on BBC × 8 (40 MB) 256 gave 28 MB/s, 2048 47 MB/s. The
+/// counts do not depend on where chunks end (terms are renumbered and merged in order).
+const CHUNK: usize = 2048;
 
 /// The counts of one chunk of texts, with chunk-local term ids.
 struct ChunkCounts {
