@@ -19,19 +19,7 @@ fn snapshot(out: &Path) -> BTreeMap<String, (u64, Vec<u8>)> {
 }
 
 fn run_in(dir: &Path, extra: &[&str]) -> String {
-    let out = dir.join("out");
-    let report = format!("report.dir={}", dir.join("report").display());
-    let mut args = vec![
-        "run",
-        "pipelines/khamenei.toml",
-        "-v",
-        "--output",
-        out.to_str().unwrap(),
-        "--set",
-        &report,
-    ];
-    args.extend_from_slice(extra);
-    themata_ok(&args)
+    run_example_with(dir, "-v", extra)
 }
 
 const INGEST: &[&str] = &[

@@ -75,12 +75,17 @@ pub fn strs(df: &DataFrame, col: &str) -> Vec<String> {
 
 /// Run the example pipeline into `dir` (tables in `dir/out`, report in `dir/report`).
 pub fn run_example(dir: &Path, extra: &[&str]) -> String {
+    run_example_with(dir, "--quiet", extra)
+}
+
+/// [`run_example`] with `verbosity` (`--quiet` or `-v`) instead of `--quiet`.
+pub fn run_example_with(dir: &Path, verbosity: &str, extra: &[&str]) -> String {
     let out = dir.join("out");
     let report = format!("report.dir={}", dir.join("report").display());
     let mut args = vec![
         "run",
         "pipelines/khamenei.toml",
-        "--quiet",
+        verbosity,
         "--output",
         out.to_str().unwrap(),
         "--set",
