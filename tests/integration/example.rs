@@ -429,3 +429,30 @@ fn tables_do_not_depend_on_the_thread_count() {
         }
     }
 }
+
+/// `ingest.boilerplate = false` and `ingest.dedupe = false` turn the marking off: every
+/// passage long enough is kept.
+#[test]
+fn boilerplate_and_duplicate_marking_can_be_turned_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_example(
+        tmp.path(),
+        &[
+            "--set",
+            "ingest.boilerplate=false",
+            "--set",
+            "ingest.dedupe=false",
+        ],
+    );
+    let ps = table(&tmp.path().join("out"), "passages.parquet");
+    let status = strs(&ps, "status");
+    assert!(
+        status.iter().all(|s| s == "kept" || s == "short"),
+        "{status:?}"
+    );
+    assert!(status.iter().filter(|s| *s == "kept").count() > 31);
+    assert_eq!(
+        table(&tmp.path().join("out"), "duplicates.parquet").height(),
+        0
+    );
+}
