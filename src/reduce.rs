@@ -31,36 +31,55 @@ pub struct Csr<'a> {
 }
 
 impl Csr<'_> {
-    /// `X · D` for a dense `n_cols × l` matrix.
-    fn mul(&self, d: &Array2<f64>) -> Array2<f64> {
-        let l = d.ncols();
-        let mut out = Array2::<f64>::zeros((self.m.n_rows(), l));
-        out.axis_iter_mut(Axis(0))
-            .into_par_iter()
-            .enumerate()
-            .for_each(|(r, mut row)| {
-                let (ids, w) = self.m.row(r);
-                for (&t, &v) in ids.iter().zip(w) {
-                    row.scaled_add(v, &d.row(self.cols[t as usize] as usize));
-                }
-            });
-        out
+    /// `X · D` for a dense `n_cols × l` matrix `D`, given row-major (see [`Factor`]).
+    fn mul<T: Copy + Into<f64> + Sync>(&self, d: &[T], l: usize) -> Array2<f64> {
+        let mut out = vec![0.0; self.m.n_rows() * l];
+        out.par_chunks_mut(l).enumerate().for_each(|(r, row)| {
+            let (ids, w) = self.m.row(r);
+            for (&t, &v) in ids.iter().zip(w) {
+                let c = self.cols[t as usize] as usize;
+                axpy(row, v, &d[c * l..(c + 1) * l]);
+            }
+        });
+        Array2::from_shape_vec((self.m.n_rows(), l), out).expect("shape matches length")
     }
 
-    /// `Xᵀ · D` for a dense `n_rows × l` matrix, via the transpose (CSC) so that each output
-    /// row is summed by one thread in a fixed order.
-    fn mul_t(&self, d: &Array2<f64>, csc: &Csc) -> Array2<f64> {
-        let l = d.ncols();
-        let mut out = Array2::<f64>::zeros((self.n_cols, l));
-        out.axis_iter_mut(Axis(0))
-            .into_par_iter()
-            .enumerate()
-            .for_each(|(c, mut row)| {
-                for i in csc.indptr[c]..csc.indptr[c + 1] {
-                    row.scaled_add(csc.values[i], &d.row(csc.rows[i] as usize));
-                }
-            });
-        out
+    /// `Xᵀ · D` for a dense `n_rows × l` matrix `D`, given row-major, via the transpose (CSC)
+    /// so that each output row is summed by one thread in a fixed order.
+    fn mul_t<T: Copy + Into<f64> + Sync>(&self, d: &[T], l: usize, csc: &Csc) -> Array2<f64> {
+        let mut out = vec![0.0; self.n_cols * l];
+        out.par_chunks_mut(l).enumerate().for_each(|(c, row)| {
+            for i in csc.indptr[c]..csc.indptr[c + 1] {
+                let r = csc.rows[i] as usize;
+                axpy(row, csc.values[i], &d[r * l..(r + 1) * l]);
+            }
+        });
+        Array2::from_shape_vec((self.n_cols, l), out).expect("shape matches length")
+    }
+}
+
+/// `y += a · x` over equal-length slices (a loop the compiler vectorises); sums in double
+/// precision whatever `x` is stored in.
+#[inline]
+fn axpy<T: Copy + Into<f64>>(y: &mut [f64], a: f64, x: &[T]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y += a * x.into();
+    }
+}
+
+/// A dense factor as the sparse products read it: each nonzero of `X` gathers one of its
+/// rows, and these gathers bound the products. Inside the power iterations only the span of
+/// the factors matters, so they are read in single precision (half the memory traffic); the
+/// last products, which give the basis and the singular vectors, read double precision.
+fn single(d: &Array2<f64>) -> Vec<f32> {
+    d.iter().map(|&v| v as f32).collect()
+}
+
+/// The row-major values of `d` in double precision (see [`single`]).
+fn double(d: &Array2<f64>) -> std::borrow::Cow<'_, [f64]> {
+    match d.as_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(d.iter().copied().collect()),
     }
 }
 
@@ -114,17 +133,16 @@ fn gaussian(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
     Array2::from_shape_vec((rows, cols), data).expect("shape matches length")
 }
 
-/// An orthonormal basis of the column space of the tall matrix `a` (`n × l`, `l` small), by
-/// CholeskyQR2 with an eigendecomposition in place of the Cholesky factor: twice, the Gram
-/// matrix `AᵀA = V Λ Vᵀ` (one `l × l` product, a matrix multiplication) gives
-/// `A ← A V Λ^{-1/2}`. The second pass restores the orthogonality the first loses to
-/// rounding (of the order of cond(A)² · ε). Directions with a numerically zero eigenvalue
+/// A basis of the column space of the tall matrix `a` (`n × l`, `l` small), by CholeskyQR
+/// with an eigendecomposition in place of the Cholesky factor: each pass, the Gram matrix
+/// `AᵀA = V Λ Vᵀ` (one `l × l` product, a matrix multiplication) gives `A ← A V Λ^{-1/2}`.
+/// One pass leaves an orthogonality error of the order of cond(A)² · ε; two passes
+/// (CholeskyQR2) restore orthonormality to working precision. Directions with a numerically zero eigenvalue
 /// become zero columns: they span nothing, and the range finder needs no more than the span.
 /// Householder QR of the same matrix is a sequence of `l` rank-one updates of the whole
 /// matrix, and was most of the LSA time.
-fn orthonormal(a: &Array2<f64>) -> Result<Array2<f64>> {
-    let mut q = a.clone();
-    for _ in 0..2 {
+fn orthonormal(mut q: Array2<f64>, passes: usize) -> Result<Array2<f64>> {
+    for _ in 0..passes {
         let gram = q.t().dot(&q);
         let (vals, mut vecs) = gram
             .eigh()
@@ -165,14 +183,22 @@ pub fn fit(x: &Csr, dims: usize, seed: u64) -> Result<Lsa> {
     let l = (dims + OVERSAMPLE).min(n).min(x.n_cols);
     let csc = transpose(x);
     let omega = gaussian(x.n_cols, l, seed);
-    let mut y = x.mul(&omega);
-    for _ in 0..POWER_ITERATIONS {
-        let q = orthonormal(&y)?;
-        let z = orthonormal(&x.mul_t(&q, &csc))?;
-        y = x.mul(&z);
+    // Between power iterations one CholeskyQR pass is enough: the next product only needs the
+    // span, well conditioned (scikit-learn uses an LU factor there). The final basis gets two.
+    let mut y = x.mul(&single(&omega), l);
+    drop(omega);
+    for i in 0..POWER_ITERATIONS {
+        let q = orthonormal(y, 1)?;
+        let z = orthonormal(x.mul_t(&single(&q), l, &csc), 1)?;
+        y = if i + 1 < POWER_ITERATIONS {
+            x.mul(&single(&z), l)
+        } else {
+            x.mul(&double(&z), l)
+        };
     }
-    let q = orthonormal(&y)?; // n × l
-    let bt = x.mul_t(&q, &csc); // n_cols × l  (= Bᵀ, B = Qᵀ X)
+    let q = orthonormal(y, 2)?; // n × l
+    let bt = x.mul_t(&double(&q), l, &csc); // n_cols × l  (= Bᵀ, B = Qᵀ X)
+    drop(csc);
     let bbt = bt.t().dot(&bt); // l × l = B Bᵀ
     let (vals, vecs) = bbt
         .eigh()
