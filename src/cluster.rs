@@ -1150,6 +1150,32 @@ mod tests {
     }
 
     #[test]
+    fn sq_l2_matches_the_plain_sum_on_rows_and_strided_views() {
+        let a = Array2::from_shape_fn((3, 11), |(i, j)| (i * 11 + j) as f64 * 0.37 - 4.0);
+        let b = Array2::from_shape_fn((3, 11), |(i, j)| ((i + j * 7) % 5) as f64 - 1.5);
+        let plain = |x: ndarray::ArrayView1<f64>, y: ndarray::ArrayView1<f64>| -> f64 {
+            x.iter().zip(y).map(|(p, q)| (p - q) * (p - q)).sum()
+        };
+        for len in [0, 1, 3, 4, 5, 8, 11] {
+            for r in 0..3 {
+                let (x, y) = (a.slice(s![r, ..len]), b.slice(s![r, ..len]));
+                let want = plain(x, y);
+                assert!((SqL2.rdistance(x, y) - want).abs() < 1e-9 * (1.0 + want));
+                assert!((SqL2.distance(x, y) - want.sqrt()).abs() < 1e-9 * (1.0 + want));
+            }
+        }
+        // columns are strided views: the fallback gives the same sums
+        for c in 0..11 {
+            let (x, y) = (a.column(c), b.column(c));
+            assert!((SqL2.rdistance(x, y) - plain(x, y)).abs() < 1e-9);
+        }
+        // whole matrices (linfa's convergence test compares centroid matrices)
+        let whole: f64 = a.iter().zip(&b).map(|(p, q)| (p - q) * (p - q)).sum();
+        assert!((SqL2.rdistance(a.view(), b.view()) - whole).abs() < 1e-9 * whole);
+        assert_eq!(SqL2.dist_to_rdist(SqL2.rdist_to_dist(4.0)), 4.0);
+    }
+
+    #[test]
     fn best_of_picks_max_with_margin_and_ties_low() {
         assert_eq!(best_of(&[0.2, 0.5, 0.1]), (Some(1), 0.5, 0.3));
         assert_eq!(best_of(&[0.4, 0.4]), (Some(0), 0.4, 0.0));
