@@ -332,8 +332,8 @@ pub fn guided_fit(
 #[derive(Debug, Clone, Copy)]
 pub struct SqL2;
 
-fn sq_l2(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 4];
+fn sq_l2<F: linfa::Float>(a: &[F], b: &[F]) -> F {
+    let mut acc = [F::zero(); 4];
     let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
@@ -342,51 +342,59 @@ fn sq_l2(a: &[f64], b: &[f64]) -> f64 {
             acc[j] += d * d;
         }
     }
-    let mut tail = 0.0;
-    for (x, y) in ra.iter().zip(rb) {
+    let mut tail = F::zero();
+    for (&x, &y) in ra.iter().zip(rb) {
         tail += (x - y) * (x - y);
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
-impl Distance<f64> for SqL2 {
+impl<F: linfa::Float> Distance<F> for SqL2 {
     fn distance<D: ndarray::Dimension>(
         &self,
-        a: ndarray::ArrayView<f64, D>,
-        b: ndarray::ArrayView<f64, D>,
-    ) -> f64 {
+        a: ndarray::ArrayView<F, D>,
+        b: ndarray::ArrayView<F, D>,
+    ) -> F {
         self.rdistance(a, b).sqrt()
     }
 
     fn rdistance<D: ndarray::Dimension>(
         &self,
-        a: ndarray::ArrayView<f64, D>,
-        b: ndarray::ArrayView<f64, D>,
-    ) -> f64 {
+        a: ndarray::ArrayView<F, D>,
+        b: ndarray::ArrayView<F, D>,
+    ) -> F {
         match (a.as_slice(), b.as_slice()) {
             (Some(x), Some(y)) if a.shape() == b.shape() => sq_l2(x, y),
             _ => {
-                let mut sum = 0.0;
+                let mut sum = F::zero();
                 ndarray::Zip::from(&a)
                     .and(&b)
-                    .for_each(|x, y| sum += (x - y) * (x - y));
+                    .for_each(|&x, &y| sum += (x - y) * (x - y));
                 sum
             }
         }
     }
 
-    fn rdist_to_dist(&self, rdist: f64) -> f64 {
+    fn rdist_to_dist(&self, rdist: F) -> F {
         rdist.sqrt()
     }
 
-    fn dist_to_rdist(&self, dist: f64) -> f64 {
+    fn dist_to_rdist(&self, dist: F) -> F {
         dist * dist
     }
 }
 
+/// The rows k-means runs on: single precision halves the memory each assignment step reads
+/// and doubles the values per vector instruction; centroids come back in double precision.
+type KMeansData = DatasetBase<Array2<f32>, ndarray::Array1<()>>;
+
+fn kmeans_data(x: &Array2<f64>) -> KMeansData {
+    DatasetBase::from(x.mapv(|v| v as f32))
+}
+
 /// linfa's k-means++ with `n_runs` restarts: unit centroids.
 fn discover_fit(
-    data: &DatasetBase<Array2<f64>, ndarray::Array1<()>>,
+    data: &KMeansData,
     k: usize,
     settings: &crate::config::ClusterSettings,
 ) -> Result<Array2<f64>> {
@@ -394,20 +402,20 @@ fn discover_fit(
     let model = KMeans::params_with(k, rng, SqL2)
         .n_runs(settings.n_runs)
         .max_n_iterations(settings.max_iterations)
-        .tolerance(settings.tolerance)
+        .tolerance(settings.tolerance as f32)
         .fit(data)
         .map_err(|e| Error::Data(format!("k-means failed: {e}")))?;
-    let mut centroids = model.centroids().clone();
+    let mut centroids = model.centroids().mapv(f64::from);
     reduce::normalize_rows(&mut centroids);
     Ok(centroids)
 }
 
 /// `k = "auto"`: fit every k of the range, score it, pick one ([`sweep::choose`]).
 fn sweep_fit(
-    data: &DatasetBase<Array2<f64>, ndarray::Array1<()>>,
+    x: &Array2<f64>,
+    data: &KMeansData,
     settings: &crate::config::ClusterSettings,
 ) -> Result<(Array2<f64>, Vec<SweepRow>)> {
-    let x = data.records();
     let n = x.nrows();
     let hi = settings.k_max.min(n.saturating_sub(1));
     if hi < settings.k_min {
@@ -515,10 +523,10 @@ pub fn cluster(
             )
         }
         Mode::Discover => {
-            let data = DatasetBase::from(x.clone());
+            let data = kmeans_data(&x);
             match settings.k {
                 Some(K::Auto) => {
-                    let (c, rows) = sweep_fit(&data, settings)?;
+                    let (c, rows) = sweep_fit(&x, &data, settings)?;
                     let (first, last) = (rows[0].k, rows[rows.len() - 1].k);
                     let chosen = c.nrows();
                     if rows.len() > 1 && (chosen == first || chosen == last) {

@@ -514,7 +514,7 @@ impl Runner {
             tables::vocabulary_frame(&vocab)?,
             &p.name,
         )?;
-        tables::write(self.out(), tables::TFIDF, tables::tfidf_frame(&m)?, &p.name)?;
+        tables::write_tfidf(self.out(), &m, &p.name)?;
         let rec = StageRecord {
             settings: key.settings.clone(),
             rows: BTreeMap::from([

@@ -212,12 +212,24 @@ pub fn fit(x: &Csr, dims: usize, seed: u64) -> Result<Lsa> {
                                          // Directions with a numerically zero singular value carry no signal: they are zeroed in
                                          // both maps (dividing by them would only amplify rounding noise).
     let floor = sigma.first().copied().unwrap_or(0.0) * 1e-9;
+    let mut w = w;
     let mut components = bt.dot(&w);
     for (j, mut col) in components.axis_iter_mut(Axis(1)).enumerate() {
         if sigma[j] > floor {
             col /= sigma[j];
         } else {
             col.fill(0.0);
+        }
+        // A singular vector's sign is arbitrary: as scikit-learn's `svd_flip`, make its
+        // largest entry (by magnitude, the first of equals) positive, so that embeddings do
+        // not flip when the arithmetic before them changes.
+        let big = col
+            .iter()
+            .copied()
+            .fold(0.0_f64, |m, v| if v.abs() > m.abs() { v } else { m });
+        if big < 0.0 {
+            col *= -1.0;
+            w.column_mut(j).mapv_inplace(|v| -v);
         }
     }
     let mut embedding = q.dot(&w);
@@ -339,6 +351,26 @@ mod tests {
         let same = e.row(0).dot(&e.row(2));
         let other = e.row(0).dot(&e.row(1));
         assert!(same > other + 0.3, "same {same}, other {other}");
+    }
+
+    #[test]
+    fn each_component_has_a_positive_largest_entry() {
+        let m = blocks();
+        let cols: Vec<u32> = (0..23).collect();
+        let x = Csr {
+            m: &m,
+            cols: &cols,
+            n_cols: 23,
+        };
+        let fits: Vec<Lsa> = (0..4).map(|seed| fit(&x, 2, seed).unwrap()).collect();
+        for lsa in &fits {
+            for col in lsa.components.columns() {
+                let big = col
+                    .iter()
+                    .fold(0.0_f64, |m, &v| if v.abs() > m.abs() { v } else { m });
+                assert!(big > 0.0, "largest entry {big}");
+            }
+        }
     }
 
     #[test]

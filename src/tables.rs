@@ -1,6 +1,7 @@
 //! The Parquet tables: schemas, writing (atomic, zstd, statistics) and reading back.
 //!
-//! Every table is built here and nowhere else; `docs/schema.md` documents the same columns.
+//! Every table is built here and nowhere else; the README's "Parquet tables" section
+//! documents the same columns.
 
 use crate::clean::DuplicatePair;
 use crate::cluster::{Assignment, ClusterInfo, ClusterTerm, Clustering, SeedStatus};
@@ -48,23 +49,62 @@ macro_rules! frame {
 /// Write a frame to `dir/name` atomically, zstd-compressed with full statistics and
 /// key-value metadata naming the pipeline and themata's version.
 pub fn write(dir: &Path, name: &str, mut df: DataFrame, pipeline: &str) -> Result<()> {
-    let path = dir.join(name);
-    atomic_write(&path, |file| {
-        let meta = KeyValueMetadata::from_static(vec![
-            ("themata.version".into(), crate::VERSION.into()),
-            ("themata.pipeline".into(), pipeline.into()),
-            (
-                "themata.table".into(),
-                name.trim_end_matches(".parquet").into(),
-            ),
-        ]);
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Zstd(None))
-            .with_statistics(StatisticsOptions::full())
-            .with_key_value_metadata(Some(meta))
+    atomic_write(&dir.join(name), |file| {
+        writer(file, name, pipeline)
             .finish(&mut df)
             .map(|_| ())
             .map_err(std::io::Error::other)
+    })
+}
+
+/// Rows per row group: polars' default, which [`write`] uses too.
+const ROW_GROUP: usize = 512 * 512;
+
+/// The writer every table goes through: zstd, full statistics, key-value metadata.
+fn writer<'f>(
+    file: &'f mut std::fs::File,
+    name: &str,
+    pipeline: &str,
+) -> ParquetWriter<&'f mut std::fs::File> {
+    let meta = KeyValueMetadata::from_static(vec![
+        ("themata.version".into(), crate::VERSION.into()),
+        ("themata.pipeline".into(), pipeline.into()),
+        (
+            "themata.table".into(),
+            name.trim_end_matches(".parquet").into(),
+        ),
+    ]);
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_statistics(StatisticsOptions::full())
+        .with_key_value_metadata(Some(meta))
+}
+
+/// Write the tfidf table (like [`write`]) one row group at a time, so that no frame holding
+/// a copy of the whole matrix exists: the matrix is the largest thing a run writes.
+pub fn write_tfidf(dir: &Path, m: &Tfidf, pipeline: &str) -> Result<()> {
+    let nnz = m.nnz();
+    if nnz == 0 {
+        return write(dir, TFIDF, tfidf_frame(m, 0..0)?, pipeline);
+    }
+    atomic_write(&dir.join(TFIDF), |file| {
+        let mut batches = (0..nnz)
+            .step_by(ROW_GROUP)
+            .map(|a| tfidf_frame(m, a..(a + ROW_GROUP).min(nnz)));
+        let first = batches
+            .next()
+            .expect("nnz > 0")
+            .map_err(std::io::Error::other)?;
+        let mut w = writer(file, TFIDF, pipeline)
+            .batched(first.schema())
+            .map_err(std::io::Error::other)?;
+        w.write_batch(&first).map_err(std::io::Error::other)?;
+        drop(first);
+        for df in batches {
+            w.write_batch(&df.map_err(std::io::Error::other)?)
+                .map_err(std::io::Error::other)?;
+        }
+        w.finish().map(|_| ()).map_err(std::io::Error::other)
     })
 }
 
@@ -303,21 +343,27 @@ pub fn vocabulary_frame(v: &Vocabulary) -> Result<DataFrame> {
     Ok(df)
 }
 
-pub fn tfidf_frame(m: &Tfidf) -> Result<DataFrame> {
-    let mut rows = Vec::with_capacity(m.nnz());
-    for r in 0..m.n_rows() {
-        rows.extend(std::iter::repeat_n(
-            m.row_ids[r],
-            m.indptr[r + 1] - m.indptr[r],
-        ));
+/// The tfidf table's rows for the nonzeros `range` of the matrix (in row order).
+fn tfidf_frame(m: &Tfidf, range: std::ops::Range<usize>) -> Result<DataFrame> {
+    // the row holding nonzero `range.start`: the last row starting at or before it
+    let mut r = m
+        .indptr
+        .partition_point(|&p| p <= range.start)
+        .saturating_sub(1);
+    let mut rows = Vec::with_capacity(range.len());
+    for i in range.clone() {
+        while m.indptr[r + 1] <= i {
+            r += 1;
+        }
+        rows.push(m.row_ids[r]);
     }
     let df = DataFrame::new(
-        m.nnz(),
+        range.len(),
         vec![
             col("passage_id", rows),
-            col("term_id", m.term_ids.clone()),
-            col("count", m.counts.clone()),
-            col("weight", m.weights.clone()),
+            col("term_id", &m.term_ids[range.clone()]),
+            col("count", &m.counts[range.clone()]),
+            col("weight", &m.weights[range]),
         ],
     );
     df.map_err(|e| table_err(Path::new(TFIDF), e))

@@ -401,6 +401,9 @@ pub fn prune(
     Ok(dropped)
 }
 
+/// Rows per parallel block when weighting.
+const WEIGHT_BLOCK: usize = 4096;
+
 /// Vocabulary and weighted matrix from counts. `row_ids` names each count row.
 pub fn tfidf(counts: &Counts, row_ids: Vec<u32>, s: &TfidfSettings) -> Result<(Vocabulary, Tfidf)> {
     let n = counts.n_rows();
@@ -429,37 +432,45 @@ pub fn tfidf(counts: &Counts, row_ids: Vec<u32>, s: &TfidfSettings) -> Result<(V
             .collect(),
         n_rows: n,
     };
-    let rows: Vec<(Vec<u32>, Vec<u32>, Vec<f64>)> = (0..n)
-        .into_par_iter()
-        .map(|r| {
-            let (ids, cs) = counts.row(r);
-            let mut t = Vec::with_capacity(ids.len());
-            let mut c = Vec::with_capacity(ids.len());
-            let mut w = Vec::with_capacity(ids.len());
-            for (&id, &cnt) in ids.iter().zip(cs) {
-                let term = &vocab.terms[id as usize];
-                if term.kept() {
-                    t.push(id);
-                    c.push(cnt);
-                    w.push(tf(cnt, s.sublinear_tf) * term.idf);
-                }
-            }
-            normalize_row(&mut w, s.norm);
-            (t, c, w)
-        })
-        .collect();
+    // kept entries, compacted in row order
     let mut m = Tfidf {
         row_ids,
         indptr: Vec::with_capacity(n + 1),
         ..Default::default()
     };
     m.indptr.push(0);
-    for (t, c, w) in rows {
-        m.term_ids.extend(t);
-        m.counts.extend(c);
-        m.weights.extend(w);
+    for r in 0..n {
+        let (ids, cs) = counts.row(r);
+        for (&id, &c) in ids.iter().zip(cs) {
+            if vocab.terms[id as usize].kept() {
+                m.term_ids.push(id);
+                m.counts.push(c);
+            }
+        }
         m.indptr.push(m.term_ids.len());
     }
+    // weights, in parallel over fixed blocks of rows (each row is weighted on its own)
+    m.weights = vec![0.0; m.term_ids.len()];
+    let mut blocks: Vec<(usize, &mut [f64])> = Vec::new();
+    let mut rest: &mut [f64] = &mut m.weights;
+    for r0 in (0..n).step_by(WEIGHT_BLOCK) {
+        let r1 = (r0 + WEIGHT_BLOCK).min(n);
+        let (block, tail) = rest.split_at_mut(m.indptr[r1] - m.indptr[r0]);
+        blocks.push((r0, block));
+        rest = tail;
+    }
+    let (indptr, term_ids, cs) = (&m.indptr, &m.term_ids, &m.counts);
+    blocks.into_par_iter().for_each(|(r0, block)| {
+        let base = indptr[r0];
+        for r in r0..(r0 + WEIGHT_BLOCK).min(n) {
+            let (a, b) = (indptr[r], indptr[r + 1]);
+            let w = &mut block[a - base..b - base];
+            for (i, x) in (a..b).zip(w.iter_mut()) {
+                *x = tf(cs[i], s.sublinear_tf) * vocab.terms[term_ids[i] as usize].idf;
+            }
+            normalize_row(w, s.norm);
+        }
+    });
     Ok((vocab, m))
 }
 
