@@ -73,8 +73,19 @@ pub fn passage_map(m: &Tfidf, vocab: &Vocabulary, c: &Clustering, seed: u64) -> 
         );
         return map;
     }
+    // Beyond MAX_POINTS passages the map shows every `stride`-th one, and the SVD is fitted
+    // on those rows only: the map stays cheap (time and memory) whatever the corpus size.
+    let stride = rows.len().div_ceil(MAX_POINTS);
+    let shown: Vec<usize> = rows.iter().step_by(stride).copied().collect();
+    let sample;
+    let fitted = if stride > 1 {
+        sample = sample_rows(m, &shown);
+        &sample
+    } else {
+        m
+    };
     let x = Csr {
-        m,
+        m: fitted,
         cols: &cols,
         n_cols,
     };
@@ -93,8 +104,7 @@ pub fn passage_map(m: &Tfidf, vocab: &Vocabulary, c: &Clustering, seed: u64) -> 
         .iter()
         .map(|a| (a.passage_id, a.cluster))
         .collect();
-    let stride = rows.len().div_ceil(MAX_POINTS);
-    for &r in rows.iter().step_by(stride) {
+    for &r in &shown {
         let (ids, w) = m.row(r);
         let (mut px, mut py) = (0.0, 0.0);
         for (&t, &v) in ids.iter().zip(w) {
@@ -117,12 +127,33 @@ pub fn passage_map(m: &Tfidf, vocab: &Vocabulary, c: &Clustering, seed: u64) -> 
         a + 1,
         b + 1,
         if stride > 1 {
-            format!("; one passage in {stride} of {}", rows.len())
+            format!(
+                "; fitted on and showing one passage in {stride} of {}",
+                rows.len()
+            )
         } else {
             String::new()
         }
     );
     map
+}
+
+/// The rows `rows` of `m` as a matrix of their own.
+fn sample_rows(m: &Tfidf, rows: &[usize]) -> Tfidf {
+    let mut out = Tfidf {
+        row_ids: Vec::with_capacity(rows.len()),
+        indptr: vec![0],
+        ..Default::default()
+    };
+    for &r in rows {
+        let (a, b) = (m.indptr[r], m.indptr[r + 1]);
+        out.row_ids.push(m.row_ids[r]);
+        out.term_ids.extend_from_slice(&m.term_ids[a..b]);
+        out.counts.extend_from_slice(&m.counts[a..b]);
+        out.weights.extend_from_slice(&m.weights[a..b]);
+        out.indptr.push(out.term_ids.len());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -184,19 +215,9 @@ mod tests {
         )
     }
 
-    #[test]
-    fn groups_land_apart_on_the_map() {
-        let (m, vocab, c) = three_groups(10);
-        let map = passage_map(&m, &vocab, &c, 7);
-        assert_eq!(map.points.len(), 30);
-        assert_eq!(map.passages, 30);
-        assert!(
-            map.method.starts_with("components 2 and 3"),
-            "{}",
-            map.method
-        );
-        let centres: Vec<_> = (0..3).map(|g| centre(&map, g)).collect();
-        // each passage is nearer its own group's centre than any other group's
+    /// Each placed passage is nearer its own group's centre than any other group's.
+    fn assert_groups_apart(map: &PassageMap) {
+        let centres: Vec<_> = (0..3).map(|g| centre(map, g)).collect();
         for p in &map.points {
             let d = |(x, y): (f64, f64)| (p.x - x).powi(2) + (p.y - y).powi(2);
             let own = d(centres[p.cluster.unwrap() as usize]);
@@ -210,6 +231,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn groups_land_apart_on_the_map() {
+        let (m, vocab, c) = three_groups(10);
+        let map = passage_map(&m, &vocab, &c, 7);
+        assert_eq!(map.points.len(), 30);
+        assert_eq!(map.passages, 30);
+        assert!(
+            map.method.starts_with("components 2 and 3"),
+            "{}",
+            map.method
+        );
+        assert_groups_apart(&map);
         assert_eq!(map, passage_map(&m, &vocab, &c, 7), "deterministic");
     }
 
@@ -225,6 +260,8 @@ mod tests {
             "{}",
             map.method
         );
+        // fitted on the sample, the groups still land apart
+        assert_groups_apart(&map);
     }
 
     #[test]

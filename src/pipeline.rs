@@ -504,6 +504,7 @@ impl Runner {
             &p.tfidf,
         );
         drop(counts);
+        release_freed_memory();
         pb.finish_and_clear();
         let (vocab, m) = result?;
         self.begin("tfidf")?;
@@ -713,6 +714,7 @@ impl Runner {
             corpus = Some(self.run_ingest(&files, walk_warnings, key)?);
         }
         drop(files);
+        release_freed_memory();
 
         let key = self.tfidf_key()?;
         let mut matrix = None;
@@ -733,6 +735,11 @@ impl Runner {
                 }
                 matrix = Some(self.load_tfidf(corpus.as_ref().expect("loaded"))?);
             }
+            // Clustering needs no passage text: free the corpus (the report reads its tables
+            // back), so that a run's peak memory is the matrix and the reduced space, not the
+            // texts as well.
+            corpus = None;
+            release_freed_memory();
             let (v, m) = matrix.as_ref().expect("loaded");
             clustering = Some(self.run_cluster(v, m, key)?);
         }
@@ -777,5 +784,17 @@ impl Runner {
 
     pub fn load_clustering(&self) -> Result<Clustering> {
         tables::read_clustering(self.out())
+    }
+}
+
+/// Give the pages of freed heap memory back to the system between stages. glibc's malloc
+/// keeps them (per-thread arenas, many small blocks such as passage texts): a run's peak
+/// RSS was ~50 % above its peak heap without this. Elsewhere a no-op.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of malloc's own arenas to the kernel; it
+    // takes no pointers and is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
