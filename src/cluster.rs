@@ -488,10 +488,16 @@ pub fn cluster(
             cols: &cols,
             n_cols,
         };
-        let lsa = reduce::fit(&csr, settings.lsa_dims, settings.seed)?;
-        let x = lsa.embedding.select(ndarray::Axis(0), &nonempty);
+        let mut lsa = reduce::fit(&csr, settings.lsa_dims, settings.seed)?;
+        let x = if nonempty.len() == m.n_rows() {
+            std::mem::take(&mut lsa.embedding)
+        } else {
+            lsa.embedding.select(ndarray::Axis(0), &nonempty)
+        };
         let space = format!("lsa ({} dimensions)", x.ncols());
-        (x, Some(lsa), space)
+        // only guided mode projects (its seed vectors) with the components
+        let lsa = (settings.mode == Mode::Guided).then_some(lsa);
+        (x, lsa, space)
     } else {
         let mut x = Array2::<f64>::zeros((nonempty.len(), n_cols));
         for (i, &r) in nonempty.iter().enumerate() {

@@ -143,8 +143,7 @@ fn gaussian(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
 /// matrix, and was most of the LSA time.
 fn orthonormal(mut q: Array2<f64>, passes: usize) -> Result<Array2<f64>> {
     for _ in 0..passes {
-        let gram = q.t().dot(&q);
-        let (vals, mut vecs) = gram
+        let (vals, mut vecs) = gram(&q)
             .eigh()
             .map_err(|e| Error::Data(format!("LSA: eigendecomposition failed: {e}")))?;
         let top = vals.iter().copied().fold(0.0_f64, f64::max);
@@ -156,9 +155,40 @@ fn orthonormal(mut q: Array2<f64>, passes: usize) -> Result<Array2<f64>> {
                 0.0
             };
         }
-        q = q.dot(&vecs);
+        mul_in_place(&mut q, &vecs);
     }
     Ok(q)
+}
+
+/// Rows per block of the blocked dense products: a function of the row count only, so that
+/// sums never depend on the number of threads; at most 64 blocks.
+fn row_block(n: usize) -> usize {
+    n.div_ceil(64).max(1024)
+}
+
+/// `AᵀA`, summed over fixed blocks of rows in parallel, then the blocks' sums in order.
+fn gram(a: &Array2<f64>) -> Array2<f64> {
+    let l = a.ncols();
+    let parts: Vec<Array2<f64>> = a
+        .axis_chunks_iter(Axis(0), row_block(a.nrows()))
+        .into_par_iter()
+        .map(|b| b.t().dot(&b))
+        .collect();
+    parts
+        .into_iter()
+        .fold(Array2::zeros((l, l)), |acc, p| acc + p)
+}
+
+/// `A ← A V` for a square `V`, block of rows by block of rows (in parallel): no second
+/// `n × l` matrix.
+fn mul_in_place(a: &mut Array2<f64>, v: &Array2<f64>) {
+    let b = row_block(a.nrows());
+    a.axis_chunks_iter_mut(Axis(0), b)
+        .into_par_iter()
+        .for_each(|mut rows| {
+            let r = rows.dot(v);
+            rows.assign(&r);
+        });
 }
 
 /// A fitted LSA model.
