@@ -8,7 +8,7 @@
 
 use crate::config::{Norm, TfidfSettings};
 use crate::error::{Error, Result};
-use crate::text::Analyzer;
+use crate::text::{for_each_word, Analyzer, Token};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -35,89 +35,133 @@ impl Counts {
     }
 }
 
-/// Passages per parallel chunk. Each chunk analyses each distinct word once (its memo), so
-/// larger chunks stem less often: on BBC × 8 (40 MB) 256 gave 28 MB/s, 2048 47 MB/s. The
-/// counts do not depend on where chunks end (terms are renumbered and merged in order).
-const CHUNK: usize = 2048;
+/// Passages per parallel chunk. A chunk only segments its texts and counts their raw word
+/// segments (its memo maps each distinct segment to a chunk word id); the distinct words of
+/// all chunks are then merged and each is analysed once for the whole corpus. Smaller chunks
+/// keep the memo small and the threads evenly loaded; larger ones leave fewer distinct words
+/// to merge. The counts do not depend on where chunks end.
+const CHUNK: usize = 512;
 
-/// The counts of one chunk of texts, with chunk-local term ids.
-struct ChunkCounts {
-    terms: Vec<String>,
-    /// (chunk term id, surface form, occurrences).
-    surfaces: Vec<(u32, String, u64)>,
-    /// Rows as CSR over chunk term ids, each row sorted by term id.
+/// One chunk of texts, segmented: its distinct word segments and its rows over them.
+struct ChunkWords<'t> {
+    /// Distinct word segments in order of first occurrence; the index is the chunk word id.
+    words: Vec<&'t str>,
+    /// Their keys ([`ShortWord::LONG`] for longer words).
+    keys: Vec<ShortWord>,
+    /// Occurrences of each chunk word in the chunk.
+    occurrences: Vec<u64>,
+    /// Rows as CSR over chunk word ids, each row in order of first occurrence.
     indptr: Vec<usize>,
     ids: Vec<u32>,
     counts: Vec<u32>,
 }
 
-/// What a raw word segment became: a surface index, or dropped.
+/// A word segment of at most [`ShortWord::MAX_LEN`] bytes packed in 16 bytes: its bytes
+/// (little-endian, zero padded) and its length in the last byte, so two keys are equal
+/// exactly when the words are. Hashing and comparing it needs neither a `memcmp` nor a read
+/// of the text where the word was first seen (likely out of cache).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct ShortWord(u64, u64);
+
+impl ShortWord {
+    const MAX_LEN: usize = 15;
+    /// Not the key of any word (whose length byte is not 0): stands for a longer word.
+    const LONG: ShortWord = ShortWord(0, 0);
+
+    /// The key of `text[start..start + len]` (`1 <= len <= MAX_LEN`), read with one 16-byte
+    /// load unless the text ends within 16 bytes.
+    #[inline]
+    fn new(text: &[u8], start: usize, len: usize) -> ShortWord {
+        debug_assert!((1..=Self::MAX_LEN).contains(&len));
+        let bytes = match text.get(start..start + 16) {
+            Some(b) => u128::from_le_bytes(b.try_into().expect("16 bytes")),
+            None => {
+                let mut b = [0u8; 16];
+                b[..len].copy_from_slice(&text[start..start + len]);
+                u128::from_le_bytes(b)
+            }
+        };
+        let key = (bytes & ((1u128 << (8 * len)) - 1)) | (len as u128) << 120;
+        ShortWord(key as u64, (key >> 64) as u64)
+    }
+}
+
+/// Working memory of [`segment_chunk`], kept by a thread from one chunk to the next.
+#[derive(Default)]
+struct Scratch<'t> {
+    /// Word segment → chunk word id: most words by their [`ShortWord`] key, longer ones by
+    /// the slice of the text (no allocation either way).
+    short: FxHashMap<ShortWord, Seen>,
+    long: FxHashMap<&'t str, Seen>,
+}
+
+/// A chunk word: its id, the last row it occurred in, and its place in that row.
+#[derive(Clone, Copy)]
+struct Seen {
+    id: u32,
+    row: u32,
+    place: u32,
+}
+
+/// What a word or term id becomes when the word is dropped by the analyzer.
 const DROPPED: u32 = u32::MAX;
 
-fn count_chunk<'t>(analyzer: &Analyzer, texts: &[&'t str]) -> ChunkCounts {
-    // Each distinct word segment is analysed once per chunk: the memo maps the segment (a
-    // slice of the text, no allocation) to its surface form's index, whose entry holds the
-    // term id and the count. Tokens after the first cost one hash lookup.
-    let mut memo: FxHashMap<&'t str, u32> = FxHashMap::default();
-    let mut surface_ids: FxHashMap<String, u32> = FxHashMap::default();
-    let mut term_ids: FxHashMap<String, u32> = FxHashMap::default();
-    let mut out = ChunkCounts {
-        terms: vec![],
-        surfaces: vec![],
+/// Segment a chunk of texts and count the occurrences of each distinct word segment.
+fn segment_chunk<'t>(scratch: &mut Scratch<'t>, texts: &[&'t str]) -> ChunkWords<'t> {
+    let Scratch { short, long } = scratch;
+    short.clear();
+    long.clear();
+    // room for about as many words and row entries as English prose has (a guess: the
+    // vectors grow as needed)
+    let bytes: usize = texts.iter().map(|t| t.len()).sum();
+    let mut out = ChunkWords {
+        words: Vec::with_capacity(bytes / 64),
+        keys: Vec::with_capacity(bytes / 64),
+        occurrences: vec![],
         indptr: Vec::with_capacity(texts.len() + 1),
-        ids: vec![],
-        counts: vec![],
+        ids: Vec::with_capacity(bytes / 8),
+        counts: Vec::with_capacity(bytes / 8),
     };
     out.indptr.push(0);
-    let mut row: Vec<u32> = Vec::new();
-    for text in texts {
-        row.clear();
-        for word in crate::text::segment(text) {
-            let sid = match memo.get(word) {
-                Some(&sid) => sid,
-                None => {
-                    let sid = match analyzer.analyze_word(word) {
-                        Err(_) => DROPPED,
-                        Ok(tok) => match surface_ids.get(tok.surface.as_ref()) {
-                            Some(&sid) => sid,
-                            None => {
-                                let tid = match term_ids.get(tok.term.as_ref()) {
-                                    Some(&t) => t,
-                                    None => {
-                                        let t = out.terms.len() as u32;
-                                        term_ids.insert(tok.term.to_string(), t);
-                                        out.terms.push(tok.term.into_owned());
-                                        t
-                                    }
-                                };
-                                let sid = out.surfaces.len() as u32;
-                                surface_ids.insert(tok.surface.to_string(), sid);
-                                out.surfaces.push((tid, tok.surface.into_owned(), 0));
-                                sid
-                            }
-                        },
-                    };
-                    memo.insert(word, sid);
-                    sid
+    for (r, &text) in texts.iter().enumerate() {
+        let r = r as u32;
+        let start = out.ids.len();
+        for_each_word(text, |word| {
+            let key = if word.len() <= ShortWord::MAX_LEN {
+                // the word is a slice of the text
+                let at = word.as_ptr() as usize - text.as_ptr() as usize;
+                ShortWord::new(text.as_bytes(), at, word.len())
+            } else {
+                ShortWord::LONG
+            };
+            let new_word = || {
+                out.words.push(word);
+                out.keys.push(key);
+                Seen {
+                    id: (out.words.len() - 1) as u32,
+                    row: DROPPED,
+                    place: 0,
                 }
             };
-            if sid != DROPPED {
-                let s = &mut out.surfaces[sid as usize];
-                s.2 += 1;
-                row.push(s.0);
-            }
-        }
-        row.sort_unstable();
-        let start = out.ids.len();
-        for &t in &row {
-            if out.ids.len() > start && out.ids[out.ids.len() - 1] == t {
-                *out.counts.last_mut().expect("same length as ids") += 1;
+            let seen = if key != ShortWord::LONG {
+                short.entry(key).or_insert_with(new_word)
             } else {
-                out.ids.push(t);
+                long.entry(word).or_insert_with(new_word)
+            };
+            if seen.row == r {
+                out.counts[start + seen.place as usize] += 1;
+            } else {
+                seen.row = r;
+                seen.place = (out.ids.len() - start) as u32;
+                out.ids.push(seen.id);
                 out.counts.push(1);
             }
-        }
+        });
         out.indptr.push(out.ids.len());
+    }
+    out.occurrences = vec![0; out.words.len()];
+    for (&id, &n) in out.ids.iter().zip(&out.counts) {
+        out.occurrences[id as usize] += n as u64;
     }
     out
 }
@@ -128,108 +172,212 @@ pub fn count(analyzer: &Analyzer, texts: &[&str]) -> Counts {
     count_with_progress(analyzer, texts, &|_| {})
 }
 
-/// [`count`], calling `on_texts(n)` after each chunk of `n` texts is analysed (from any
+/// [`count`], calling `on_texts(n)` after each chunk of `n` texts is segmented (from any
 /// thread).
+///
+/// Three steps: the chunks are segmented in parallel (each counts its raw word segments);
+/// the distinct words of all chunks are merged in chunk order and each is analysed once
+/// (in parallel), which gives the terms, their labels and their sorted ids; then each
+/// chunk's rows are mapped from chunk words to terms (in parallel; words that are dropped
+/// go, words with the same term add up) and sorted.
 pub fn count_with_progress(
     analyzer: &Analyzer,
     texts: &[&str],
     on_texts: &(dyn Fn(usize) + Sync),
 ) -> Counts {
-    let mut chunks: Vec<ChunkCounts> = texts
-        .par_chunks(CHUNK)
-        .map(|c| {
-            let r = count_chunk(analyzer, c);
+    count_in_chunks(analyzer, texts, CHUNK, on_texts)
+}
+
+/// [`count_with_progress`] with chunks of `chunk` texts.
+fn count_in_chunks(
+    analyzer: &Analyzer,
+    texts: &[&str],
+    chunk: usize,
+    on_texts: &(dyn Fn(usize) + Sync),
+) -> Counts {
+    let mut chunks: Vec<ChunkWords> = texts
+        .par_chunks(chunk)
+        .map_init(Scratch::default, |scratch, c| {
+            let r = segment_chunk(scratch, c);
             on_texts(c.len());
             r
         })
         .collect();
-    let mut ids: FxHashMap<String, u32> = FxHashMap::default();
-    let mut terms: Vec<String> = Vec::new();
-    let mut surfaces: Vec<FxHashMap<String, u64>> = Vec::new();
-    let mut chunk_maps: Vec<Vec<u32>> = Vec::with_capacity(chunks.len());
-    for chunk in &mut chunks {
-        let map: Vec<u32> = std::mem::take(&mut chunk.terms)
-            .into_iter()
-            .map(|t| match ids.get(&t) {
-                Some(&id) => id,
-                None => {
-                    let id = terms.len() as u32;
-                    ids.insert(t.clone(), id);
-                    terms.push(t);
-                    surfaces.push(FxHashMap::default());
+
+    // the distinct words of the corpus, in order of first occurrence, and each chunk word's
+    // corpus word id
+    let mut short_ids: FxHashMap<ShortWord, u32> = FxHashMap::default();
+    let mut long_ids: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut words: Vec<&str> = Vec::new();
+    let mut occurrences: Vec<u64> = Vec::new();
+    let chunk_maps: Vec<Vec<u32>> = chunks
+        .iter()
+        .map(|chunk| {
+            (0..chunk.words.len())
+                .map(|i| {
+                    let (w, key) = (chunk.words[i], chunk.keys[i]);
+                    let new_word = || {
+                        words.push(w);
+                        occurrences.push(0);
+                        (words.len() - 1) as u32
+                    };
+                    let id = if key != ShortWord::LONG {
+                        *short_ids.entry(key).or_insert_with(new_word)
+                    } else {
+                        *long_ids.entry(w).or_insert_with(new_word)
+                    };
+                    occurrences[id as usize] += chunk.occurrences[i];
                     id
-                }
-            })
-            .collect();
-        for (t, s, c) in std::mem::take(&mut chunk.surfaces) {
-            let global = &mut surfaces[map[t as usize] as usize];
-            match global.get_mut(&s) {
-                Some(n) => *n += c,
-                None => {
-                    global.insert(s, c);
-                }
-            }
+                })
+                .collect()
+        })
+        .collect();
+    drop((short_ids, long_ids));
+    // analyse each distinct word once; a surface form always has the same term (its stem)
+    let tokens: Vec<Option<Token>> = words
+        .par_iter()
+        .map(|w| analyzer.analyze_word(w).ok())
+        .collect();
+    let mut term_ids: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut terms: Vec<&str> = Vec::new();
+    let mut surface_ids: FxHashMap<&str, u32> = FxHashMap::default();
+    // (surface form, its term, occurrences)
+    let mut surfaces: Vec<(&str, u32, u64)> = Vec::new();
+    let word_terms: Vec<u32> = tokens
+        .iter()
+        .zip(&occurrences)
+        .map(|(tok, &n)| {
+            let Some(tok) = tok else { return DROPPED };
+            let sid = *surface_ids.entry(&tok.surface).or_insert_with(|| {
+                let tid = *term_ids.entry(&tok.term).or_insert_with(|| {
+                    terms.push(&tok.term);
+                    (terms.len() - 1) as u32
+                });
+                surfaces.push((&tok.surface, tid, 0));
+                (surfaces.len() - 1) as u32
+            });
+            let s = &mut surfaces[sid as usize];
+            s.2 += n;
+            s.1
+        })
+        .collect();
+
+    // label: the most frequent surface form of each term (ties: the smallest)
+    let mut best: Vec<Option<(u64, &str)>> = vec![None; terms.len()];
+    for &(surface, t, n) in &surfaces {
+        let b = &mut best[t as usize];
+        if b.is_none_or(|(bn, bs)| n > bn || (n == bn && surface < bs)) {
+            *b = Some((n, surface));
         }
-        chunk_maps.push(map);
     }
     // sort terms by code point (byte order of UTF-8) and renumber
     let mut order: Vec<u32> = (0..terms.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| terms[a as usize].cmp(&terms[b as usize]));
+    order.sort_unstable_by(|&a, &b| terms[a as usize].cmp(terms[b as usize]));
     let mut rank = vec![0u32; terms.len()];
     for (new, &old) in order.iter().enumerate() {
         rank[old as usize] = new as u32;
     }
-    let labels: Vec<String> = order
+    let word_ranks: Vec<u32> = word_terms
         .iter()
-        .map(|&old| {
-            surfaces[old as usize]
-                .iter()
-                .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
-                .map(|(s, _)| s.clone())
-                .unwrap_or_default()
+        .map(|&t| {
+            if t == DROPPED {
+                DROPPED
+            } else {
+                rank[t as usize]
+            }
         })
         .collect();
-    let mut sorted_terms: Vec<String> = vec![String::new(); terms.len()];
-    for (old, t) in terms.into_iter().enumerate() {
-        sorted_terms[rank[old] as usize] = t;
-    }
-    // renumber each chunk's rows to the sorted ids (in parallel, rows re-sorted), then
-    // concatenate in chunk order
+
+    // each chunk's rows over sorted term ids
     chunks
         .par_iter_mut()
-        .zip(chunk_maps.par_iter())
-        .for_each(|(chunk, map)| {
-            let mut pairs: Vec<(u32, u32)> = Vec::new();
-            for r in 0..chunk.indptr.len() - 1 {
-                let (a, b) = (chunk.indptr[r], chunk.indptr[r + 1]);
-                pairs.clear();
-                pairs.extend(
-                    (a..b).map(|i| (rank[map[chunk.ids[i] as usize] as usize], chunk.counts[i])),
-                );
-                pairs.sort_unstable_by_key(|e| e.0);
-                for (j, (t, c)) in pairs.iter().enumerate() {
-                    chunk.ids[a + j] = *t;
-                    chunk.counts[a + j] = *c;
-                }
-            }
-        });
-    let nnz: usize = chunks.iter().map(|c| c.ids.len()).sum();
-    let mut out = Counts {
-        terms: sorted_terms,
-        labels,
-        indptr: Vec::with_capacity(texts.len() + 1),
-        term_ids: Vec::with_capacity(nnz),
-        counts: Vec::with_capacity(nnz),
-    };
-    out.indptr.push(0);
-    for chunk in chunks {
-        let base = out.term_ids.len();
-        out.indptr
-            .extend(chunk.indptr[1..].iter().map(|&e| base + e));
-        out.term_ids.extend_from_slice(&chunk.ids);
-        out.counts.extend_from_slice(&chunk.counts);
+        .zip(&chunk_maps)
+        .for_each(|(chunk, map)| term_rows(chunk, map, &word_ranks));
+    let (indptr, term_ids, counts) = concat(&chunks);
+    Counts {
+        terms: order
+            .iter()
+            .map(|&t| terms[t as usize].to_string())
+            .collect(),
+        labels: order
+            .iter()
+            .map(|&t| best[t as usize].map_or("", |b| b.1).to_string())
+            .collect(),
+        indptr,
+        term_ids,
+        counts,
     }
-    out
+}
+
+/// Turn a chunk's rows from chunk words into term ids, in place: `map` gives each chunk
+/// word's corpus word id and `word_ranks` each corpus word's term id (or [`DROPPED`]).
+/// Dropped words go, words with the same term add up, and each row is sorted by term id.
+fn term_rows(chunk: &mut ChunkWords, map: &[u32], word_ranks: &[u32]) {
+    let terms: Vec<u32> = map.iter().map(|&w| word_ranks[w as usize]).collect();
+    // (term id << 32 | count): sorting sorts by term id
+    let mut row: Vec<u64> = Vec::new();
+    // rows are read from `a..b` and written from `end` on (`end <= a`: a row only shrinks)
+    let (mut a, mut end) = (0, 0);
+    for r in 1..chunk.indptr.len() {
+        let b = chunk.indptr[r];
+        // the words of the row that are kept, written without a branch (most rows hold
+        // stop words, unpredictably)
+        row.resize(b - a, 0);
+        let mut len = 0;
+        for (&w, &n) in chunk.ids[a..b].iter().zip(&chunk.counts[a..b]) {
+            let t = terms[w as usize];
+            row[len] = (t as u64) << 32 | n as u64;
+            len += (t != DROPPED) as usize;
+        }
+        row.truncate(len);
+        row.sort_unstable();
+        let mut last = DROPPED;
+        for &e in &row {
+            let (t, n) = ((e >> 32) as u32, e as u32);
+            if t == last {
+                chunk.counts[end - 1] += n;
+            } else {
+                chunk.ids[end] = t;
+                chunk.counts[end] = n;
+                end += 1;
+                last = t;
+            }
+        }
+        chunk.indptr[r] = end;
+        a = b;
+    }
+    chunk.ids.truncate(end);
+    chunk.counts.truncate(end);
+}
+
+/// The chunks' rows one after the other, as one CSR matrix (`indptr`, `term_ids`, `counts`),
+/// copied in parallel.
+fn concat(parts: &[ChunkWords]) -> (Vec<usize>, Vec<u32>, Vec<u32>) {
+    let n_rows: usize = parts.iter().map(|p| p.indptr.len() - 1).sum();
+    let nnz: usize = parts.iter().map(|p| p.ids.len()).sum();
+    let mut indptr = vec![0usize; n_rows + 1];
+    let mut ids = vec![0u32; nnz];
+    let mut counts = vec![0u32; nnz];
+    // each part's place in the output
+    let mut places = Vec::with_capacity(parts.len());
+    let (mut i_rest, mut t_rest, mut c_rest) = (&mut indptr[1..], &mut ids[..], &mut counts[..]);
+    let mut base = 0;
+    for p in parts {
+        let (i, ir) = std::mem::take(&mut i_rest).split_at_mut(p.indptr.len() - 1);
+        let (t, tr) = std::mem::take(&mut t_rest).split_at_mut(p.ids.len());
+        let (c, cr) = std::mem::take(&mut c_rest).split_at_mut(p.ids.len());
+        places.push((p, base, i, t, c));
+        (i_rest, t_rest, c_rest) = (ir, tr, cr);
+        base += p.ids.len();
+    }
+    places.into_par_iter().for_each(|(p, base, i, t, c)| {
+        for (to, &end) in i.iter_mut().zip(&p.indptr[1..]) {
+            *to = base + end;
+        }
+        t.copy_from_slice(&p.ids);
+        c.copy_from_slice(&p.counts);
+    });
+    (indptr, ids, counts)
 }
 
 /// Why a term is not in the kept vocabulary.
@@ -603,6 +751,108 @@ mod tests {
         let (_, w) = m.row(0);
         assert!((w[0] - (1.0 + 3f64.ln()) * (2f64.ln() + 1.0)).abs() < 1e-15);
         assert!((w[1] - 1.0).abs() < 1e-15);
+    }
+
+    /// The counts computed the plain way: `unicode_words`, every word analysed, a sorted map
+    /// per row, labels from all surface forms.
+    fn plain_count(a: &Analyzer, texts: &[&str]) -> Counts {
+        use std::collections::BTreeMap;
+        use unicode_segmentation::UnicodeSegmentation;
+        let mut surfaces: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        let rows: Vec<BTreeMap<String, u32>> = texts
+            .iter()
+            .map(|text| {
+                let mut row = BTreeMap::new();
+                for tok in text.unicode_words().filter_map(|w| a.analyze_word(w).ok()) {
+                    *row.entry(tok.term.to_string()).or_insert(0) += 1;
+                    *surfaces
+                        .entry(tok.term.to_string())
+                        .or_default()
+                        .entry(tok.surface.to_string())
+                        .or_insert(0) += 1;
+                }
+                row
+            })
+            .collect();
+        let terms: Vec<String> = surfaces.keys().cloned().collect();
+        let labels = surfaces
+            .values()
+            .map(|s| {
+                // most frequent, then smallest
+                let top = s.values().max().unwrap();
+                s.iter().find(|e| e.1 == top).unwrap().0.clone()
+            })
+            .collect();
+        let mut c = Counts {
+            terms,
+            labels,
+            indptr: vec![0],
+            ..Default::default()
+        };
+        for row in rows {
+            for (t, n) in row {
+                c.term_ids.push(c.terms.binary_search(&t).unwrap() as u32);
+                c.counts.push(n);
+            }
+            c.indptr.push(c.term_ids.len());
+        }
+        c
+    }
+
+    #[test]
+    fn counts_are_the_plain_counts_for_any_chunks() {
+        let words: Vec<&str> = "The the THE of Leader’s leader's leaders Leaders negotiations \
+            Negotiating negotiation 1,000 3.14 2015 U.S. it's café Café naïve £5m e.g. x A _ \
+            foo_bar ΟΔΟΣ οδος straße İstanbul internationalization Internationalization's \
+            antidisestablishmentarianism fifteen-letters fifteenletterss sixteenletterszz — ... , 's"
+            .split(' ')
+            .collect();
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |n: usize| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
+        };
+        let texts: Vec<String> = (0..300)
+            .map(|_| {
+                let n = next(40);
+                let seps = [" ", " ", " ", ", ", ". ", "\n", "-", "  "];
+                (0..n)
+                    .map(|_| format!("{}{}", words[next(words.len())], seps[next(seps.len())]))
+                    .collect()
+            })
+            .collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        // labels tie: the smallest surface form wins
+        let ties = ["Leaders' leader", "negotiations, negotiation NEGOTIATING"];
+        for settings in [
+            AnalyzerSettings::default(),
+            AnalyzerSettings {
+                stop_words: StopWords::None,
+                min_token_len: 3,
+                keep_numbers: false,
+                stem: false,
+                ..Default::default()
+            },
+        ] {
+            let a = Analyzer::new(&settings).unwrap();
+            let want = plain_count(&a, &texts);
+            assert!(want.terms.len() > 15, "{:?}", want.terms);
+            for (texts, want) in [(&texts[..], want), (&ties[..], plain_count(&a, &ties))] {
+                for chunk in [1, 7, 64, CHUNK] {
+                    let got = count_in_chunks(&a, texts, chunk, &|_| {});
+                    assert_eq!(got.terms, want.terms, "chunks of {chunk}");
+                    assert_eq!(got.labels, want.labels, "chunks of {chunk}");
+                    assert_eq!(got.indptr, want.indptr, "chunks of {chunk}");
+                    assert_eq!(got.term_ids, want.term_ids, "chunks of {chunk}");
+                    assert_eq!(got.counts, want.counts, "chunks of {chunk}");
+                }
+            }
+        }
+        let c = count(&Analyzer::new(&AnalyzerSettings::default()).unwrap(), &ties);
+        assert_eq!(c.terms, ["leader", "negoti"]);
+        assert_eq!(c.labels, ["leader", "negotiating"]);
     }
 
     #[test]
