@@ -298,6 +298,17 @@ mod tests {
     use super::*;
 
     /// A matrix with two clear blocks of terms, plus noise.
+    /// An LSA of [`blocks`] (all 23 columns).
+    fn fit_blocks(m: &Tfidf, dims: usize, seed: u64) -> Lsa {
+        let cols: Vec<u32> = (0..23).collect();
+        let x = Csr {
+            m,
+            cols: &cols,
+            n_cols: 23,
+        };
+        fit(&x, dims, seed).unwrap()
+    }
+
     fn blocks() -> Tfidf {
         let mut m = Tfidf::default();
         m.indptr.push(0);
@@ -333,13 +344,7 @@ mod tests {
     #[test]
     fn full_rank_lsa_preserves_cosines() {
         let m = blocks();
-        let cols: Vec<u32> = (0..23).collect();
-        let x = Csr {
-            m: &m,
-            cols: &cols,
-            n_cols: 23,
-        };
-        let lsa = fit(&x, 22, 1).unwrap();
+        let lsa = fit_blocks(&m, 22, 1);
         let d = dense(&m, 23);
         // rank of the matrix is below 22: the embedding keeps every cosine
         let g = d.dot(&d.t());
@@ -369,14 +374,7 @@ mod tests {
 
     #[test]
     fn two_dimensions_separate_the_blocks() {
-        let m = blocks();
-        let cols: Vec<u32> = (0..23).collect();
-        let x = Csr {
-            m: &m,
-            cols: &cols,
-            n_cols: 23,
-        };
-        let lsa = fit(&x, 2, 3).unwrap();
+        let lsa = fit_blocks(&blocks(), 2, 3);
         let e = &lsa.embedding;
         let same = e.row(0).dot(&e.row(2));
         let other = e.row(0).dot(&e.row(1));
@@ -386,13 +384,7 @@ mod tests {
     #[test]
     fn each_component_has_a_positive_largest_entry() {
         let m = blocks();
-        let cols: Vec<u32> = (0..23).collect();
-        let x = Csr {
-            m: &m,
-            cols: &cols,
-            n_cols: 23,
-        };
-        let fits: Vec<Lsa> = (0..4).map(|seed| fit(&x, 2, seed).unwrap()).collect();
+        let fits: Vec<Lsa> = (0..4).map(|seed| fit_blocks(&m, 2, seed)).collect();
         for lsa in &fits {
             for col in lsa.components.columns() {
                 let big = col

@@ -807,13 +807,7 @@ mod tests {
             antidisestablishmentarianism fifteen-letters fifteenletterss sixteenletterszz — ... , 's"
             .split(' ')
             .collect();
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move |n: usize| {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
-        };
+        let mut next = crate::text::test_rng(0x2545_F491_4F6C_DD1D);
         let texts: Vec<String> = (0..300)
             .map(|_| {
                 let n = next(40);

@@ -62,6 +62,18 @@ fn iso_code(name: &str) -> &'static str {
 /// scikit-learn's ENGLISH_STOP_WORDS.
 pub const SKLEARN_ENGLISH_STOP_WORDS: &str = include_str!("sklearn_english_stop_words.txt");
 
+/// A seeded xorshift64* generator for tests: `next(n)` is a number in `0..n`.
+#[cfg(test)]
+pub(crate) fn test_rng(seed: u64) -> impl FnMut(usize) -> usize {
+    let mut state = seed;
+    move |n: usize| {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
+    }
+}
+
 /// Step 1: UAX#29 word segments holding at least one alphanumeric character.
 ///
 /// Exactly unicode-segmentation's `unicode_words`, faster: a text is cut into
@@ -502,14 +514,8 @@ mod tests {
             "\u{663}", "\u{345}", "ß", "İ", "\u{FEFF}", "\u{85}", "\u{2028}", "\u{FF0C}", "…", "—",
             "€", "\u{640}", "\u{93E}", "Ω",
         ];
-        // xorshift64*, seeded: the same strings on every run
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move |n: usize| {
-            state ^= state >> 12;
-            state ^= state << 25;
-            state ^= state >> 27;
-            (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % n
-        };
+        // seeded: the same strings on every run
+        let mut next = test_rng(0x9E37_79B9_7F4A_7C15);
         let mut text = String::new();
         for i in 0..60_000 {
             text.clear();
