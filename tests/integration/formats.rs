@@ -2,6 +2,22 @@
 
 use super::*;
 
+/// The documents' title, date, author and source columns.
+fn meta(docs: &polars::prelude::DataFrame) -> [Vec<String>; 4] {
+    ["title", "date", "author", "source"].map(|c| strs(docs, c))
+}
+
+/// [`run_on`], asserting that the run succeeded (showing its stderr if not).
+fn run_ok(files: &[(&str, &[u8])], input: &str) -> tempfile::TempDir {
+    let (dir, out) = run_on(files, input);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
 fn run_on(files: &[(&str, &[u8])], input: &str) -> (tempfile::TempDir, std::process::Output) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("docs")).unwrap();
@@ -45,14 +61,9 @@ fn json_lines_records_become_documents() {
             .to_string();
         data.push('\n');
     }
-    let (dir, out) = run_on(
+    let dir = run_ok(
         &[("news.jsonl", data.as_bytes())],
         "text_column = \"body\"\nid_column = \"id\"\ntitle_column = \"headline\"",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     check_documents(
         dir.path(),
@@ -72,12 +83,7 @@ fn csv_rows_become_documents() {
     for t in TEXTS {
         data += &format!("\"{t}\",wire\n");
     }
-    let (dir, out) = run_on(&[("news.csv", data.as_bytes())], "");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = run_ok(&[("news.csv", data.as_bytes())], "");
     // without an id column, documents are named by CSV line
     check_documents(
         dir.path(),
@@ -91,14 +97,9 @@ fn parquet_rows_become_documents() {
     let mut df = df!("doc" => ["a", "b", "c", "d"], "content" => TEXTS).unwrap();
     let mut buf = Vec::new();
     ParquetWriter::new(&mut buf).finish(&mut df).unwrap();
-    let (dir, out) = run_on(
+    let dir = run_ok(
         &[("news.parquet", &buf)],
         "text_column = \"content\"\nid_column = \"doc\"",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     check_documents(
         dir.path(),
@@ -201,19 +202,19 @@ stalled again.
 
 #[test]
 fn markdown_files_lose_their_markup_and_keep_their_front_matter() {
-    let (dir, out) = run_on(&[("essay.md", MARKDOWN.as_bytes())], "");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = run_ok(&[("essay.md", MARKDOWN.as_bytes())], "");
     let o = dir.path().join("out");
     let docs = table(&o, "documents.parquet");
     assert_eq!(strs(&docs, "path"), ["essay.md"]);
-    assert_eq!(strs(&docs, "title"), ["Front: the Title"]);
-    assert_eq!(strs(&docs, "date"), ["2024-05-01"]);
-    assert_eq!(strs(&docs, "author"), ["Jane Doe"]);
-    assert_eq!(strs(&docs, "source"), ["The Review"]);
+    assert_eq!(
+        meta(&docs),
+        [
+            ["Front: the Title"],
+            ["2024-05-01"],
+            ["Jane Doe"],
+            ["The Review"]
+        ]
+    );
     let ps = table(&o, "passages.parquet");
     assert_eq!(
         strs(&ps, "text"),
@@ -263,18 +264,18 @@ const HTML: &str = r#"<!DOCTYPE html>
 
 #[test]
 fn html_files_give_their_article_text_and_meta() {
-    let (dir, out) = run_on(&[("page.html", HTML.as_bytes())], "");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = run_ok(&[("page.html", HTML.as_bytes())], "");
     let o = dir.path().join("out");
     let docs = table(&o, "documents.parquet");
-    assert_eq!(strs(&docs, "title"), ["Talks stall again"]);
-    assert_eq!(strs(&docs, "date"), ["2024-05-01"]);
-    assert_eq!(strs(&docs, "author"), ["Jane Doe"]);
-    assert_eq!(strs(&docs, "source"), ["Example News"]);
+    assert_eq!(
+        meta(&docs),
+        [
+            ["Talks stall again"],
+            ["2024-05-01"],
+            ["Jane Doe"],
+            ["Example News"]
+        ]
+    );
     let ps = table(&o, "passages.parquet");
     let texts = strs(&ps, "text");
     assert_eq!(
@@ -310,23 +311,13 @@ fn html_files_give_their_article_text_and_meta() {
 #[test]
 fn format_set_in_the_pipeline_file_overrides_the_extension() {
     // .txt files read as Markdown and as HTML when the pipeline says so
-    let (dir, out) = run_on(
+    let dir = run_ok(
         &[("essay.txt", MARKDOWN.as_bytes())],
         "format = \"markdown\"",
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let docs = table(&dir.path().join("out"), "documents.parquet");
     assert_eq!(strs(&docs, "author"), ["Jane Doe"]);
-    let (dir, out) = run_on(&[("page.txt", HTML.as_bytes())], "format = \"html\"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let dir = run_ok(&[("page.txt", HTML.as_bytes())], "format = \"html\"");
     let ps = table(&dir.path().join("out"), "passages.parquet");
     assert_eq!(strs(&ps, "text")[0], "Talks stall again");
     // and a column setting with a one-document-per-file format names the field
@@ -352,14 +343,9 @@ fn metadata_columns_of_record_files() {
                 .to_string();
         data.push('\n');
     }
-    let (dir, out) = run_on(
+    let dir = run_ok(
         &[("news.jsonl", data.as_bytes())],
         "text_column = \"body\"\ndate_column = \"published\"\nauthor_column = \"by\"\nsource_column = \"site\"",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     let docs = table(&dir.path().join("out"), "documents.parquet");
     assert_eq!(strs(&docs, "date"), ["2019-06-28", "2025-01-23", "", ""]);
