@@ -1,4 +1,4 @@
-//! Time the analyzer count step ([`themata::vectorize::count`]) on an ingested corpus.
+//! Time the analyzer count step (`themata_core::analyze::TermCounts`) on an ingested corpus.
 //!
 //! ```text
 //! themata ingest pipelines/sklearn-compat.toml --input CORPUS --output OUT
@@ -16,10 +16,9 @@
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::time::Instant;
-use themata::config::{Overrides, Pipeline};
-use themata::ingest::Status;
-use themata::text::Analyzer;
-use themata::vectorize::{count, Counts};
+use themata::pipeline_file::{Overrides, Pipeline};
+use themata_core::analyze::{Analyzer, Counts, TermCounts};
+use themata_core::Silent;
 
 /// User + system CPU seconds of this process so far (Linux only; 0 elsewhere).
 fn cpu_seconds() -> f64 {
@@ -42,10 +41,10 @@ fn digest(c: &Counts) -> String {
         h.update(l.as_bytes());
         h.update([0]);
     }
-    for &e in &c.indptr {
+    for &e in &c.rows.indptr {
         h.update((e as u64).to_le_bytes());
     }
-    for (&t, &n) in c.term_ids.iter().zip(&c.counts) {
+    for (&t, &n) in c.rows.cols.iter().zip(&c.rows.counts) {
         h.update(t.to_le_bytes());
         h.update(n.to_le_bytes());
     }
@@ -61,14 +60,11 @@ fn main() -> themata::Result<()> {
         .next()
         .map_or(5, |r| r.parse().expect("RUNS is a number"));
     let corpus = themata::tables::read_corpus(Path::new(&dir))?;
-    let texts: Vec<&str> = corpus
-        .passages
-        .iter()
-        .filter(|p| p.status == Status::Kept)
-        .map(|p| p.text.as_str())
-        .collect();
+    let texts: Vec<&str> = corpus.kept().map(|p| p.text.as_str()).collect();
+    let ids: Vec<u32> = corpus.kept().map(|p| p.passage_id).collect();
     let mb = texts.iter().map(|t| t.len()).sum::<usize>() as f64 / 1e6;
-    let analyzer = Analyzer::new(&pipeline.analyzer)?;
+    let analyzer = Analyzer::new(&pipeline.analyzer)
+        .map_err(|e| themata::Error::config(&pipeline.file, e.to_string()))?;
     println!(
         "{} passages, {mb:.1} MB, {} threads",
         texts.len(),
@@ -78,7 +74,7 @@ fn main() -> themata::Result<()> {
     let (mut best_wall, mut best_cpu) = (f64::MAX, f64::MAX);
     for run in 0..runs {
         let (c0, t0) = (cpu_seconds(), Instant::now());
-        let counts = count(&analyzer, &texts);
+        let counts = TermCounts::partial(&analyzer, &ids, &texts, &Silent).finish();
         let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - c0);
         println!(
             "run {run}: wall {wall:.3} s ({:.0} MB/s), cpu {cpu:.2} s ({:.0} MB/s per CPU second)",
@@ -98,7 +94,7 @@ fn main() -> themata::Result<()> {
         println!(
             "{} terms, {} non-zeros, digest {}",
             c.terms.len(),
-            c.term_ids.len(),
+            c.rows.nnz(),
             digest(&c)
         );
     }

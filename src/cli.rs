@@ -36,7 +36,8 @@ pub enum Command {
     /// Cluster passages into assignments, clusters, cluster_terms and theme_seeds tables
     /// (needs the tfidf tables).
     Cluster(StageArgs),
-    /// Write summary.md and summary.json from the tables of the earlier stages.
+    /// Write summary.md, summary.json and summary.html from the tables of the earlier
+    /// stages.
     Report(StageArgs),
     /// Compare a run's assignments with gold labels: ARI, NMI, purity, accuracy, per-label
     /// precision/recall/F1 and the confusion matrix.
@@ -67,7 +68,8 @@ pub struct StageArgs {
     /// or read just this one file.
     #[arg(long, value_name = "PATH")]
     pub input: Option<PathBuf>,
-    /// Write tables to this directory instead of the pipeline's `output`.
+    /// Write tables to this directory instead of the pipeline's `output`; the report goes
+    /// to DIR/report unless `--set report.dir=...` is given.
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
     /// Override one field of the pipeline file, e.g. `--set cluster.k=5` (repeatable).

@@ -1,34 +1,52 @@
-//! Typed errors of the library. The binary maps them to exit codes:
-//! configuration and usage problems exit with 2, everything else with 1.
+//! The errors of the binary's library: IO, tables, the pipeline file, and the pipeline's own
+//! errors. The binary maps them to exit codes: configuration and usage problems exit with 2,
+//! everything else with 1.
 
 use std::path::PathBuf;
 
-/// Everything that can go wrong inside themata.
+/// Everything that can go wrong in a run.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The pipeline file (or a `--set` override) is malformed or invalid.
     #[error("{file}: {message}")]
-    Config { file: PathBuf, message: String },
+    Config {
+        /// The pipeline file.
+        file: PathBuf,
+        /// What is wrong, with the line or key.
+        message: String,
+    },
 
     /// An input file or directory cannot be used.
     #[error("{path}: {message}")]
-    Input { path: PathBuf, message: String },
+    Input {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
 
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The system's error.
         #[source]
         source: std::io::Error,
     },
 
     /// A Parquet table could not be written or read back.
     #[error("{path}: {message}")]
-    Table { path: PathBuf, message: String },
+    Table {
+        /// The table's file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
 
-    /// The data cannot go through a stage (empty corpus, no terms left, ...).
-    #[error("{0}")]
-    Data(String),
+    /// The data cannot go through a stage (empty corpus, no terms left, a dead theme, ...).
+    #[error(transparent)]
+    Pipeline(#[from] themata_core::Error),
 }
 
 impl Error {
@@ -40,14 +58,16 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// An IO error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
             source,
         }
     }
 
-    pub(crate) fn config(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+    /// A pipeline-file error.
+    pub fn config(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Config {
             file: file.into(),
             message: message.into(),
@@ -55,4 +75,20 @@ impl Error {
     }
 }
 
+macro_rules! from_stage_errors {
+    ($($t:ty),+) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::Pipeline(e.into())
+            }
+        }
+    )+};
+}
+from_stage_errors!(
+    themata_core::ingest::IngestError,
+    themata_core::tfidf::TfidfError,
+    themata_core::cluster::ClusterError
+);
+
+/// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,30 +1,30 @@
 //! themata: batch text analytics — which passages of a corpus talk about which themes.
 //!
-//! A staged pipeline: [`ingest`] → [`text`] analysis → [`vectorize`] (TF-IDF) →
-//! [`cluster`] → [`tables`] and [`report`]. [`pipeline::Runner`] chains the stages.
+//! This is the binary's library: everything that reads or writes. The pipeline itself —
+//! passages, analysis, TF-IDF, LSA, k-means — is the pure `themata_core`; here are the
+//! layers above it, each importing only the ones listed before it:
+//!
+//! 1. [`error`], [`files`]: errors, atomic writes and content hashes;
+//! 2. [`formats`]: finding input files and reading text, Markdown, HTML, JSON Lines, CSV and
+//!    Parquet into documents;
+//! 3. [`tables`]: each stage's Parquet tables, written and read back;
+//! 4. [`report`], [`evaluate`]: the report (json, markdown, html, charts, the passage map),
+//!    and scores against gold labels;
+//! 5. [`pipeline_file`]: the TOML file, composed of each stage's settings;
+//! 6. [`engine`]: the stages, their freshness and the manifest.
+//!
+//! Nothing here prints: the binary (`main.rs`, `cli.rs`) shows progress and messages.
 
-pub mod cluster;
-pub mod config;
+pub mod engine;
 pub mod error;
-pub mod ingest;
-pub mod pipeline;
+pub mod evaluate;
+pub mod files;
+pub mod formats;
+pub mod pipeline_file;
 pub mod report;
-pub mod run_dir;
 pub mod tables;
-pub mod text;
-pub mod vectorize;
 
 pub use error::{Error, Result};
 
 /// themata's version, recorded in manifests and Parquet metadata.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-pub mod charts;
-pub mod clean;
-pub mod evaluate;
-pub mod html;
-pub mod map;
-pub mod markup;
-pub mod meta;
-pub mod records;
-pub mod reduce;
-pub mod sweep;

@@ -1,61 +1,58 @@
-//! The themata binary: parse the command line, call the library, map errors to exit codes.
+//! The themata binary: parse the command line, load the pipeline file, run the engine,
+//! show what happens and map errors to exit codes. The only place that prints.
 
 mod cli;
+mod progress;
 
 use clap::Parser;
 use cli::{Cli, Command, IngestArgs, StageArgs};
-use themata::config::{Overrides, Pipeline};
-use themata::pipeline::{Options, Runner};
-use themata::text::Analyzer;
+use progress::Terminal;
+use themata::engine::{Engine, Options, Stage};
+use themata::pipeline_file::{Overrides, Pipeline};
+use themata_core::analyze::Analyzer;
 
-fn runner(args: &StageArgs) -> themata::Result<Runner> {
-    runner_with(args, false)
-}
-
-fn ingest_runner(args: &IngestArgs) -> themata::Result<Runner> {
-    runner_with(&args.stage, args.strict)
-}
-
-fn runner_with(args: &StageArgs, strict: bool) -> themata::Result<Runner> {
+fn load(args: &StageArgs, strict: bool) -> themata::Result<Pipeline> {
     let overrides = Overrides {
         input: args.input.clone(),
         output: args.output.clone(),
         set: args.set.clone(),
         strict,
     };
-    let pipeline = Pipeline::load(&args.pipeline, &overrides)?;
-    Ok(Runner::new(
-        pipeline,
-        Options {
-            quiet: args.quiet,
-            verbose: args.verbose,
-            force: args.force,
-        },
-    ))
+    Pipeline::load(&args.pipeline, &overrides)
+}
+
+/// Run `stage` (or, with `None`, every stage that is stale).
+fn run(args: &StageArgs, strict: bool, stage: Option<Stage>) -> themata::Result<()> {
+    let pipeline = load(args, strict)?;
+    let terminal = Terminal::new(args.quiet, args.verbose);
+    let opts = Options {
+        force: args.force,
+        ..Default::default()
+    };
+    let mut engine = Engine::new(pipeline, opts, &terminal);
+    match stage {
+        None => engine.run(),
+        Some(s) => engine.run_stage(s, true),
+    }
+}
+
+fn ingest_args(a: &IngestArgs) -> (&StageArgs, bool) {
+    (&a.stage, a.strict)
 }
 
 fn execute(cli: Cli) -> themata::Result<()> {
     match cli.command {
-        Command::Run(a) => ingest_runner(&a)?.run(),
-        Command::Ingest(a) => ingest_runner(&a)?.ingest().map(|_| ()),
-        Command::Tfidf(a) => {
-            let mut r = runner(&a)?;
-            let corpus = r.load_corpus()?;
-            r.tfidf(&corpus).map(|_| ())
+        Command::Run(a) => {
+            let (s, strict) = ingest_args(&a);
+            run(s, strict, None)
         }
-        Command::Cluster(a) => {
-            let mut r = runner(&a)?;
-            let corpus = r.load_corpus()?;
-            let (vocab, m) = r.load_tfidf(&corpus)?;
-            r.cluster(&vocab, &m).map(|_| ())
+        Command::Ingest(a) => {
+            let (s, strict) = ingest_args(&a);
+            run(s, strict, Some(Stage::Ingest))
         }
-        Command::Report(a) => {
-            let mut r = runner(&a)?;
-            let corpus = r.load_corpus()?;
-            let (vocab, m) = r.load_tfidf(&corpus)?;
-            let c = r.load_clustering()?;
-            r.report(&corpus, &vocab, &m, &c).map(|_| ())
-        }
+        Command::Tfidf(a) => run(&a, false, Some(Stage::Tfidf)),
+        Command::Cluster(a) => run(&a, false, Some(Stage::Cluster)),
+        Command::Report(a) => run(&a, false, Some(Stage::Report)),
         Command::Evaluate { output, gold, json } => {
             let e = themata::evaluate::evaluate(&output, &gold)?;
             if json {
@@ -67,7 +64,8 @@ fn execute(cli: Cli) -> themata::Result<()> {
         }
         Command::Analyze { pipeline, text } => {
             let p = Pipeline::load(&pipeline, &Overrides::default())?;
-            let a = Analyzer::new(&p.analyzer)?;
+            let a = Analyzer::new(&p.analyzer)
+                .map_err(|e| themata::Error::config(&pipeline, e.to_string()))?;
             for t in a.tokens(&text) {
                 println!("{}\t{}", t.term, t.surface);
             }

@@ -1,0 +1,718 @@
+//! Counting terms: the analyzer over a slice of passages, each distinct word analysed once,
+//! as state that merges.
+//!
+//! [`TermCounts::partial`] counts the terms of a slice of passages; partials of consecutive
+//! slices [`merge`](TermCounts::merge) in order (term dictionaries are unions, counts and
+//! document frequencies sums, rows appended); [`TermCounts::finish`] picks each term's label.
+//! Terms are numbered in code-point order at every step, so a merge renumbers a row without
+//! reordering it, and the result does not depend on where the slices end.
+
+use super::{Analyzer, Token};
+use crate::analyze::for_each_word;
+use crate::model::SparseRows;
+use crate::{Observer, Task};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+/// Passages per parallel chunk. A chunk only segments its texts and counts their raw word
+/// segments (its memo maps each distinct segment to a chunk word id); the distinct words of
+/// all chunks are then merged and each is analysed once for the whole corpus. Smaller chunks
+/// keep the memo small and the threads evenly loaded; larger ones leave fewer distinct words
+/// to merge. The counts do not depend on where chunks end.
+const CHUNK: usize = 512;
+
+/// One chunk of texts, segmented: its distinct word segments and its rows over them.
+struct ChunkWords<'t> {
+    /// Distinct word segments in order of first occurrence; the index is the chunk word id.
+    words: Vec<&'t str>,
+    /// Their keys ([`ShortWord::LONG`] for longer words).
+    keys: Vec<ShortWord>,
+    /// Occurrences of each chunk word in the chunk.
+    occurrences: Vec<u64>,
+    /// Rows as CSR over chunk word ids, each row in order of first occurrence.
+    indptr: Vec<usize>,
+    ids: Vec<u32>,
+    counts: Vec<u32>,
+}
+
+/// A word segment of at most [`ShortWord::MAX_LEN`] bytes packed in 16 bytes: its bytes
+/// (little-endian, zero padded) and its length in the last byte, so two keys are equal
+/// exactly when the words are. Hashing and comparing it needs neither a `memcmp` nor a read
+/// of the text where the word was first seen (likely out of cache).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct ShortWord(u64, u64);
+
+impl ShortWord {
+    const MAX_LEN: usize = 15;
+    /// Not the key of any word (whose length byte is not 0): stands for a longer word.
+    const LONG: ShortWord = ShortWord(0, 0);
+
+    /// The key of `text[start..start + len]` (`1 <= len <= MAX_LEN`), read with one 16-byte
+    /// load unless the text ends within 16 bytes.
+    #[inline]
+    fn new(text: &[u8], start: usize, len: usize) -> ShortWord {
+        debug_assert!((1..=Self::MAX_LEN).contains(&len));
+        let bytes = match text.get(start..start + 16) {
+            Some(b) => u128::from_le_bytes(b.try_into().expect("16 bytes")),
+            None => {
+                let mut b = [0u8; 16];
+                b[..len].copy_from_slice(&text[start..start + len]);
+                u128::from_le_bytes(b)
+            }
+        };
+        let key = (bytes & ((1u128 << (8 * len)) - 1)) | (len as u128) << 120;
+        ShortWord(key as u64, (key >> 64) as u64)
+    }
+}
+
+/// Working memory of [`segment_chunk`], kept by a thread from one chunk to the next.
+#[derive(Default)]
+struct Scratch<'t> {
+    /// Word segment → chunk word id: most words by their [`ShortWord`] key, longer ones by
+    /// the slice of the text (no allocation either way).
+    short: FxHashMap<ShortWord, Seen>,
+    long: FxHashMap<&'t str, Seen>,
+}
+
+/// A chunk word: its id, the last row it occurred in, and its place in that row.
+#[derive(Clone, Copy)]
+struct Seen {
+    id: u32,
+    row: u32,
+    place: u32,
+}
+
+/// What a word or term id becomes when the word is dropped by the analyzer.
+const DROPPED: u32 = u32::MAX;
+
+/// Segment a chunk of texts and count the occurrences of each distinct word segment.
+fn segment_chunk<'t>(scratch: &mut Scratch<'t>, texts: &[&'t str]) -> ChunkWords<'t> {
+    let Scratch { short, long } = scratch;
+    short.clear();
+    long.clear();
+    // room for about as many words and row entries as English prose has (a guess: the
+    // vectors grow as needed)
+    let bytes: usize = texts.iter().map(|t| t.len()).sum();
+    let mut out = ChunkWords {
+        words: Vec::with_capacity(bytes / 64),
+        keys: Vec::with_capacity(bytes / 64),
+        occurrences: vec![],
+        indptr: Vec::with_capacity(texts.len() + 1),
+        ids: Vec::with_capacity(bytes / 8),
+        counts: Vec::with_capacity(bytes / 8),
+    };
+    out.indptr.push(0);
+    for (r, &text) in texts.iter().enumerate() {
+        let r = r as u32;
+        let start = out.ids.len();
+        for_each_word(text, |word| {
+            let key = if word.len() <= ShortWord::MAX_LEN {
+                // the word is a slice of the text
+                let at = word.as_ptr() as usize - text.as_ptr() as usize;
+                ShortWord::new(text.as_bytes(), at, word.len())
+            } else {
+                ShortWord::LONG
+            };
+            let new_word = || {
+                out.words.push(word);
+                out.keys.push(key);
+                Seen {
+                    id: (out.words.len() - 1) as u32,
+                    row: DROPPED,
+                    place: 0,
+                }
+            };
+            let seen = if key != ShortWord::LONG {
+                short.entry(key).or_insert_with(new_word)
+            } else {
+                long.entry(word).or_insert_with(new_word)
+            };
+            if seen.row == r {
+                out.counts[start + seen.place as usize] += 1;
+            } else {
+                seen.row = r;
+                seen.place = (out.ids.len() - start) as u32;
+                out.ids.push(seen.id);
+                out.counts.push(1);
+            }
+        });
+        out.indptr.push(out.ids.len());
+    }
+    out.occurrences = vec![0; out.words.len()];
+    for (&id, &n) in out.ids.iter().zip(&out.counts) {
+        out.occurrences[id as usize] += n as u64;
+    }
+    out
+}
+
+/// The terms of a slice of passages: the state of the analyze step, which merges.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TermCounts {
+    /// Terms in code-point order; a term's index is its id here.
+    pub terms: Vec<String>,
+    /// Per term, its surface forms with their occurrences, in code-point order.
+    pub surfaces: Vec<Vec<(String, u64)>>,
+    /// Per term, the passages holding it.
+    pub df: Vec<u32>,
+    /// Per term, its occurrences.
+    pub cf: Vec<u64>,
+    /// One row per passage: term ids (sorted) and counts.
+    pub rows: SparseRows,
+}
+
+/// The counted terms of a corpus, each with its label: what TF-IDF weighs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counts {
+    /// Terms in code-point order; a term's index is its term id.
+    pub terms: Vec<String>,
+    /// The most frequent surface form of each term (ties: the smallest).
+    pub labels: Vec<String>,
+    /// Per term, the passages holding it.
+    pub df: Vec<u32>,
+    /// Per term, its occurrences.
+    pub cf: Vec<u64>,
+    /// One row per passage: term ids (sorted) and counts.
+    pub rows: SparseRows,
+}
+
+impl TermCounts {
+    /// Analyse and count the passages `texts` (named `ids`), reporting each chunk of
+    /// passages done as [`Task::Analyze`] steps.
+    ///
+    /// Three steps: chunks of passages are segmented in parallel (each counts its raw word
+    /// segments); the distinct words of all chunks are merged in chunk order and each is
+    /// analysed once (in parallel), which gives the terms and their sorted ids; then each
+    /// chunk's rows are mapped from chunk words to terms (in parallel; dropped words go,
+    /// words with the same term add up) and sorted. The result does not depend on the
+    /// number of threads.
+    pub fn partial(
+        analyzer: &Analyzer,
+        ids: &[u32],
+        texts: &[&str],
+        observer: &dyn Observer,
+    ) -> TermCounts {
+        Self::partial_in_chunks(analyzer, ids, texts, CHUNK, observer)
+    }
+
+    /// [`TermCounts::partial`] with chunks of `chunk` texts.
+    fn partial_in_chunks(
+        analyzer: &Analyzer,
+        ids: &[u32],
+        texts: &[&str],
+        chunk: usize,
+        observer: &dyn Observer,
+    ) -> TermCounts {
+        assert_eq!(ids.len(), texts.len(), "one id per text");
+        let mut chunks: Vec<ChunkWords> = texts
+            .par_chunks(chunk)
+            .map_init(Scratch::default, |scratch, c| {
+                let r = segment_chunk(scratch, c);
+                observer.advance(Task::Analyze, c.len() as u64);
+                r
+            })
+            .collect();
+
+        // the distinct words of the corpus, in order of first occurrence, and each chunk word's
+        // corpus word id
+        let mut short_ids: FxHashMap<ShortWord, u32> = FxHashMap::default();
+        let mut long_ids: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut words: Vec<&str> = Vec::new();
+        let mut occurrences: Vec<u64> = Vec::new();
+        let chunk_maps: Vec<Vec<u32>> = chunks
+            .iter()
+            .map(|chunk| {
+                (0..chunk.words.len())
+                    .map(|i| {
+                        let (w, key) = (chunk.words[i], chunk.keys[i]);
+                        let new_word = || {
+                            words.push(w);
+                            occurrences.push(0);
+                            (words.len() - 1) as u32
+                        };
+                        let id = if key != ShortWord::LONG {
+                            *short_ids.entry(key).or_insert_with(new_word)
+                        } else {
+                            *long_ids.entry(w).or_insert_with(new_word)
+                        };
+                        occurrences[id as usize] += chunk.occurrences[i];
+                        id
+                    })
+                    .collect()
+            })
+            .collect();
+        drop((short_ids, long_ids));
+        // analyse each distinct word once; a surface form always has the same term (its stem)
+        let tokens: Vec<Option<Token>> = words
+            .par_iter()
+            .map(|w| analyzer.analyze_word(w).ok())
+            .collect();
+        let mut term_ids: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut terms: Vec<&str> = Vec::new();
+        let mut surface_ids: FxHashMap<&str, u32> = FxHashMap::default();
+        // (surface form, its term, occurrences)
+        let mut surfaces: Vec<(&str, u32, u64)> = Vec::new();
+        let word_terms: Vec<u32> = tokens
+            .iter()
+            .zip(&occurrences)
+            .map(|(tok, &n)| {
+                let Some(tok) = tok else { return DROPPED };
+                let sid = *surface_ids.entry(&tok.surface).or_insert_with(|| {
+                    let tid = *term_ids.entry(&tok.term).or_insert_with(|| {
+                        terms.push(&tok.term);
+                        (terms.len() - 1) as u32
+                    });
+                    surfaces.push((&tok.surface, tid, 0));
+                    (surfaces.len() - 1) as u32
+                });
+                let s = &mut surfaces[sid as usize];
+                s.2 += n;
+                s.1
+            })
+            .collect();
+
+        // sort terms by code point (byte order of UTF-8) and renumber
+        let mut order: Vec<u32> = (0..terms.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| terms[a as usize].cmp(terms[b as usize]));
+        let mut rank = vec![0u32; terms.len()];
+        for (new, &old) in order.iter().enumerate() {
+            rank[old as usize] = new as u32;
+        }
+        let word_ranks: Vec<u32> = word_terms
+            .iter()
+            .map(|&t| {
+                if t == DROPPED {
+                    DROPPED
+                } else {
+                    rank[t as usize]
+                }
+            })
+            .collect();
+
+        // surface forms of each sorted term, in code-point order
+        let mut per_term: Vec<Vec<(String, u64)>> = vec![Vec::new(); terms.len()];
+        for &(surface, t, n) in &surfaces {
+            per_term[rank[t as usize] as usize].push((surface.to_string(), n));
+        }
+        for list in &mut per_term {
+            list.sort_unstable();
+        }
+
+        // each chunk's rows over sorted term ids
+        chunks
+            .par_iter_mut()
+            .zip(&chunk_maps)
+            .for_each(|(chunk, map)| term_rows(chunk, map, &word_ranks));
+        let (indptr, cols, counts) = concat(&chunks);
+        let mut df = vec![0u32; terms.len()];
+        let mut cf = vec![0u64; terms.len()];
+        for (&t, &c) in cols.iter().zip(&counts) {
+            df[t as usize] += 1;
+            cf[t as usize] += c as u64;
+        }
+        TermCounts {
+            terms: order
+                .iter()
+                .map(|&t| terms[t as usize].to_string())
+                .collect(),
+            surfaces: per_term,
+            df,
+            cf,
+            rows: SparseRows {
+                row_ids: ids.to_vec(),
+                indptr,
+                cols,
+                counts,
+                values: vec![],
+            },
+        }
+    }
+
+    /// The counts of `self`'s passages followed by `other`'s: the union of the terms (in
+    /// code-point order), counts and document frequencies added, rows appended.
+    pub fn merge(mut self, mut other: TermCounts) -> TermCounts {
+        let (na, nb) = (self.terms.len(), other.terms.len());
+        let mut a_new = vec![0u32; na];
+        let mut b_new = vec![0u32; nb];
+        let mut terms = Vec::with_capacity(na.max(nb));
+        let mut surfaces = Vec::with_capacity(na.max(nb));
+        let (mut df, mut cf) = (
+            Vec::with_capacity(na.max(nb)),
+            Vec::with_capacity(na.max(nb)),
+        );
+        let (mut a_terms, mut b_terms) = (
+            std::mem::take(&mut self.terms).into_iter().peekable(),
+            std::mem::take(&mut other.terms).into_iter().peekable(),
+        );
+        let (mut a_surf, mut b_surf) = (
+            std::mem::take(&mut self.surfaces).into_iter(),
+            std::mem::take(&mut other.surfaces).into_iter(),
+        );
+        let (mut i, mut j) = (0usize, 0usize);
+        loop {
+            let side = match (a_terms.peek(), b_terms.peek()) {
+                (None, None) => break,
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some(a), Some(b)) => a.cmp(b),
+            };
+            let id = terms.len() as u32;
+            match side {
+                std::cmp::Ordering::Less => {
+                    terms.push(a_terms.next().expect("peeked"));
+                    surfaces.push(a_surf.next().expect("one list per term"));
+                    df.push(self.df[i]);
+                    cf.push(self.cf[i]);
+                    a_new[i] = id;
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    terms.push(b_terms.next().expect("peeked"));
+                    surfaces.push(b_surf.next().expect("one list per term"));
+                    df.push(other.df[j]);
+                    cf.push(other.cf[j]);
+                    b_new[j] = id;
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    terms.push(a_terms.next().expect("peeked"));
+                    b_terms.next();
+                    surfaces.push(merge_surfaces(
+                        a_surf.next().expect("one list per term"),
+                        b_surf.next().expect("one list per term"),
+                    ));
+                    df.push(self.df[i] + other.df[j]);
+                    cf.push(self.cf[i] + other.cf[j]);
+                    a_new[i] = id;
+                    b_new[j] = id;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        // the new ids keep the order of the old ones: rows stay sorted
+        for c in &mut self.rows.cols {
+            *c = a_new[*c as usize];
+        }
+        for c in &mut other.rows.cols {
+            *c = b_new[*c as usize];
+        }
+        let mut rows = self.rows;
+        rows.append(other.rows);
+        TermCounts {
+            terms,
+            surfaces,
+            df,
+            cf,
+            rows,
+        }
+    }
+
+    /// The counts with each term's label: its most frequent surface form (ties: the
+    /// smallest).
+    pub fn finish(self) -> Counts {
+        let labels = self
+            .surfaces
+            .iter()
+            .map(|list| {
+                let mut best: Option<&(String, u64)> = None;
+                for s in list {
+                    if best.is_none_or(|b| s.1 > b.1) {
+                        best = Some(s);
+                    }
+                }
+                best.map_or(String::new(), |b| b.0.clone())
+            })
+            .collect();
+        Counts {
+            terms: self.terms,
+            labels,
+            df: self.df,
+            cf: self.cf,
+            rows: self.rows,
+        }
+    }
+}
+
+/// Two lists of surface forms, each in code-point order, as one: occurrences of the same
+/// form added.
+fn merge_surfaces(a: Vec<(String, u64)>, b: Vec<(String, u64)>) -> Vec<(String, u64)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        match (a.peek(), b.peek()) {
+            (None, None) => break,
+            (Some(_), None) => out.extend(a.by_ref()),
+            (None, Some(_)) => out.extend(b.by_ref()),
+            (Some(x), Some(y)) => match x.0.cmp(&y.0) {
+                std::cmp::Ordering::Less => out.push(a.next().expect("peeked")),
+                std::cmp::Ordering::Greater => out.push(b.next().expect("peeked")),
+                std::cmp::Ordering::Equal => {
+                    let (s, n) = a.next().expect("peeked");
+                    let (_, m) = b.next().expect("peeked");
+                    out.push((s, n + m));
+                }
+            },
+        }
+    }
+    out
+}
+
+/// Turn a chunk's rows from chunk words into term ids, in place: `map` gives each chunk
+/// word's corpus word id and `word_ranks` each corpus word's term id (or [`DROPPED`]).
+/// Dropped words go, words with the same term add up, and each row is sorted by term id.
+fn term_rows(chunk: &mut ChunkWords, map: &[u32], word_ranks: &[u32]) {
+    let terms: Vec<u32> = map.iter().map(|&w| word_ranks[w as usize]).collect();
+    // (term id << 32 | count): sorting sorts by term id
+    let mut row: Vec<u64> = Vec::new();
+    // rows are read from `a..b` and written from `end` on (`end <= a`: a row only shrinks)
+    let (mut a, mut end) = (0, 0);
+    for r in 1..chunk.indptr.len() {
+        let b = chunk.indptr[r];
+        // the words of the row that are kept, written without a branch (most rows hold
+        // stop words, unpredictably)
+        row.resize(b - a, 0);
+        let mut len = 0;
+        for (&w, &n) in chunk.ids[a..b].iter().zip(&chunk.counts[a..b]) {
+            let t = terms[w as usize];
+            row[len] = (t as u64) << 32 | n as u64;
+            len += (t != DROPPED) as usize;
+        }
+        row.truncate(len);
+        row.sort_unstable();
+        let mut last = DROPPED;
+        for &e in &row {
+            let (t, n) = ((e >> 32) as u32, e as u32);
+            if t == last {
+                chunk.counts[end - 1] += n;
+            } else {
+                chunk.ids[end] = t;
+                chunk.counts[end] = n;
+                end += 1;
+                last = t;
+            }
+        }
+        chunk.indptr[r] = end;
+        a = b;
+    }
+    chunk.ids.truncate(end);
+    chunk.counts.truncate(end);
+}
+
+/// The chunks' rows one after the other, as one CSR matrix (`indptr`, `term_ids`, `counts`),
+/// copied in parallel.
+fn concat(parts: &[ChunkWords]) -> (Vec<usize>, Vec<u32>, Vec<u32>) {
+    let n_rows: usize = parts.iter().map(|p| p.indptr.len() - 1).sum();
+    let nnz: usize = parts.iter().map(|p| p.ids.len()).sum();
+    let mut indptr = vec![0usize; n_rows + 1];
+    let mut ids = vec![0u32; nnz];
+    let mut counts = vec![0u32; nnz];
+    // each part's place in the output
+    let mut places = Vec::with_capacity(parts.len());
+    let (mut i_rest, mut t_rest, mut c_rest) = (&mut indptr[1..], &mut ids[..], &mut counts[..]);
+    let mut base = 0;
+    for p in parts {
+        let (i, ir) = std::mem::take(&mut i_rest).split_at_mut(p.indptr.len() - 1);
+        let (t, tr) = std::mem::take(&mut t_rest).split_at_mut(p.ids.len());
+        let (c, cr) = std::mem::take(&mut c_rest).split_at_mut(p.ids.len());
+        places.push((p, base, i, t, c));
+        (i_rest, t_rest, c_rest) = (ir, tr, cr);
+        base += p.ids.len();
+    }
+    places.into_par_iter().for_each(|(p, base, i, t, c)| {
+        for (to, &end) in i.iter_mut().zip(&p.indptr[1..]) {
+            *to = base + end;
+        }
+        t.copy_from_slice(&p.ids);
+        c.copy_from_slice(&p.counts);
+    });
+    (indptr, ids, counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::{AnalyzerParams, StopWords};
+    use crate::Silent;
+
+    fn count(a: &Analyzer, texts: &[&str]) -> Counts {
+        let ids: Vec<u32> = (0..texts.len() as u32).collect();
+        TermCounts::partial(a, &ids, texts, &Silent).finish()
+    }
+
+    /// Seeded generated texts of common, rare, folded and possessive words.
+    fn generated(n: usize, seed: u64) -> Vec<String> {
+        let words: Vec<&str> = "The the THE of Leader’s leader's leaders Leaders negotiations \
+            Negotiating negotiation 1,000 3.14 2015 U.S. it's café Café naïve £5m e.g. x A _ \
+            foo_bar ΟΔΟΣ οδος straße İstanbul internationalization Internationalization's"
+            .split(' ')
+            .collect();
+        let mut next = crate::analyze::test_rng(seed);
+        (0..n)
+            .map(|i| {
+                let k = next(30);
+                let mut t: String = (0..k)
+                    .map(|_| format!("{} ", words[next(words.len())]))
+                    .collect();
+                // some words occur in one passage only
+                t.push_str(&format!("rare{i} w{}", i % 7));
+                t
+            })
+            .collect()
+    }
+
+    #[test]
+    fn counts_are_sorted_and_labelled() {
+        let a = Analyzer::new(&AnalyzerParams::default()).unwrap();
+        let c = count(
+            &a,
+            &["Negotiations and negotiation", "negotiations, negotiating"],
+        );
+        assert_eq!(c.terms, ["negoti"]);
+        assert_eq!(c.labels, ["negotiations"]);
+        assert_eq!(c.rows.row_counts(0), (&[0u32][..], &[2u32][..]));
+        assert_eq!(c.rows.row_counts(1), (&[0u32][..], &[2u32][..]));
+        assert_eq!((c.df[0], c.cf[0]), (2, 4));
+    }
+
+    /// The counts computed the plain way: `unicode_words`, every word analysed, a sorted map
+    /// per row, labels from all surface forms.
+    fn plain_count(a: &Analyzer, texts: &[&str]) -> Counts {
+        use std::collections::BTreeMap;
+        use unicode_segmentation::UnicodeSegmentation;
+        let mut surfaces: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        let rows: Vec<BTreeMap<String, u32>> = texts
+            .iter()
+            .map(|text| {
+                let mut row = BTreeMap::new();
+                for tok in text.unicode_words().filter_map(|w| a.analyze_word(w).ok()) {
+                    *row.entry(tok.term.to_string()).or_insert(0) += 1;
+                    *surfaces
+                        .entry(tok.term.to_string())
+                        .or_default()
+                        .entry(tok.surface.to_string())
+                        .or_insert(0) += 1;
+                }
+                row
+            })
+            .collect();
+        let terms: Vec<String> = surfaces.keys().cloned().collect();
+        let labels = surfaces
+            .values()
+            .map(|s| {
+                // most frequent, then smallest
+                let top = s.values().max().unwrap();
+                s.iter().find(|e| e.1 == top).unwrap().0.clone()
+            })
+            .collect();
+        let mut c = Counts {
+            terms,
+            labels,
+            rows: SparseRows::empty(),
+            ..Default::default()
+        };
+        for row in rows {
+            for (t, n) in row {
+                c.rows.cols.push(c.terms.binary_search(&t).unwrap() as u32);
+                c.rows.counts.push(n);
+            }
+            c.rows.indptr.push(c.rows.cols.len());
+        }
+        c
+    }
+
+    #[test]
+    fn counts_are_the_plain_counts_for_any_chunks() {
+        let words: Vec<&str> = "The the THE of Leader’s leader's leaders Leaders negotiations \
+            Negotiating negotiation 1,000 3.14 2015 U.S. it's café Café naïve £5m e.g. x A _ \
+            foo_bar ΟΔΟΣ οδος straße İstanbul internationalization Internationalization's \
+            antidisestablishmentarianism fifteen-letters fifteenletterss sixteenletterszz — ... , 's"
+            .split(' ')
+            .collect();
+        let mut next = crate::analyze::test_rng(0x2545_F491_4F6C_DD1D);
+        let texts: Vec<String> = (0..300)
+            .map(|_| {
+                let n = next(40);
+                let seps = [" ", " ", " ", ", ", ". ", "\n", "-", "  "];
+                (0..n)
+                    .map(|_| format!("{}{}", words[next(words.len())], seps[next(seps.len())]))
+                    .collect()
+            })
+            .collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        // labels tie: the smallest surface form wins
+        let ties = ["Leaders' leader", "negotiations, negotiation NEGOTIATING"];
+        for settings in [
+            AnalyzerParams::default(),
+            AnalyzerParams {
+                stop_words: StopWords::None,
+                min_token_len: 3,
+                keep_numbers: false,
+                stem: false,
+                ..Default::default()
+            },
+        ] {
+            let a = Analyzer::new(&settings).unwrap();
+            let want = plain_count(&a, &texts);
+            assert!(want.terms.len() > 15, "{:?}", want.terms);
+            for (texts, want) in [(&texts[..], want), (&ties[..], plain_count(&a, &ties))] {
+                for chunk in [1, 7, 64, CHUNK] {
+                    let ids: Vec<u32> = (0..texts.len() as u32).collect();
+                    let got =
+                        TermCounts::partial_in_chunks(&a, &ids, texts, chunk, &Silent).finish();
+                    assert_eq!(got.terms, want.terms, "chunks of {chunk}");
+                    assert_eq!(got.labels, want.labels, "chunks of {chunk}");
+                    assert_eq!(got.rows.indptr, want.rows.indptr, "chunks of {chunk}");
+                    assert_eq!(got.rows.cols, want.rows.cols, "chunks of {chunk}");
+                    assert_eq!(got.rows.counts, want.rows.counts, "chunks of {chunk}");
+                }
+            }
+        }
+        let c = count(&Analyzer::new(&AnalyzerParams::default()).unwrap(), &ties);
+        assert_eq!(c.terms, ["leader", "negoti"]);
+        assert_eq!(c.labels, ["leader", "negotiating"]);
+    }
+
+    #[test]
+    fn partials_of_any_slices_merge_to_the_whole() {
+        let texts = generated(400, 7);
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let ids: Vec<u32> = (0..texts.len() as u32).map(|i| i * 3 + 1).collect();
+        let a = Analyzer::new(&AnalyzerParams::default()).unwrap();
+        let whole = TermCounts::partial(&a, &ids, &texts, &Silent);
+        for cuts in [vec![], vec![200], vec![1, 80, 81, 250, 399], vec![0, 400]] {
+            let mut bounds = vec![0];
+            bounds.extend(&cuts);
+            bounds.push(texts.len());
+            let merged = bounds
+                .windows(2)
+                .map(|w| TermCounts::partial(&a, &ids[w[0]..w[1]], &texts[w[0]..w[1]], &Silent))
+                .reduce(TermCounts::merge)
+                .unwrap();
+            assert_eq!(merged, whole, "cut at {cuts:?}");
+        }
+        // merging is associative
+        let part = |r: std::ops::Range<usize>| {
+            TermCounts::partial(&a, &ids[r.clone()], &texts[r], &Silent)
+        };
+        let left = part(0..100).merge(part(100..300)).merge(part(300..400));
+        let right = part(0..100).merge(part(100..300).merge(part(300..400)));
+        assert_eq!(left, right);
+        assert_eq!(left.finish(), whole.clone().finish());
+        assert_eq!(whole.rows.row_ids, ids);
+    }
+
+    #[test]
+    fn independent_of_thread_count() {
+        let texts = generated(3000, 11);
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let a = Analyzer::new(&AnalyzerParams::default()).unwrap();
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| count(&a, &refs))
+        };
+        assert_eq!(run(1), run(4));
+    }
+}

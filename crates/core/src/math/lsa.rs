@@ -1,0 +1,486 @@
+//! LSA: truncated SVD of the sparse TF-IDF matrix by randomized range finding (Halko,
+//! Martinsson & Tropp 2011, as scikit-learn's `TruncatedSVD(algorithm="randomized")`), with
+//! no dense passages × vocabulary matrix at any point.
+//!
+//! With `X ≈ U Σ Vᵀ`, passages are embedded as the rows of `U Σ = X V` (re-normalised to unit
+//! length), and any term-space vector `c` (a theme's seed vector) as `c V`.
+//!
+//! The algorithm needs only products of `X` with thin dense matrices and Gram matrices of
+//! tall ones. `X·D` is computed row by row, so a slice of rows gives its own rows of the
+//! product; `Xᵀ·D` ([`TransposeProduct`]) and `AᵀA` ([`Gram`]) are sums over rows, each with
+//! `partial` (over a slice of rows), `merge` (in a fixed order) and `finish`: the state a
+//! shard of the corpus contributes. This single-machine code computes `Xᵀ·D` as one partial
+//! over all rows (through the transpose, one sequential sum per term) and Gram matrices as
+//! partials over fixed blocks of rows merged in block order, so results never depend on the
+//! number of threads.
+//!
+//! Deterministic: the random test matrix comes from the seed, and every sum runs in a fixed
+//! order.
+
+use super::rows::normalize_rows;
+use crate::model::SparseRows;
+use linfa_linalg::eigh::Eigh;
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use rand_xoshiro::rand_core::{RngCore, SeedableRng};
+use rand_xoshiro::Xoshiro256Plus;
+use rayon::prelude::*;
+
+/// The LSA could not be computed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("LSA: eigendecomposition failed: {0}")]
+pub struct LsaError(String);
+
+/// Extra random directions beyond the requested dimensions.
+const OVERSAMPLE: usize = 10;
+/// Power iterations (scikit-learn's TruncatedSVD default is 5).
+const POWER_ITERATIONS: usize = 5;
+
+/// The sparse matrix with its kept columns renumbered `0..n_cols`.
+struct Input<'a> {
+    m: &'a SparseRows,
+    /// Column of each term id (`u32::MAX` for terms not in the matrix).
+    cols: &'a [u32],
+}
+
+impl Input<'_> {
+    /// `X · D` for a dense `n_cols × l` matrix `D`, given row-major (see [`single`]): each
+    /// row of the product from its own row of `X`.
+    fn mul<T: Copy + Into<f64> + Sync>(&self, d: &[T], l: usize) -> Array2<f64> {
+        let mut out = vec![0.0; self.m.n_rows() * l];
+        out.par_chunks_mut(l).enumerate().for_each(|(r, row)| {
+            let (ids, w) = self.m.row(r);
+            for (&t, &v) in ids.iter().zip(w) {
+                let c = self.cols[t as usize] as usize;
+                axpy(row, v, &d[c * l..(c + 1) * l]);
+            }
+        });
+        Array2::from_shape_vec((self.m.n_rows(), l), out).expect("shape matches length")
+    }
+}
+
+/// `Xᵀ·D` for the sparse `X` and a dense `n_rows × l` matrix `D`: a sum over the rows of
+/// `X`, so a slice of rows gives a partial product and partials add up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransposeProduct(Array2<f64>);
+
+impl TransposeProduct {
+    /// The product of a slice of rows: `xt` is the transpose of the slice (row `c` lists the
+    /// slice's rows holding column `c`, as positions into `d`, with their values) and `d`
+    /// the slice's rows of `D`, row-major, `l` wide. Each output row is summed by one thread,
+    /// in row order.
+    pub fn partial<T: Copy + Into<f64> + Sync>(xt: &SparseRows, d: &[T], l: usize) -> Self {
+        let n_cols = xt.n_rows();
+        let mut out = vec![0.0; n_cols * l];
+        out.par_chunks_mut(l).enumerate().for_each(|(c, row)| {
+            let (rows, values) = xt.row(c);
+            for (&r, &v) in rows.iter().zip(values) {
+                let r = r as usize;
+                axpy(row, v, &d[r * l..(r + 1) * l]);
+            }
+        });
+        TransposeProduct(Array2::from_shape_vec((n_cols, l), out).expect("shape matches length"))
+    }
+
+    /// The sum of two partial products (of disjoint slices of rows; merge in row order).
+    pub fn merge(self, other: TransposeProduct) -> TransposeProduct {
+        TransposeProduct(self.0 + other.0)
+    }
+
+    /// The product, `n_cols × l`.
+    pub fn finish(self) -> Array2<f64> {
+        self.0
+    }
+}
+
+/// `AᵀA` of a tall dense matrix `A`: a sum over blocks of its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gram(Array2<f64>);
+
+impl Gram {
+    /// The empty sum, `l × l` zeros.
+    pub fn zero(l: usize) -> Gram {
+        Gram(Array2::zeros((l, l)))
+    }
+
+    /// The Gram matrix of a block of rows.
+    pub fn partial(rows: ArrayView2<f64>) -> Gram {
+        Gram(rows.t().dot(&rows))
+    }
+
+    /// The sum of two partial Gram matrices (merge in row order).
+    pub fn merge(self, other: Gram) -> Gram {
+        Gram(self.0 + other.0)
+    }
+
+    /// The Gram matrix.
+    pub fn finish(self) -> Array2<f64> {
+        self.0
+    }
+}
+
+/// `y += a · x` over equal-length slices (a loop the compiler vectorises); sums in double
+/// precision whatever `x` is stored in.
+#[inline]
+fn axpy<T: Copy + Into<f64>>(y: &mut [f64], a: f64, x: &[T]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y += a * x.into();
+    }
+}
+
+/// A dense factor as the sparse products read it: each nonzero of `X` gathers one of its
+/// rows, and these gathers bound the products. Inside the power iterations only the span of
+/// the factors matters, so they are read in single precision (half the memory traffic); the
+/// last products, which give the basis and the singular vectors, read double precision.
+fn single(d: &Array2<f64>) -> Vec<f32> {
+    d.iter().map(|&v| v as f32).collect()
+}
+
+/// The row-major values of `d` in double precision (see [`single`]).
+fn double(d: &Array2<f64>) -> std::borrow::Cow<'_, [f64]> {
+    match d.as_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(d.iter().copied().collect()),
+    }
+}
+
+/// Standard normal samples from a seeded generator (Box–Muller).
+fn gaussian(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
+    let mut rng = Xoshiro256Plus::seed_from_u64(seed);
+    let mut uniform = || ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    let mut data = Vec::with_capacity(rows * cols);
+    while data.len() < rows * cols {
+        let (u1, u2) = (uniform(), uniform());
+        let r = (-2.0 * u1.ln()).sqrt();
+        let th = 2.0 * std::f64::consts::PI * u2;
+        data.push(r * th.cos());
+        data.push(r * th.sin());
+    }
+    data.truncate(rows * cols);
+    Array2::from_shape_vec((rows, cols), data).expect("shape matches length")
+}
+
+/// A basis of the column space of the tall matrix `a` (`n × l`, `l` small), by CholeskyQR
+/// with an eigendecomposition in place of the Cholesky factor: each pass, the Gram matrix
+/// `AᵀA = V Λ Vᵀ` (one `l × l` product, a matrix multiplication) gives `A ← A V Λ^{-1/2}`.
+/// One pass leaves an orthogonality error of the order of cond(A)² · ε; two passes
+/// (CholeskyQR2) restore orthonormality to working precision. Directions with a numerically zero eigenvalue
+/// become zero columns: they span nothing, and the range finder needs no more than the span.
+/// Householder QR of the same matrix is a sequence of `l` rank-one updates of the whole
+/// matrix, and was most of the LSA time.
+fn orthonormal(mut q: Array2<f64>, passes: usize) -> Result<Array2<f64>, LsaError> {
+    for _ in 0..passes {
+        let (vals, mut vecs) = gram(&q).eigh().map_err(|e| LsaError(e.to_string()))?;
+        let top = vals.iter().copied().fold(0.0_f64, f64::max);
+        for (j, mut col) in vecs.axis_iter_mut(Axis(1)).enumerate() {
+            let v = vals[j];
+            col *= if top > 0.0 && v > top * 1e-12 {
+                1.0 / v.sqrt()
+            } else {
+                0.0
+            };
+        }
+        mul_in_place(&mut q, &vecs);
+    }
+    Ok(q)
+}
+
+/// Rows per block of the blocked dense products: a function of the row count only, so that
+/// sums never depend on the number of threads; at most 64 blocks.
+fn row_block(n: usize) -> usize {
+    n.div_ceil(64).max(1024)
+}
+
+/// `AᵀA`, as partials over fixed blocks of rows (in parallel), merged in block order.
+fn gram(a: &Array2<f64>) -> Array2<f64> {
+    let parts: Vec<Gram> = a
+        .axis_chunks_iter(Axis(0), row_block(a.nrows()))
+        .into_par_iter()
+        .map(Gram::partial)
+        .collect();
+    parts
+        .into_iter()
+        .fold(Gram::zero(a.ncols()), Gram::merge)
+        .finish()
+}
+
+/// `A ← A V` for a square `V`, block of rows by block of rows (in parallel): no second
+/// `n × l` matrix.
+fn mul_in_place(a: &mut Array2<f64>, v: &Array2<f64>) {
+    let b = row_block(a.nrows());
+    a.axis_chunks_iter_mut(Axis(0), b)
+        .into_par_iter()
+        .for_each(|mut rows| {
+            let r = rows.dot(v);
+            rows.assign(&r);
+        });
+}
+
+/// A fitted LSA model.
+#[derive(Debug, Clone)]
+pub struct Lsa {
+    /// `n_cols × dims`: the right singular vectors, `V`.
+    pub components: Array2<f64>,
+    /// The singular values, largest first.
+    pub singular_values: Array1<f64>,
+    /// Passage embeddings `X V`, rows normalised to unit length (zero rows stay zero).
+    pub embedding: Array2<f64>,
+}
+
+/// The number of dimensions LSA can have for this matrix.
+pub fn max_dims(n_rows: usize, n_cols: usize) -> usize {
+    n_rows.min(n_cols).saturating_sub(1).max(1)
+}
+
+/// Fit a rank-`dims` LSA of the rows of `m`, whose columns are renumbered by `cols` (the
+/// column of each term id; every term of `m` must have one) into `0..n_cols`.
+pub fn fit(
+    m: &SparseRows,
+    cols: &[u32],
+    n_cols: usize,
+    dims: usize,
+    seed: u64,
+) -> Result<Lsa, LsaError> {
+    let x = Input { m, cols };
+    let n = m.n_rows();
+    let dims = dims.min(max_dims(n, n_cols));
+    let l = (dims + OVERSAMPLE).min(n).min(n_cols);
+    // one partial of Xᵀ·D over all rows: the transpose keeps one sequential sum per term
+    let xt = m.transpose(cols, n_cols);
+    let omega = gaussian(n_cols, l, seed);
+    // Between power iterations one CholeskyQR pass is enough: the next product only needs the
+    // span, well conditioned (scikit-learn uses an LU factor there). The final basis gets two.
+    let mut y = x.mul(&single(&omega), l);
+    drop(omega);
+    for i in 0..POWER_ITERATIONS {
+        let q = orthonormal(y, 1)?;
+        let z = orthonormal(TransposeProduct::partial(&xt, &single(&q), l).finish(), 1)?;
+        y = if i + 1 < POWER_ITERATIONS {
+            x.mul(&single(&z), l)
+        } else {
+            x.mul(&double(&z), l)
+        };
+    }
+    let q = orthonormal(y, 2)?; // n × l
+    let bt = TransposeProduct::partial(&xt, &double(&q), l).finish(); // n_cols × l (= Bᵀ, B = Qᵀ X)
+    drop(xt);
+    let bbt = bt.t().dot(&bt); // l × l = B Bᵀ
+    let (vals, vecs) = bbt.eigh().map_err(|e| LsaError(e.to_string()))?;
+    let mut order: Vec<usize> = (0..vals.len()).collect();
+    order.sort_by(|&a, &b| vals[b].total_cmp(&vals[a]).then(a.cmp(&b)));
+    let order = &order[..dims];
+    let sigma: Array1<f64> = order.iter().map(|&i| vals[i].max(0.0).sqrt()).collect();
+    let w = vecs.select(Axis(1), order); // l × dims
+                                         // V = Bᵀ W Σ⁻¹ ; X V = Q W Σ
+                                         // Directions with a numerically zero singular value carry no signal: they are zeroed in
+                                         // both maps (dividing by them would only amplify rounding noise).
+    let floor = sigma.first().copied().unwrap_or(0.0) * 1e-9;
+    let mut w = w;
+    let mut components = bt.dot(&w);
+    for (j, mut col) in components.axis_iter_mut(Axis(1)).enumerate() {
+        if sigma[j] > floor {
+            col /= sigma[j];
+        } else {
+            col.fill(0.0);
+        }
+        // A singular vector's sign is arbitrary: as scikit-learn's `svd_flip`, make its
+        // largest entry (by magnitude, the first of equals) positive, so that embeddings do
+        // not flip when the arithmetic before them changes.
+        let big = col
+            .iter()
+            .copied()
+            .fold(0.0_f64, |m, v| if v.abs() > m.abs() { v } else { m });
+        if big < 0.0 {
+            col *= -1.0;
+            w.column_mut(j).mapv_inplace(|v| -v);
+        }
+    }
+    let mut embedding = q.dot(&w);
+    for (j, mut col) in embedding.axis_iter_mut(Axis(1)).enumerate() {
+        col *= if sigma[j] > floor { sigma[j] } else { 0.0 };
+    }
+    normalize_rows(&mut embedding);
+    Ok(Lsa {
+        components,
+        singular_values: sigma,
+        embedding,
+    })
+}
+
+impl Lsa {
+    /// Project term-space rows (`k × n_cols`) into the LSA space, normalised.
+    pub fn project(&self, rows: &Array2<f64>) -> Array2<f64> {
+        let mut p = rows.dot(&self.components);
+        normalize_rows(&mut p);
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A matrix with two clear blocks of terms, plus noise.
+    /// An LSA of [`blocks`] (all 23 columns).
+    fn fit_blocks(m: &SparseRows, dims: usize, seed: u64) -> Lsa {
+        let cols: Vec<u32> = (0..23).collect();
+        fit(m, &cols, 23, dims, seed).unwrap()
+    }
+
+    fn blocks() -> SparseRows {
+        let mut m = SparseRows::default();
+        m.indptr.push(0);
+        for r in 0..40u32 {
+            let base = if r % 2 == 0 { 0 } else { 10 };
+            let mut ids: Vec<u32> = (0..4).map(|j| base + (r + j) % 10).collect();
+            ids.push(20 + r % 3);
+            ids.sort();
+            ids.dedup();
+            let w = 1.0 / (ids.len() as f64).sqrt();
+            for &t in &ids {
+                m.cols.push(t);
+                m.counts.push(1);
+                m.values.push(w);
+            }
+            m.row_ids.push(r);
+            m.indptr.push(m.cols.len());
+        }
+        m
+    }
+
+    fn dense(m: &SparseRows, n_cols: usize) -> Array2<f64> {
+        let mut d = Array2::zeros((m.n_rows(), n_cols));
+        for r in 0..m.n_rows() {
+            let (ids, w) = m.row(r);
+            for (&t, &v) in ids.iter().zip(w) {
+                d[[r, t as usize]] = v;
+            }
+        }
+        d
+    }
+
+    #[test]
+    fn full_rank_lsa_preserves_cosines() {
+        let m = blocks();
+        let lsa = fit_blocks(&m, 22, 1);
+        let d = dense(&m, 23);
+        // rank of the matrix is below 22: the embedding keeps every cosine
+        let g = d.dot(&d.t());
+        let e = lsa.embedding.dot(&lsa.embedding.t());
+        for i in 0..40 {
+            for j in 0..40 {
+                assert!(
+                    (g[[i, j]] - e[[i, j]]).abs() < 1e-8,
+                    "{i},{j}: {} vs {}",
+                    g[[i, j]],
+                    e[[i, j]]
+                );
+            }
+        }
+        // singular values are sorted and match the top eigenvalues of XᵀX
+        assert!(lsa
+            .singular_values
+            .windows(2)
+            .into_iter()
+            .all(|w| w[0] >= w[1]));
+        // projecting the rows themselves gives the embedding
+        let p = lsa.project(&d);
+        for (a, b) in p.iter().zip(lsa.embedding.iter()) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn two_dimensions_separate_the_blocks() {
+        let lsa = fit_blocks(&blocks(), 2, 3);
+        let e = &lsa.embedding;
+        let same = e.row(0).dot(&e.row(2));
+        let other = e.row(0).dot(&e.row(1));
+        assert!(same > other + 0.3, "same {same}, other {other}");
+    }
+
+    #[test]
+    fn each_component_has_a_positive_largest_entry() {
+        let m = blocks();
+        let fits: Vec<Lsa> = (0..4).map(|seed| fit_blocks(&m, 2, seed)).collect();
+        for lsa in &fits {
+            for col in lsa.components.columns() {
+                let big = col
+                    .iter()
+                    .fold(0.0_f64, |m, &v| if v.abs() > m.abs() { v } else { m });
+                assert!(big > 0.0, "largest entry {big}");
+            }
+        }
+    }
+
+    #[test]
+    fn deterministic_across_thread_counts() {
+        let m = blocks();
+        let cols: Vec<u32> = (0..23).collect();
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let a = one.install(|| fit(&m, &cols, 23, 5, 9).unwrap());
+        let two = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let b = two.install(|| fit(&m, &cols, 23, 5, 9).unwrap());
+        assert_eq!(a.embedding, b.embedding);
+        assert_eq!(a.components, b.components);
+    }
+
+    #[test]
+    fn gaussian_samples_look_standard() {
+        let g = gaussian(200, 50, 5);
+        let mean = g.mean().unwrap();
+        let var = g.mapv(|v| (v - mean) * (v - mean)).mean().unwrap();
+        assert!(
+            mean.abs() < 0.05 && (var - 1.0).abs() < 0.05,
+            "{mean} {var}"
+        );
+        assert_eq!(gaussian(3, 3, 5), gaussian(3, 3, 5));
+    }
+
+    #[test]
+    fn gram_is_the_sum_of_its_block_partials() {
+        let a = gaussian(3000, 7, 3);
+        let whole = gram(&a);
+        let b = row_block(a.nrows());
+        let mut sum = Gram::zero(7);
+        for block in a.axis_chunks_iter(Axis(0), b) {
+            sum = sum.merge(Gram::partial(block));
+        }
+        assert_eq!(sum.finish(), whole);
+        let direct = a.t().dot(&a);
+        for (x, y) in whole.iter().zip(direct.iter()) {
+            assert!((x - y).abs() < 1e-9 * (1.0 + y.abs()), "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn transpose_products_of_row_slices_add_up() {
+        let m = blocks();
+        let cols: Vec<u32> = (0..23).collect();
+        let d = gaussian(m.n_rows(), 4, 1);
+        let d = d.as_slice().unwrap();
+        let whole = TransposeProduct::partial(&m.transpose(&cols, 23), d, 4).finish();
+        // rows 0..15 and 15..40 as two slices, each with its rows of D
+        let mut first = SparseRows::empty();
+        let mut second = SparseRows::empty();
+        for r in 0..m.n_rows() {
+            let (ids, w) = m.row(r);
+            let part = if r < 15 { &mut first } else { &mut second };
+            part.cols.extend_from_slice(ids);
+            part.values.extend_from_slice(w);
+            part.row_ids.push(m.row_ids[r]);
+            part.indptr.push(part.cols.len());
+        }
+        let a = TransposeProduct::partial(&first.transpose(&cols, 23), &d[..15 * 4], 4);
+        let b = TransposeProduct::partial(&second.transpose(&cols, 23), &d[15 * 4..], 4);
+        let merged = a.merge(b).finish();
+        for (x, y) in merged.iter().zip(whole.iter()) {
+            assert!((x - y).abs() < 1e-12, "{x} vs {y}");
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The numerical kernels the stages are built from: LSA, k-means, validity indices,
+//! c-TF-IDF and agreement metrics. They know matrices and labels, not passages or themes.
+
+pub mod agreement;
+pub mod ctfidf;
+pub mod kmeans;
+pub mod lsa;
+pub mod rows;
+pub mod validity;

@@ -1,0 +1,165 @@
+//! What clustering says of the passages and of each cluster.
+
+use super::names::named_enum;
+use serde::{Deserialize, Serialize};
+
+/// Theme name of passages that belong to no cluster.
+pub const UNASSIGNED: &str = "unassigned";
+
+named_enum! {
+    /// Why a passage has, or has not, a cluster.
+    pub enum AssignmentStatus {
+        /// It has one.
+        Assigned = "assigned",
+        /// The passage has no kept term.
+        NoTerms = "no_terms",
+        /// Its best similarity is below `cluster.min_similarity` (guided), or not positive.
+        LowSimilarity = "low_similarity",
+        /// Its margin to the runner-up is below `cluster.min_margin` (guided).
+        LowMargin = "low_margin",
+    }
+}
+
+named_enum! {
+    /// How a cluster's terms are ranked.
+    pub enum Measure {
+        /// Mean TF-IDF weight over the cluster's passages: the centroid's heaviest terms.
+        MeanTfidf = "mean_tfidf",
+        /// Class-based TF-IDF (BERTopic's c-TF-IDF) against the rest of the corpus.
+        Ctfidf = "ctfidf",
+    }
+}
+
+named_enum! {
+    /// What became of a seed word.
+    pub enum SeedState {
+        /// One of its terms is in the kept vocabulary.
+        Live = "live",
+        /// The analyzer dropped it (a stop word).
+        StopWord = "stop_word",
+        /// Its terms were seen but pruned.
+        Pruned = "pruned",
+        /// None of its terms occurs in the corpus.
+        Unseen = "unseen",
+    }
+}
+
+/// The cluster of one kept passage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    /// The passage.
+    pub passage_id: u32,
+    /// `None` for unassigned passages.
+    pub cluster: Option<u32>,
+    /// The cluster's theme, or [`UNASSIGNED`].
+    pub theme: String,
+    /// Cosine similarity to the cluster's centroid (unassigned: to the nearest one).
+    pub similarity: f64,
+    /// Similarity minus the best similarity to any other centroid.
+    pub margin: f64,
+    /// Why it has, or has not, a cluster.
+    pub status: AssignmentStatus,
+}
+
+/// One cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterInfo {
+    /// 0-based; in guided mode, the theme's position in the pipeline file.
+    pub cluster: u32,
+    /// The theme's name, or the cluster's top three c-TF-IDF labels.
+    pub theme: String,
+    /// Passages assigned.
+    pub size: u32,
+    /// Labels of the top c-TF-IDF terms, comma-separated.
+    pub top_terms: String,
+}
+
+/// One of a cluster's top terms by one measure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterTerm {
+    /// The cluster.
+    pub cluster: u32,
+    /// The measure ranked by.
+    pub measure: Measure,
+    /// 1-based, per cluster and measure.
+    pub rank: u32,
+    /// The term.
+    pub term_id: u32,
+    /// The stem.
+    pub term: String,
+    /// Its display form.
+    pub label: String,
+    /// The measure's value.
+    pub weight: f64,
+}
+
+/// What became of one seed word of a guided theme.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedStatus {
+    /// The theme.
+    pub theme: String,
+    /// The seed word as written.
+    pub seed: String,
+    /// The analysed term(s), space-separated (empty if the analyzer dropped the word).
+    pub terms: String,
+    /// The display labels of those terms that are in the vocabulary, space-separated: what
+    /// the seed actually matches ("succession" is stemmed to the term of "success").
+    pub label: String,
+    /// Largest vocabulary df among its terms (0 when none was seen).
+    pub df: u32,
+    /// What became of it.
+    pub status: SeedState,
+}
+
+/// How strongly a guided theme is supported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThemeStrength {
+    /// The theme.
+    pub theme: String,
+    /// Its seed words.
+    pub seeds: u32,
+    /// Of which live.
+    pub live_seeds: u32,
+    /// Kept passages holding at least one term of a live seed.
+    pub seed_passages: u32,
+    /// Passages assigned to the theme.
+    pub members: u32,
+    /// Of which hold a live seed term themselves.
+    pub members_with_seeds: u32,
+    /// Mean similarity of the members to the theme's centroid (0 without members).
+    pub mean_similarity: f64,
+}
+
+/// One k of a `k = "auto"` sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepRow {
+    /// The number of clusters.
+    pub k: usize,
+    /// Mean silhouette (cosine distance) on a sample; higher is better.
+    pub silhouette: f64,
+    /// Calinski–Harabasz index; higher is better.
+    pub calinski_harabasz: f64,
+    /// Davies–Bouldin index; lower is better.
+    pub davies_bouldin: f64,
+    /// Whether the rule picked this k.
+    pub chosen: bool,
+}
+
+/// The result of clustering.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Clustering {
+    /// The space k-means ran in, e.g. `tfidf (777 terms)` or `lsa (100 dimensions)`.
+    pub space: String,
+    /// Every kept passage once, in passage order.
+    pub assignments: Vec<Assignment>,
+    /// Every cluster.
+    pub clusters: Vec<ClusterInfo>,
+    /// Top terms of each cluster by each measure.
+    pub terms: Vec<ClusterTerm>,
+    /// Guided mode: what became of each seed word.
+    pub seeds: Vec<SeedStatus>,
+    /// `k = "auto"`: the criteria of every k tried.
+    pub sweep: Vec<SweepRow>,
+    /// Counted warnings (themes with too few live seeds, a k at the end of the range).
+    pub warnings: Vec<String>,
+}

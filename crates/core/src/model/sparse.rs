@@ -1,0 +1,151 @@
+//! The one sparse matrix type: compressed sparse rows.
+
+/// A sparse matrix in CSR form. Term counts, TF-IDF weights and their transposes are all
+/// this type: rows are passages (or, transposed, terms), columns terms (or passages).
+///
+/// Row `r` holds the entries `indptr[r]..indptr[r + 1]` of `cols`, and of `counts` and
+/// `values` when the matrix has them (each is either empty or as long as `cols`). Within a
+/// row, columns are sorted and distinct.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SparseRows {
+    /// The id of each row: the passage id for rows of passages.
+    pub row_ids: Vec<u32>,
+    /// Start of each row's entries, and the end of the last (`n_rows + 1` values).
+    pub indptr: Vec<usize>,
+    /// The column (term id) of each entry.
+    pub cols: Vec<u32>,
+    /// Raw counts of the entries; empty when the matrix has none.
+    pub counts: Vec<u32>,
+    /// Values (weights) of the entries; empty before weighting.
+    pub values: Vec<f64>,
+}
+
+impl SparseRows {
+    /// A matrix with no rows.
+    pub fn empty() -> SparseRows {
+        SparseRows {
+            indptr: vec![0],
+            ..Default::default()
+        }
+    }
+
+    /// Number of rows.
+    pub fn n_rows(&self) -> usize {
+        self.indptr.len().saturating_sub(1)
+    }
+
+    /// Number of stored entries.
+    pub fn nnz(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// Range of row `r`'s entries.
+    pub fn span(&self, r: usize) -> std::ops::Range<usize> {
+        self.indptr[r]..self.indptr[r + 1]
+    }
+
+    /// Columns and values of row `r`.
+    pub fn row(&self, r: usize) -> (&[u32], &[f64]) {
+        let s = self.span(r);
+        (&self.cols[s.clone()], &self.values[s])
+    }
+
+    /// Columns and counts of row `r`.
+    pub fn row_counts(&self, r: usize) -> (&[u32], &[u32]) {
+        let s = self.span(r);
+        (&self.cols[s.clone()], &self.counts[s])
+    }
+
+    /// Append the rows of `other` after the rows of `self` (same columns).
+    pub fn append(&mut self, other: SparseRows) {
+        if self.indptr.is_empty() {
+            self.indptr.push(0);
+        }
+        let base = self.nnz();
+        self.row_ids.extend(other.row_ids);
+        self.indptr
+            .extend(other.indptr.iter().skip(1).map(|&p| base + p));
+        self.cols.extend(other.cols);
+        self.counts.extend(other.counts);
+        self.values.extend(other.values);
+    }
+
+    /// The transpose of the values, with columns renumbered by `col_of` (`u32::MAX` for
+    /// columns left out) into `0..n_cols`: row `c` of the result lists, in row order, the
+    /// rows of `self` holding column `c` (by position, not by row id) and their values.
+    pub fn transpose(&self, col_of: &[u32], n_cols: usize) -> SparseRows {
+        let mut indptr = vec![0usize; n_cols + 1];
+        for &t in &self.cols {
+            let c = col_of[t as usize];
+            if c != u32::MAX {
+                indptr[c as usize + 1] += 1;
+            }
+        }
+        for c in 0..n_cols {
+            indptr[c + 1] += indptr[c];
+        }
+        let nnz = indptr[n_cols];
+        let mut next = indptr.clone();
+        let mut rows = vec![0u32; nnz];
+        let mut values = vec![0f64; nnz];
+        for r in 0..self.n_rows() {
+            let (ids, w) = self.row(r);
+            for (&t, &v) in ids.iter().zip(w) {
+                let c = col_of[t as usize];
+                if c != u32::MAX {
+                    let c = c as usize;
+                    rows[next[c]] = r as u32;
+                    values[next[c]] = v;
+                    next[c] += 1;
+                }
+            }
+        }
+        SparseRows {
+            row_ids: (0..n_cols as u32).collect(),
+            indptr,
+            cols: rows,
+            counts: vec![],
+            values,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m() -> SparseRows {
+        SparseRows {
+            row_ids: vec![10, 11, 12],
+            indptr: vec![0, 2, 2, 3],
+            cols: vec![0, 2, 1],
+            counts: vec![1, 2, 3],
+            values: vec![0.5, 0.25, 1.0],
+        }
+    }
+
+    #[test]
+    fn rows_and_append() {
+        let mut a = m();
+        assert_eq!((a.n_rows(), a.nnz()), (3, 3));
+        assert_eq!(a.row(0), (&[0u32, 2][..], &[0.5, 0.25][..]));
+        assert_eq!(a.row_counts(2), (&[1u32][..], &[3u32][..]));
+        assert!(a.row(1).0.is_empty());
+        a.append(m());
+        assert_eq!(a.n_rows(), 6);
+        assert_eq!(a.row(3), m().row(0));
+        assert_eq!(a.row_ids[3..], [10, 11, 12]);
+        let mut e = SparseRows::empty();
+        e.append(m());
+        assert_eq!(e, m());
+    }
+
+    #[test]
+    fn transpose_renumbers_and_drops_columns() {
+        // column 1 left out, columns 0 and 2 become 1 and 0
+        let t = m().transpose(&[1, u32::MAX, 0], 2);
+        assert_eq!(t.indptr, [0, 1, 2]);
+        assert_eq!(t.row(0), (&[0u32][..], &[0.25][..]));
+        assert_eq!(t.row(1), (&[0u32][..], &[0.5][..]));
+    }
+}

@@ -1,0 +1,382 @@
+//! The four stages as [`Job`]s: how each computes, what it writes, and what it says.
+
+use super::fingerprint::{input_hashes, StageKey};
+use super::{Engine, Event, Job, Stage, StageRecord, Written};
+use crate::error::{Error, Result};
+use crate::files::{file_hash, write_text};
+use crate::formats::{self, InputFile};
+use crate::pipeline_file::Pipeline;
+use crate::report::{self, RunInfo, StageRun, Summary};
+use crate::tables;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+use themata_core::analyze::{Analyzer, TermCounts};
+use themata_core::model::{Clustering, Corpus, PassageStatus, SparseRows, Vocabulary};
+use themata_core::{cluster, tfidf, Task};
+
+/// The analyzer of the pipeline (its settings were checked when the file was loaded).
+fn analyzer(p: &Pipeline) -> Result<Analyzer> {
+    Analyzer::new(&p.analyzer).map_err(|e| Error::config(&p.file, e.to_string()))
+}
+
+fn meta(p: &Pipeline) -> tables::Meta<'_> {
+    tables::Meta { pipeline: &p.name }
+}
+
+/// ingest: input files → documents.parquet, passages.parquet, duplicates.parquet.
+pub(super) struct Ingest {
+    files: Vec<InputFile>,
+    walk_warnings: Vec<String>,
+}
+
+impl Ingest {
+    /// The input files the pipeline names.
+    pub(super) fn discover(p: &Pipeline) -> Result<Ingest> {
+        let (files, walk_warnings) = formats::discover(&p.input.root, &p.input.patterns)?;
+        Ok(Ingest {
+            files,
+            walk_warnings,
+        })
+    }
+}
+
+impl Job for Ingest {
+    type Output = Corpus;
+    const STAGE: Stage = Stage::Ingest;
+
+    fn key(&self, e: &Engine) -> Result<StageKey> {
+        let p = &e.pipeline;
+        let mut settings = serde_json::json!({
+            "patterns": p.input.patterns, "input": p.input, "ingest": p.ingest
+        });
+        if p.input.strict {
+            // a run without --strict may have decoded invalid UTF-8 lossily: a strict run does
+            // not take its tables as fresh (a strict run's tables are fresh for the next one)
+            settings["strict"] = true.into();
+        }
+        Ok(StageKey::new(
+            Self::STAGE.name(),
+            settings,
+            input_hashes(&self.files),
+            String::new(),
+        ))
+    }
+
+    fn compute(&self, e: &mut Engine) -> Result<Corpus> {
+        let p = &e.pipeline;
+        e.observer
+            .start(Task::ReadFiles, Some(self.files.len() as u64));
+        let corpus = formats::read_corpus(
+            &self.files,
+            self.walk_warnings.clone(),
+            &p.ingest,
+            &p.input,
+            e.observer,
+        );
+        e.observer.finish(Task::ReadFiles);
+        corpus
+    }
+
+    fn write(&self, e: &Engine, corpus: &Corpus, dir: &Path) -> Result<Written> {
+        tables::write_corpus(dir, corpus, meta(&e.pipeline))?;
+        Ok(Written {
+            rows: BTreeMap::from([
+                ("documents".into(), corpus.documents.len() as u64),
+                ("passages".into(), corpus.passages.len() as u64),
+                ("duplicates".into(), corpus.duplicates.len() as u64),
+            ]),
+            warnings: corpus.warnings.clone(),
+            ..Default::default()
+        })
+    }
+
+    fn summary(&self, _: &Engine, corpus: &Corpus, rec: &StageRecord) -> String {
+        format!(
+            "ingest: {} documents, {} passages ({} kept) in {:.2} s",
+            corpus.documents.len(),
+            corpus.passages.len(),
+            corpus.count(PassageStatus::Kept),
+            rec.seconds
+        )
+    }
+
+    fn keep(e: &mut Engine, corpus: Corpus) {
+        e.corpus = Some(corpus);
+        // the files' bytes are gone
+        e.observer.event(Event::MemoryFreed);
+    }
+}
+
+/// analyze + tfidf: kept passages → vocabulary.parquet, tfidf.parquet.
+pub(super) struct Tfidf;
+
+/// What the tfidf stage computes.
+pub(super) struct Weighted {
+    vocab: Vocabulary,
+    m: SparseRows,
+    analyze_seconds: f64,
+    analyze_bytes: usize,
+}
+
+impl Job for Tfidf {
+    type Output = Weighted;
+    const STAGE: Stage = Stage::Tfidf;
+
+    fn key(&self, e: &Engine) -> Result<StageKey> {
+        let p = &e.pipeline;
+        let mut inputs = BTreeMap::new();
+        if let Some(f) = &p.analyzer.stop_words_file {
+            let h = file_hash(f).map_err(|e| Error::io(f, e))?;
+            inputs.insert(f.display().to_string(), h);
+        }
+        let settings = serde_json::json!({ "analyzer": p.analyzer, "tfidf": p.tfidf });
+        Ok(StageKey::new(
+            Self::STAGE.name(),
+            settings,
+            inputs,
+            e.recorded_fingerprint(Stage::Ingest),
+        ))
+    }
+
+    fn compute(&self, e: &mut Engine) -> Result<Weighted> {
+        let analyzer = analyzer(&e.pipeline)?;
+        e.ensure_corpus()?;
+        let shards = e.opts.shards;
+        let (p, observer) = (&e.pipeline, e.observer);
+        let corpus = e.corpus.as_ref().expect("just read");
+        let kept = tfidf::kept_passages(corpus)?;
+        let texts: Vec<&str> = kept.iter().map(|x| x.text.as_str()).collect();
+        let ids: Vec<u32> = kept.iter().map(|x| x.passage_id).collect();
+        let analyze_bytes: usize = texts.iter().map(|t| t.len()).sum();
+        observer.start(Task::Analyze, Some(texts.len() as u64));
+        let t = Instant::now();
+        // consecutive shards, each counted on its own, merged in order
+        let per_shard = texts.len().div_ceil(shards).max(1);
+        let counts = texts
+            .chunks(per_shard)
+            .zip(ids.chunks(per_shard))
+            .map(|(texts, ids)| TermCounts::partial(&analyzer, ids, texts, observer))
+            .reduce(TermCounts::merge)
+            .unwrap_or_default()
+            .finish();
+        let analyze_seconds = t.elapsed().as_secs_f64();
+        observer.finish(Task::Analyze);
+        observer.start(Task::Weigh, None);
+        let result = tfidf::fit(&counts, &p.tfidf);
+        drop(counts);
+        observer.event(Event::MemoryFreed);
+        observer.finish(Task::Weigh);
+        let (vocab, m) = result?;
+        Ok(Weighted {
+            vocab,
+            m,
+            analyze_seconds,
+            analyze_bytes,
+        })
+    }
+
+    fn write(&self, e: &Engine, w: &Weighted, dir: &Path) -> Result<Written> {
+        tables::write_tfidf(dir, &w.vocab, &w.m, meta(&e.pipeline))?;
+        Ok(Written {
+            rows: BTreeMap::from([
+                ("vocabulary".into(), w.vocab.terms.len() as u64),
+                ("tfidf".into(), w.m.nnz() as u64),
+            ]),
+            metrics: BTreeMap::from([
+                ("analyze_seconds".into(), w.analyze_seconds),
+                ("analyze_bytes".into(), w.analyze_bytes as f64),
+            ]),
+            ..Default::default()
+        })
+    }
+
+    fn summary(&self, _: &Engine, w: &Weighted, rec: &StageRecord) -> String {
+        let mb = w.analyze_bytes as f64 / 1e6;
+        format!(
+            "tfidf: {} terms ({} kept), {} non-zeros over {} passages in {:.2} s \
+             (analysed {:.1} MB at {:.0} MB/s)",
+            w.vocab.terms.len(),
+            w.vocab.n_kept(),
+            w.m.nnz(),
+            w.m.n_rows(),
+            rec.seconds,
+            mb,
+            mb / w.analyze_seconds.max(1e-9)
+        )
+    }
+
+    fn keep(e: &mut Engine, w: Weighted) {
+        e.tfidf = Some((w.vocab, w.m));
+    }
+}
+
+/// cluster: TF-IDF rows → assignments, clusters, cluster_terms, theme_seeds.
+pub(super) struct Cluster;
+
+impl Job for Cluster {
+    type Output = Clustering;
+    const STAGE: Stage = Stage::Cluster;
+
+    fn key(&self, e: &Engine) -> Result<StageKey> {
+        let c = &e.pipeline.cluster;
+        let settings = serde_json::json!({ "cluster": c, "themes": c.themes });
+        Ok(StageKey::new(
+            Self::STAGE.name(),
+            settings,
+            BTreeMap::new(),
+            e.recorded_fingerprint(Stage::Tfidf),
+        ))
+    }
+
+    fn compute(&self, e: &mut Engine) -> Result<Clustering> {
+        let analyzer = analyzer(&e.pipeline)?;
+        e.ensure_tfidf()?;
+        e.free_corpus();
+        let params = &e.pipeline.cluster;
+        let (vocab, m) = e.tfidf.as_ref().expect("just read");
+        let task = Task::Cluster {
+            k: params.n_clusters(),
+            range: (params.k_min, params.k_max),
+        };
+        e.observer.start(task, None);
+        let c = cluster::cluster(m, vocab, &analyzer, params);
+        e.observer.finish(task);
+        Ok(c?)
+    }
+
+    fn write(&self, e: &Engine, c: &Clustering, dir: &Path) -> Result<Written> {
+        tables::write_clustering(dir, c, meta(&e.pipeline))?;
+        let mut results = serde_json::json!({ "space": c.space });
+        if !c.sweep.is_empty() {
+            results["k_sweep"] = serde_json::to_value(&c.sweep).unwrap_or_default();
+        }
+        Ok(Written {
+            rows: BTreeMap::from([
+                ("assignments".into(), c.assignments.len() as u64),
+                ("clusters".into(), c.clusters.len() as u64),
+                ("cluster_terms".into(), c.terms.len() as u64),
+                ("theme_seeds".into(), c.seeds.len() as u64),
+            ]),
+            results,
+            warnings: c.warnings.clone(),
+            ..Default::default()
+        })
+    }
+
+    fn summary(&self, _: &Engine, c: &Clustering, rec: &StageRecord) -> String {
+        let unassigned = c.assignments.iter().filter(|a| a.cluster.is_none()).count();
+        let sizes: Vec<String> = c
+            .clusters
+            .iter()
+            .map(|x| format!("{} {}", x.theme, x.size))
+            .collect();
+        format!(
+            "cluster: {}; {unassigned} unassigned, in {:.2} s",
+            sizes.join(", "),
+            rec.seconds
+        )
+    }
+
+    fn keep(e: &mut Engine, c: Clustering) {
+        e.clustering = Some(c);
+    }
+}
+
+/// report: everything → summary.md, summary.json, summary.html in the report directory.
+pub(super) struct Report;
+
+impl Job for Report {
+    type Output = Summary;
+    const STAGE: Stage = Stage::Report;
+
+    fn key(&self, e: &Engine) -> Result<StageKey> {
+        let p = &e.pipeline;
+        let settings = serde_json::json!({
+            "representatives": p.report.representatives, "dir": p.report_dir
+        });
+        Ok(StageKey::new(
+            Self::STAGE.name(),
+            settings,
+            BTreeMap::new(),
+            e.recorded_fingerprint(Stage::Cluster),
+        ))
+    }
+
+    fn compute(&self, e: &mut Engine) -> Result<Summary> {
+        e.ensure_corpus()?;
+        e.ensure_tfidf()?;
+        e.ensure_clustering()?;
+        let p = &e.pipeline;
+        let warnings: Vec<String> = [Stage::Ingest, Stage::Cluster]
+            .iter()
+            .filter_map(|s| e.manifest.stages.get(s.name()))
+            .flat_map(|s| s.warnings.clone())
+            .collect();
+        let (corpus, (vocab, m), c) = (
+            e.corpus.as_ref().expect("read"),
+            e.tfidf.as_ref().expect("read"),
+            e.clustering.as_ref().expect("read"),
+        );
+        let ctx = report::Context {
+            pipeline: &p.name,
+            language: &p.analyzer.language,
+            cluster: &p.cluster,
+            representatives: p.report.representatives,
+        };
+        Ok(report::summarize(
+            &ctx, corpus, vocab, m, c, &c.space, &warnings,
+        ))
+    }
+
+    fn write(&self, e: &Engine, summary: &Summary, dir: &Path) -> Result<Written> {
+        write_text(&dir.join("summary.json"), &report::to_json(summary))?;
+        write_text(&dir.join("summary.md"), &report::to_markdown(summary))?;
+        let html = report::render_html(summary, &run_info(e))?;
+        // rewritten only when more than the run's timings and version changed, so that
+        // rerunning a committed report leaves it as it is
+        let path = dir.join("summary.html");
+        let unchanged = std::fs::read_to_string(&path)
+            .is_ok_and(|old| report::without_volatile(&old) == report::without_volatile(&html));
+        if !unchanged {
+            write_text(&path, &html)?;
+        }
+        Ok(Written {
+            rows: BTreeMap::from([("themes".into(), summary.themes.len() as u64)]),
+            ..Default::default()
+        })
+    }
+
+    fn summary(&self, e: &Engine, _: &Summary, rec: &StageRecord) -> String {
+        format!(
+            "report: {} in {:.2} s",
+            e.pipeline.report_dir.join("summary.md").display(),
+            rec.seconds
+        )
+    }
+
+    fn keep(_: &mut Engine, _: Summary) {}
+}
+
+/// The run behind the report, as the manifest records it: the stages before the report,
+/// with their settings and results.
+fn run_info(e: &Engine) -> RunInfo {
+    let m = &e.manifest;
+    let stages = [Stage::Ingest, Stage::Tfidf, Stage::Cluster]
+        .iter()
+        .filter_map(|s| {
+            let rec = m.stages.get(s.name())?;
+            let mut shown = rec.settings.clone();
+            if let (Some(o), Some(r)) = (shown.as_object_mut(), rec.results.as_object()) {
+                o.extend(r.clone());
+            }
+            Some(StageRun::new(s.name(), rec.seconds, &rec.rows, &shown))
+        })
+        .collect();
+    RunInfo {
+        version: m.themata_version.clone(),
+        threads: m.threads.to_string(),
+        seed: m.seed,
+        stages,
+    }
+}

@@ -1,0 +1,454 @@
+//! The engine: runs a pipeline's stages against its output directory, each only when it is
+//! stale.
+//!
+//! Every stage goes through one path ([`Engine::step`]): compute its key (settings, input
+//! files, the fingerprint of the stage it reads from, themata's version and build); skip it
+//! when the manifest records that key and its outputs are unchanged; otherwise compute its
+//! result, forget its record and those of the later stages, write its files (each
+//! atomically), then record it — last, so that a killed run never leaves a record of files
+//! that are not all in place. What differs between stages is a [`Job`]: how it computes,
+//! what it writes, and the line that says what it did.
+//!
+//! The engine prints nothing: it tells an [`Observer`] what happens, and the binary decides
+//! what to show.
+
+mod fingerprint;
+mod jobs;
+pub mod manifest;
+
+pub use fingerprint::{StageKey, BUILD};
+pub use manifest::{Manifest, StageRecord, MANIFEST};
+
+use crate::error::{Error, Result};
+use crate::files::{file_hash, remove_stale_temporaries};
+use crate::pipeline_file::Pipeline;
+use crate::tables;
+use fingerprint::{inputs_diff, settings_diff};
+use std::path::Path;
+use std::time::Instant;
+use themata_core::model::{Clustering, Corpus, SparseRows, SweepRow, Vocabulary};
+
+/// The stages, in the order data flows; each reads the tables of the one before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    /// Input files → documents, passages, duplicates.
+    Ingest,
+    /// Kept passages → vocabulary, TF-IDF weights.
+    Tfidf,
+    /// TF-IDF rows → assignments, clusters, their terms, seed words.
+    Cluster,
+    /// Everything → summary.json, summary.md, summary.html.
+    Report,
+}
+
+impl Stage {
+    /// Every stage, in order.
+    pub const ALL: [Stage; 4] = [Stage::Ingest, Stage::Tfidf, Stage::Cluster, Stage::Report];
+
+    /// The stage's name (as in the manifest and in messages).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Ingest => "ingest",
+            Stage::Tfidf => "tfidf",
+            Stage::Cluster => "cluster",
+            Stage::Report => "report",
+        }
+    }
+
+    /// The files the stage writes (the report's in the report directory, the others' in
+    /// the output directory).
+    pub fn outputs(self) -> &'static [&'static str] {
+        match self {
+            Stage::Ingest => &[tables::DOCUMENTS, tables::PASSAGES, tables::DUPLICATES],
+            Stage::Tfidf => &[tables::VOCABULARY, tables::TFIDF],
+            Stage::Cluster => &[
+                tables::ASSIGNMENTS,
+                tables::CLUSTERS,
+                tables::CLUSTER_TERMS,
+                tables::THEME_SEEDS,
+            ],
+            Stage::Report => &["summary.json", "summary.md", "summary.html"],
+        }
+    }
+
+    /// The stage whose tables this one reads.
+    pub fn previous(self) -> Option<Stage> {
+        let i = Stage::ALL.iter().position(|s| *s == self)?;
+        i.checked_sub(1).map(|j| Stage::ALL[j])
+    }
+
+    /// This stage and the ones after it.
+    fn and_later(self) -> impl Iterator<Item = Stage> {
+        Stage::ALL.into_iter().filter(move |s| *s >= self)
+    }
+}
+
+/// What a run tells its observer.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// The stage is fresh and was skipped.
+    Skipped {
+        /// The stage.
+        stage: Stage,
+        /// Its fingerprint.
+        fingerprint: &'a str,
+    },
+    /// The stage runs, and why.
+    Runs {
+        /// The stage.
+        stage: Stage,
+        /// Why it is stale (`settings changed: cluster.k: 5 → 3`, `--force`, ...).
+        reason: &'a str,
+    },
+    /// A warning met by a stage (also recorded in the manifest).
+    Warning(&'a str),
+    /// The stage's files are in place and recorded.
+    Done {
+        /// The stage.
+        stage: Stage,
+        /// One line that says what it did.
+        summary: &'a str,
+        /// Its record in the manifest.
+        record: &'a StageRecord,
+    },
+    /// Large values were just dropped: a good moment to give freed memory back.
+    MemoryFreed,
+}
+
+/// Receives the engine's events and the pipeline's progress.
+pub trait Observer: themata_core::Observer {
+    /// Something happened.
+    fn event(&self, event: Event);
+}
+
+/// An observer that ignores everything (for library use and tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+
+impl themata_core::Observer for Quiet {}
+
+impl Observer for Quiet {
+    fn event(&self, _: Event) {}
+}
+
+/// How a run behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// `run`: rerun every stage even when it is fresh.
+    pub force: bool,
+    /// Split the kept passages into this many consecutive shards for the analyze step,
+    /// whose counts then merge: the tables are the same for any number (a check of the
+    /// merge, and the shape of a run over shards on disk or on a cluster).
+    pub shards: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            force: false,
+            shards: 1,
+        }
+    }
+}
+
+/// What a stage wrote, besides its files.
+#[derive(Debug, Default)]
+struct Written {
+    rows: std::collections::BTreeMap<String, u64>,
+    metrics: std::collections::BTreeMap<String, f64>,
+    results: serde_json::Value,
+    warnings: Vec<String>,
+}
+
+/// One stage's part in [`Engine::step`].
+trait Job {
+    /// What the stage computes.
+    type Output;
+    /// The stage.
+    const STAGE: Stage;
+    /// Its key now.
+    fn key(&self, e: &Engine) -> Result<StageKey>;
+    /// Compute its result (reading earlier stages' tables as needed); no file is touched.
+    fn compute(&self, e: &mut Engine) -> Result<Self::Output>;
+    /// Write its files into `dir`.
+    fn write(&self, e: &Engine, out: &Self::Output, dir: &Path) -> Result<Written>;
+    /// The line that says what it did.
+    fn summary(&self, e: &Engine, out: &Self::Output, rec: &StageRecord) -> String;
+    /// Keep the result for later stages.
+    fn keep(e: &mut Engine, out: Self::Output);
+}
+
+/// Runs stages of one pipeline against its output directory.
+pub struct Engine<'o> {
+    pipeline: Pipeline,
+    opts: Options,
+    observer: &'o dyn Observer,
+    manifest: Manifest,
+    /// Stages that ran in this invocation.
+    ran: Vec<Stage>,
+    /// Stage results in memory (computed in this run, or read back from their tables).
+    corpus: Option<Corpus>,
+    tfidf: Option<(Vocabulary, SparseRows)>,
+    clustering: Option<Clustering>,
+}
+
+impl<'o> Engine<'o> {
+    /// An engine for `pipeline`, with the manifest of its output directory.
+    pub fn new(pipeline: Pipeline, opts: Options, observer: &'o dyn Observer) -> Self {
+        let mut manifest = Manifest::load(&pipeline.output);
+        manifest.themata_version = crate::VERSION.to_string();
+        manifest.pipeline = pipeline.name.clone();
+        manifest.pipeline_file = pipeline.file.display().to_string();
+        manifest.seed = pipeline.cluster.seed;
+        manifest.threads = rayon::current_num_threads();
+        Engine {
+            pipeline,
+            opts: Options {
+                shards: opts.shards.max(1),
+                ..opts
+            },
+            observer,
+            manifest,
+            ran: Vec::new(),
+            corpus: None,
+            tfidf: None,
+            clustering: None,
+        }
+    }
+
+    /// The pipeline.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// The manifest as this engine sees it (records of the stages that are in place).
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Every stage in order, skipping the stages that are fresh (unless `force`): a stage
+    /// is fresh when the manifest records the fingerprint it would have now and its outputs
+    /// still have the recorded content. Tables of skipped stages are read back only when a
+    /// later stage needs them.
+    pub fn run(&mut self) -> Result<()> {
+        for stage in Stage::ALL {
+            self.run_stage(stage, false)?;
+        }
+        Ok(())
+    }
+
+    /// Run one stage; `always`: even when it is fresh (the single-stage commands).
+    pub fn run_stage(&mut self, stage: Stage, always: bool) -> Result<()> {
+        match stage {
+            Stage::Ingest => {
+                let job = jobs::Ingest::discover(&self.pipeline)?;
+                self.step(job, always)
+            }
+            Stage::Tfidf => self.step(jobs::Tfidf, always),
+            Stage::Cluster => self.step(jobs::Cluster, always),
+            Stage::Report => self.step(jobs::Report, always),
+        }
+    }
+
+    /// The one path every stage takes: key, freshness, compute, replace the files, record.
+    fn step<J: Job>(&mut self, job: J, always: bool) -> Result<()> {
+        let stage = J::STAGE;
+        let key = job.key(self)?;
+        let reason = if always {
+            None
+        } else {
+            self.stale_reason(stage, &key)
+        };
+        if !always && reason.is_none() {
+            self.observer.event(Event::Skipped {
+                stage,
+                fingerprint: &key.fingerprint,
+            });
+            return Ok(());
+        }
+        if let Some(r) = &reason {
+            self.observer.event(Event::Runs { stage, reason: r });
+        }
+        let t = Instant::now();
+        let out = job.compute(self)?;
+        self.begin(stage)?;
+        let dir = self.dir_of(stage).to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let written = job.write(self, &out, &dir)?;
+        for w in &written.warnings {
+            self.observer.event(Event::Warning(w));
+        }
+        let mut rec = StageRecord {
+            settings: key.settings.clone(),
+            results: written.results,
+            rows: written.rows,
+            metrics: written.metrics,
+            warnings: written.warnings,
+            seconds: t.elapsed().as_secs_f64(),
+            ..Default::default()
+        };
+        for name in stage.outputs() {
+            let path = dir.join(name);
+            let h = file_hash(&path).map_err(|e| Error::io(&path, e))?;
+            rec.outputs.insert(name.to_string(), h);
+        }
+        rec.fingerprint = key.fingerprint;
+        rec.version = crate::VERSION.to_string();
+        rec.build = BUILD.to_string();
+        rec.inputs = key.inputs;
+        rec.upstream = key.upstream;
+        let summary = job.summary(self, &out, &rec);
+        self.manifest.stages.insert(stage.name().to_string(), rec);
+        self.ran.push(stage);
+        self.manifest.save(&self.pipeline.output)?;
+        self.observer.event(Event::Done {
+            stage,
+            summary: &summary,
+            record: &self.manifest.stages[stage.name()],
+        });
+        J::keep(self, out);
+        Ok(())
+    }
+
+    fn dir_of(&self, stage: Stage) -> &Path {
+        if stage == Stage::Report {
+            &self.pipeline.report_dir
+        } else {
+            &self.pipeline.output
+        }
+    }
+
+    /// Why `stage` must run for `key`, or `None` when its recorded outputs are fresh.
+    pub fn stale_reason(&self, stage: Stage, key: &StageKey) -> Option<String> {
+        if self.opts.force {
+            return Some("--force".into());
+        }
+        let Some(rec) = self.manifest.stages.get(stage.name()) else {
+            let earlier = Stage::ALL.iter().rev().filter(|s| **s < stage);
+            if let Some(prev) = earlier.into_iter().find(|s| self.ran.contains(s)) {
+                return Some(format!("the {} stage reran", prev.name()));
+            }
+            return Some("no complete earlier run in the manifest".into());
+        };
+        if rec.fingerprint == key.fingerprint {
+            // same inputs; the outputs must still be the ones recorded
+            let dir = self.dir_of(stage);
+            for name in stage.outputs() {
+                let Some(want) = rec.outputs.get(*name) else {
+                    return Some(format!("{name} is not recorded"));
+                };
+                match file_hash(&dir.join(name)) {
+                    Ok(h) if &h == want => {}
+                    Ok(_) => return Some(format!("{name} was changed since it was written")),
+                    Err(_) => return Some(format!("{name} is missing")),
+                }
+            }
+            return None;
+        }
+        if rec.version != crate::VERSION {
+            return Some(format!(
+                "themata version changed ({} → {})",
+                rec.version,
+                crate::VERSION
+            ));
+        }
+        if rec.build != BUILD {
+            return Some(format!(
+                "themata was rebuilt from other sources (build {} → {BUILD})",
+                if rec.build.is_empty() {
+                    "?"
+                } else {
+                    &rec.build
+                }
+            ));
+        }
+        let diff = settings_diff(&rec.settings, &key.settings, 3);
+        if !diff.is_empty() {
+            return Some(format!("settings changed: {}", diff.join("; ")));
+        }
+        if rec.inputs != key.inputs {
+            return Some(format!(
+                "input files changed: {}",
+                inputs_diff(&rec.inputs, &key.inputs)
+            ));
+        }
+        if rec.upstream != key.upstream {
+            let prev = stage.previous().unwrap_or(Stage::Ingest);
+            return Some(format!("the {} stage's output changed", prev.name()));
+        }
+        Some("fingerprint changed".into())
+    }
+
+    /// Before a stage writes anything: forget its record and those of later stages (their
+    /// outputs are about to be replaced, or were made from what is being replaced), and
+    /// remove temporaries an earlier killed run left behind.
+    fn begin(&mut self, stage: Stage) -> Result<()> {
+        let mut changed = false;
+        for s in stage.and_later() {
+            changed |= self.manifest.stages.remove(s.name()).is_some();
+        }
+        if changed {
+            let out = &self.pipeline.output;
+            std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+            self.manifest.save(out)?;
+        }
+        let mut targets: Vec<&str> = stage.outputs().to_vec();
+        targets.push(MANIFEST);
+        remove_stale_temporaries(self.dir_of(stage), &targets);
+        Ok(())
+    }
+
+    /// The fingerprint the manifest records for `stage` (empty when none).
+    fn recorded_fingerprint(&self, stage: Stage) -> String {
+        self.manifest
+            .stages
+            .get(stage.name())
+            .map(|s| s.fingerprint.clone())
+            .unwrap_or_default()
+    }
+
+    /// The corpus, read back from its tables if it is not in memory.
+    fn ensure_corpus(&mut self) -> Result<&Corpus> {
+        if self.corpus.is_none() {
+            self.corpus = Some(tables::read_corpus(&self.pipeline.output)?);
+        }
+        Ok(self.corpus.as_ref().expect("just set"))
+    }
+
+    /// The vocabulary and TF-IDF rows, read back from their tables if they are not in
+    /// memory.
+    fn ensure_tfidf(&mut self) -> Result<&(Vocabulary, SparseRows)> {
+        if self.tfidf.is_none() {
+            let out = self.pipeline.output.clone();
+            let kept: Vec<u32> = self.ensure_corpus()?.kept().map(|p| p.passage_id).collect();
+            let mut vocab = tables::read_vocabulary(&out)?;
+            vocab.n_rows = kept.len();
+            let m = tables::read_tfidf(&out, &kept)?;
+            self.tfidf = Some((vocab, m));
+        }
+        Ok(self.tfidf.as_ref().expect("just set"))
+    }
+
+    /// The clustering, read back from its tables (and the manifest's record of the cluster
+    /// stage's results) if it is not in memory.
+    fn ensure_clustering(&mut self) -> Result<&Clustering> {
+        if self.clustering.is_none() {
+            let mut c = tables::read_clustering(&self.pipeline.output)?;
+            if let Some(rec) = self.manifest.stages.get(Stage::Cluster.name()) {
+                c.space = rec.results["space"].as_str().unwrap_or("").to_string();
+                c.sweep = serde_json::from_value::<Vec<SweepRow>>(rec.results["k_sweep"].clone())
+                    .unwrap_or_default();
+            }
+            self.clustering = Some(c);
+        }
+        Ok(self.clustering.as_ref().expect("just set"))
+    }
+
+    /// Free the corpus (the report reads its tables back): clustering needs no text, so a
+    /// run's peak memory is the matrix and the reduced space, not the texts as well.
+    fn free_corpus(&mut self) {
+        if self.corpus.take().is_some() {
+            self.observer.event(Event::MemoryFreed);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! Parquet records: one document per row.
+
+use super::{input_err, InputParams, Record};
+use crate::error::Result;
+use polars::prelude::*;
+use std::path::Path;
+use themata_core::model::DocumentMeta;
+
+pub(super) fn read(
+    path: &Path,
+    bytes: &[u8],
+    cols: &InputParams,
+) -> Result<(Vec<Record>, Vec<String>)> {
+    let df = ParquetReader::new(std::io::Cursor::new(bytes))
+        .finish()
+        .map_err(|e| input_err(path, format!("not a readable Parquet file: {e}")))?;
+    let strings = |name: &str, what: &str| -> Result<Vec<Option<String>>> {
+        let c = df.column(name).map_err(|_| {
+            let names: Vec<String> = df
+                .get_column_names()
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            input_err(
+                path,
+                format!("no {what} column {name:?} (columns: {})", names.join(", ")),
+            )
+        })?;
+        let c = c
+            .cast(&DataType::String)
+            .map_err(|e| input_err(path, format!("column {name:?}: {e}")))?;
+        let s = c
+            .str()
+            .map_err(|e| input_err(path, format!("column {name:?}: {e}")))?;
+        Ok(s.iter().map(|v| v.map(str::to_string)).collect())
+    };
+    let text = strings(&cols.text_column, "text")?;
+    let ids = match &cols.id_column {
+        Some(c) => Some(strings(c, "id")?),
+        None => None,
+    };
+    let optional = |c: &Option<String>, what: &str| match c {
+        Some(c) => strings(c, what).map(Some),
+        None => Ok(None),
+    };
+    let titles = optional(&cols.title_column, "title")?;
+    let dates = optional(&cols.date_column, "date")?;
+    let authors = optional(&cols.author_column, "author")?;
+    let sources = optional(&cols.source_column, "source")?;
+    let at = |v: &Option<Vec<Option<String>>>, i: usize| v.as_ref().and_then(|v| v[i].clone());
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    for (i, t) in text.into_iter().enumerate() {
+        let Some(t) = t else {
+            warnings.push(format!(
+                "{}: row {i}: null text, record skipped",
+                path.display()
+            ));
+            continue;
+        };
+        out.push(Record::new(
+            ids.as_ref()
+                .and_then(|v| v[i].clone())
+                .unwrap_or_else(|| i.to_string()),
+            t,
+            DocumentMeta {
+                title: at(&titles, i),
+                date: at(&dates, i),
+                author: at(&authors, i),
+                source: at(&sources, i),
+            },
+        ));
+    }
+    Ok((out, warnings))
+}

@@ -1,0 +1,517 @@
+//! summary.html: one self-contained page (inline CSS and SVG, no script, nothing fetched)
+//! rendered from a [`Summary`] through the askama template `templates/summary.html`,
+//! which is compiled into the binary and escapes every value for HTML.
+//!
+//! Unlike summary.md and summary.json, the page also shows the run (themata's version,
+//! threads, per-stage timings and settings, from the manifest). Those values are wrapped in
+//! `<span class="volatile">` so a comparison of two renderings can leave them out.
+
+use super::charts::{self, BarItem, HBars, Scatter, StackItem, Stacked};
+use super::{shorten, DocumentMix, SeedFigure, Summary};
+use crate::error::{Error, Result};
+use askama::Template;
+use std::collections::{BTreeMap, HashMap};
+use themata_core::model::UNASSIGNED;
+
+/// Documents shown in the theme-mix chart (the ones with most kept passages beyond this).
+pub const MAX_MIX_ROWS: usize = 40;
+/// Set-aside passages listed (all of them are counted).
+pub const MAX_SET_ASIDE_ROWS: usize = 200;
+
+/// The run behind a report: what the manifest recorded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunInfo {
+    /// themata's version.
+    pub version: String,
+    /// Threads the run used.
+    pub threads: String,
+    /// The clustering seed.
+    pub seed: u64,
+    /// The stages before the report.
+    pub stages: Vec<StageRun>,
+}
+
+/// One stage of the run, as shown.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StageRun {
+    /// The stage's name.
+    pub name: String,
+    /// Its time, e.g. `0.123 s`.
+    pub seconds: String,
+    /// Rows written per table, e.g. `documents 3, passages 60`.
+    pub rows: String,
+    /// Its settings and results as `key = value` lines.
+    pub settings: Vec<(String, String)>,
+}
+
+/// `key = value` lines of a settings object, nested keys joined with `.`.
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    use serde_json::Value;
+    let key = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                flatten(&key(k), x, out);
+            }
+        }
+        Value::Array(a) if a.iter().any(|x| x.is_object() || x.is_array()) => {
+            for (i, x) in a.iter().enumerate() {
+                flatten(&format!("{prefix}[{i}]"), x, out);
+            }
+        }
+        Value::Array(a) => {
+            let items: Vec<String> = a.iter().map(scalar).collect();
+            out.push((prefix.to_string(), items.join(", ")));
+        }
+        x => out.push((prefix.to_string(), scalar(x))),
+    }
+}
+
+fn scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "—".into(),
+        x => x.to_string(),
+    }
+}
+
+impl StageRun {
+    /// A stage as the manifest recorded it: its time, rows, and settings (an object, shown
+    /// as dotted keys; the themes' seed words are left out: the seed-word table shows them).
+    pub fn new(
+        name: &str,
+        seconds: f64,
+        rows: &BTreeMap<String, u64>,
+        settings: &serde_json::Value,
+    ) -> StageRun {
+        let rows: Vec<String> = rows.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let mut lines = Vec::new();
+        flatten("", settings, &mut lines);
+        lines.retain(|(k, _)| !k.starts_with("themes["));
+        StageRun {
+            name: name.to_string(),
+            seconds: format!("{seconds:.3} s"),
+            rows: rows.join(", "),
+            settings: lines,
+        }
+    }
+}
+
+/// Why passages with this status and reason were set aside.
+pub fn why(status: &str, reason: &str) -> &'static str {
+    match (status, reason) {
+        (_, "dateline") => "a dateline: place and date opening the article",
+        (_, "read_time") => "a reading-time note (\"5 min read\")",
+        (_, "byline") => "a byline: author and date",
+        (_, "caption") => "an image caption or photo credit",
+        (_, "copyright") => "a copyright line",
+        (_, "tags") => "a list of tags",
+        (_, "author_bio") => "an author biography",
+        (_, "heading") => "a title or heading",
+        (_, "repeated") => "a short line repeated elsewhere in the corpus (page furniture)",
+        (_, "related_articles") => "part of the related-articles list closing the page",
+        (_, "exact") => "an exact copy of an earlier passage",
+        (_, "near") => "a near-duplicate of an earlier passage (word 3-gram Jaccard)",
+        (_, "contained") => "contained in an earlier passage",
+        (_, "merged") => "covered by earlier passages together (paragraphs merged)",
+        (_, "min_passage_chars") => "shorter than ingest.min_passage_chars",
+        ("boilerplate", _) => "page furniture, not article text",
+        ("duplicate", _) => "repeats an earlier passage",
+        _ => "not analysed",
+    }
+}
+
+pub struct Legend {
+    pub name: String,
+    pub color: &'static str,
+}
+
+pub struct TermChart {
+    pub theme: String,
+    pub color: &'static str,
+    pub chart: HBars,
+    /// The centroid's heaviest terms (highest mean TF-IDF weight), comma-separated.
+    pub heaviest: String,
+}
+
+pub struct ThemeView {
+    pub theme: String,
+    pub color: &'static str,
+    pub size: u32,
+    pub share: String,
+    pub representatives: Vec<RepView>,
+}
+
+pub struct RepView {
+    pub document: String,
+    pub ordinal: u32,
+    pub similarity: String,
+    pub text: String,
+}
+
+pub struct SeedGroup {
+    pub theme: String,
+    pub color: &'static str,
+    pub live: usize,
+    pub seeds: Vec<SeedFigure>,
+}
+
+pub struct SetAsideGroup {
+    pub status: String,
+    pub reason: String,
+    pub count: usize,
+    pub why: &'static str,
+}
+
+pub struct SetAsideRow {
+    pub document: String,
+    pub ordinal: u32,
+    pub status: String,
+    pub reason: String,
+    pub repeats: String,
+    pub text: String,
+}
+
+/// The page's data: the summary, the run, and every chart's geometry.
+#[derive(Template)]
+#[template(path = "summary.html")]
+pub struct Page<'a> {
+    pub s: &'a Summary,
+    pub run: &'a RunInfo,
+    pub overview: Vec<(&'static str, String)>,
+    pub legend: Vec<Legend>,
+    pub sizes: HBars,
+    pub themes: Vec<ThemeView>,
+    pub mix: Stacked,
+    pub mix_note: String,
+    pub terms: Vec<TermChart>,
+    pub map: Scatter,
+    pub set_aside_groups: Vec<SetAsideGroup>,
+    pub set_aside_rows: Vec<SetAsideRow>,
+    pub set_aside_more: usize,
+    pub seeds: Vec<SeedGroup>,
+    /// Some theme has seed-strength figures (guided runs).
+    pub has_strength: bool,
+}
+
+/// Lay out every chart of the page.
+pub fn page<'a>(s: &'a Summary, run: &'a RunInfo) -> Page<'a> {
+    let status: Vec<String> = s
+        .corpus
+        .passages_by_status
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    let c = &s.corpus;
+    let overview = vec![
+        ("documents", c.documents.to_string()),
+        (
+            "passages",
+            format!("{} ({})", c.passages, status.join(", ")),
+        ),
+        (
+            "terms",
+            format!("{} seen, {} kept after pruning", c.terms_seen, c.terms_kept),
+        ),
+        ("TF-IDF non-zeros", c.tfidf_nonzeros.to_string()),
+        (
+            "clustering",
+            format!(
+                "{} mode, {} themes, k-means in {}",
+                s.mode,
+                s.themes.len(),
+                s.space
+            ),
+        ),
+        ("language", s.language.clone()),
+        ("unassigned passages", s.unassigned.to_string()),
+        ("warnings", c.warning_count.to_string()),
+    ];
+    let mut legend: Vec<Legend> = s
+        .themes
+        .iter()
+        .map(|t| Legend {
+            name: t.theme.clone(),
+            color: charts::color(Some(t.cluster)),
+        })
+        .collect();
+    legend.push(Legend {
+        name: UNASSIGNED.into(),
+        color: charts::UNASSIGNED_COLOR,
+    });
+    let mut size_items: Vec<BarItem> = s
+        .themes
+        .iter()
+        .map(|t| BarItem {
+            label: t.theme.clone(),
+            value: t.size as f64,
+            value_text: format!("{} · {:.0} %", t.size, t.share * 100.0),
+            color: charts::color(Some(t.cluster)),
+        })
+        .collect();
+    size_items.push(BarItem {
+        label: UNASSIGNED.into(),
+        value: s.unassigned as f64,
+        value_text: s.unassigned.to_string(),
+        color: charts::UNASSIGNED_COLOR,
+    });
+    let sizes = charts::hbars(&size_items, 640.0, 24);
+
+    // theme mix: every document, or the ones with most kept passages
+    let kept = |d: &DocumentMix| d.themes.iter().map(|(_, n)| n).sum::<u32>();
+    let mut docs: Vec<&DocumentMix> = s.documents.iter().collect();
+    let mix_note = if docs.len() > MAX_MIX_ROWS {
+        docs.sort_by(|a, b| kept(b).cmp(&kept(a)).then(a.doc_id.cmp(&b.doc_id)));
+        docs.truncate(MAX_MIX_ROWS);
+        format!(
+            "The {MAX_MIX_ROWS} documents with most kept passages, of {}.",
+            s.documents.len()
+        )
+    } else {
+        String::new()
+    };
+    let colors: HashMap<&str, &'static str> =
+        legend.iter().map(|l| (l.name.as_str(), l.color)).collect();
+    let mix_items: Vec<StackItem> = docs
+        .iter()
+        .map(|d| StackItem {
+            label: match &d.meta.title {
+                Some(t) => format!("{} — {t}", d.path),
+                None => d.path.clone(),
+            },
+            parts: d
+                .themes
+                .iter()
+                .map(|(n, k)| {
+                    (
+                        n.clone(),
+                        *k,
+                        colors
+                            .get(n.as_str())
+                            .copied()
+                            .unwrap_or(charts::UNASSIGNED_COLOR),
+                    )
+                })
+                .collect(),
+            total_text: format!("{} kept", kept(d)),
+        })
+        .collect();
+    let mix = charts::stacked(&mix_items, 1000.0, 48);
+
+    let terms = s
+        .themes
+        .iter()
+        .map(|t| {
+            let items: Vec<BarItem> = t
+                .top_terms
+                .iter()
+                .zip(&t.top_term_weights)
+                .map(|(label, w)| BarItem {
+                    label: label.clone(),
+                    value: *w,
+                    value_text: format!("{w:.3}"),
+                    color: charts::color(Some(t.cluster)),
+                })
+                .collect();
+            TermChart {
+                theme: t.theme.clone(),
+                color: charts::color(Some(t.cluster)),
+                chart: charts::hbars(&items, 320.0, 16),
+                heaviest: t.top_terms_by_weight.join(", "),
+            }
+        })
+        .collect();
+
+    let theme_of: HashMap<u32, &str> = s
+        .themes
+        .iter()
+        .map(|t| (t.cluster, t.theme.as_str()))
+        .collect();
+    let points: Vec<charts::ScatterItem> = s
+        .map
+        .points
+        .iter()
+        .map(|p| {
+            let theme = p
+                .cluster
+                .and_then(|c| theme_of.get(&c).copied())
+                .unwrap_or(UNASSIGNED);
+            (
+                p.x,
+                p.y,
+                charts::color(p.cluster),
+                format!("passage {}: {theme}", p.passage_id),
+            )
+        })
+        .collect();
+    let map = charts::scatter(&points, 640.0, 480.0);
+
+    let themes = s
+        .themes
+        .iter()
+        .map(|t| ThemeView {
+            theme: t.theme.clone(),
+            color: charts::color(Some(t.cluster)),
+            size: t.size,
+            share: format!("{:.1} %", t.share * 100.0),
+            representatives: t
+                .representatives
+                .iter()
+                .map(|r| RepView {
+                    document: r.document.clone(),
+                    ordinal: r.ordinal,
+                    similarity: format!("{:.3}", r.similarity),
+                    text: shorten(&r.text, 700),
+                })
+                .collect(),
+        })
+        .collect();
+
+    let mut groups: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for p in &s.set_aside {
+        *groups
+            .entry((p.status.clone(), p.reason.clone()))
+            .or_insert(0) += 1;
+    }
+    let set_aside_groups = groups
+        .into_iter()
+        .map(|((status, reason), count)| SetAsideGroup {
+            why: why(&status, &reason),
+            status,
+            reason,
+            count,
+        })
+        .collect();
+    let set_aside_rows = s
+        .set_aside
+        .iter()
+        .take(MAX_SET_ASIDE_ROWS)
+        .map(|p| SetAsideRow {
+            document: p.document.clone(),
+            ordinal: p.ordinal,
+            status: p.status.clone(),
+            reason: p.reason.clone(),
+            repeats: p
+                .duplicate_of
+                .as_ref()
+                .map_or(String::new(), |(d, o)| format!("{d}, passage {o}")),
+            text: shorten(&p.text, 160),
+        })
+        .collect();
+    let mut seeds: Vec<SeedGroup> = Vec::new();
+    for sd in &s.seeds {
+        if seeds.last().is_none_or(|g| g.theme != sd.theme) {
+            let cluster = s
+                .themes
+                .iter()
+                .find(|t| t.theme == sd.theme)
+                .map(|t| t.cluster);
+            seeds.push(SeedGroup {
+                theme: sd.theme.clone(),
+                color: charts::color(cluster),
+                live: 0,
+                seeds: vec![],
+            });
+        }
+        if let Some(g) = seeds.last_mut() {
+            g.live += usize::from(sd.status == "live");
+            g.seeds.push(sd.clone());
+        }
+    }
+    Page {
+        s,
+        seeds,
+        run,
+        overview,
+        legend,
+        sizes,
+        themes,
+        mix,
+        mix_note,
+        terms,
+        map,
+        set_aside_groups,
+        set_aside_rows,
+        set_aside_more: s.set_aside.len().saturating_sub(MAX_SET_ASIDE_ROWS),
+        has_strength: s.themes.iter().any(|t| t.strength.is_some()),
+    }
+}
+
+/// Render summary.html.
+pub fn render_html(s: &Summary, run: &RunInfo) -> Result<String> {
+    page(s, run).render().map_err(|e| Error::Table {
+        path: "summary.html".into(),
+        message: e.to_string(),
+    })
+}
+
+/// The page with the run's volatile values (timings, version, threads) blanked, for
+/// comparing two renderings of the same pipeline.
+pub fn without_volatile(html: &str) -> String {
+    const OPEN: &str = "<span class=\"volatile\">";
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find(OPEN) {
+        out.push_str(&rest[..i + OPEN.len()]);
+        rest = &rest[i + OPEN.len()..];
+        match rest.find("</span>") {
+            Some(j) => rest = &rest[j..],
+            None => break,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volatile_values_are_blanked() {
+        let a = "<p>v<span class=\"volatile\">0.1.0</span> in <span class=\"volatile\">1.5 s</span></p>";
+        let b = "<p>v<span class=\"volatile\">0.2.0</span> in <span class=\"volatile\">0.7 s</span></p>";
+        assert_eq!(without_volatile(a), without_volatile(b));
+        assert_eq!(
+            without_volatile(a),
+            "<p>v<span class=\"volatile\"></span> in <span class=\"volatile\"></span></p>"
+        );
+        assert_ne!(without_volatile("<p>1</p>"), without_volatile("<p>2</p>"));
+    }
+
+    #[test]
+    fn settings_flatten_to_dotted_keys() {
+        let v = serde_json::json!({"cluster": {"k": null, "seed": 42}, "patterns": ["a", "b"],
+                                   "themes": [{"name": "x", "seeds": ["s"]}]});
+        let mut out = Vec::new();
+        flatten("", &v, &mut out);
+        let got: Vec<String> = out.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            got,
+            [
+                "cluster.k=—",
+                "cluster.seed=42",
+                "patterns=a, b",
+                "themes[0].name=x",
+                "themes[0].seeds=s"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_reason_has_an_explanation() {
+        use themata_core::model::{Named, Reason};
+        // every reason a passage can have, through its name table
+        for &(_, r) in Reason::NAMES {
+            assert_ne!(why("boilerplate", r), why("boilerplate", "?"), "{r}");
+            assert_ne!(why("duplicate", r), why("duplicate", "?"), "{r}");
+        }
+        assert_ne!(why("short", "min_passage_chars"), why("short", "?"));
+    }
+}

@@ -1,0 +1,253 @@
+//! summary.md: the report as Markdown, readable on a code host.
+
+use super::{shorten, Summary};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use themata_core::model::UNASSIGNED;
+
+/// Text safe inside a Markdown table cell or paragraph.
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if "\\`*_[]<>|#".contains(ch) {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The report as Markdown.
+pub fn to_markdown(s: &Summary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# themata report: {}\n", s.pipeline);
+    let c = &s.corpus;
+    let status: Vec<String> = c
+        .passages_by_status
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    let _ = writeln!(
+        o,
+        "{} documents, {} passages ({}); {} terms seen, {} kept; {} non-zero TF-IDF weights. \
+         Clustering: {} mode, k-means in {}, language {}. Warnings: {}.\n",
+        c.documents,
+        c.passages,
+        status.join(", "),
+        c.terms_seen,
+        c.terms_kept,
+        c.tfidf_nonzeros,
+        s.mode,
+        s.space,
+        s.language,
+        c.warning_count
+    );
+    let _ = writeln!(o, "## Themes\n");
+    let _ = writeln!(
+        o,
+        "Distinctive terms have the highest c-TF-IDF (the theme's term frequencies against \
+         the rest of the corpus); heaviest terms the highest mean TF-IDF weight over its \
+         passages.\n"
+    );
+    let _ = writeln!(
+        o,
+        "| theme | passages | share | distinctive terms | heaviest terms |"
+    );
+    let _ = writeln!(o, "|---|---:|---:|---|---|");
+    for t in &s.themes {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {:.1} % | {} | {} |",
+            md(&t.theme),
+            t.size,
+            t.share * 100.0,
+            md(&t.top_terms.join(", ")),
+            md(&t.top_terms_by_weight.join(", "))
+        );
+    }
+    let why: Vec<String> = s
+        .unassigned_by
+        .iter()
+        .map(|(k, v)| format!("{v} {}", k.replace('_', " ")))
+        .collect();
+    let _ = writeln!(
+        o,
+        "| {} | {} | | {} | |\n",
+        UNASSIGNED,
+        s.unassigned,
+        why.join(", ")
+    );
+    if let Some((floor, margin)) = s.thresholds {
+        let _ = writeln!(
+            o,
+            "A passage is unassigned when its best similarity is below {floor} (low \
+             similarity) or exceeds the runner-up's by less than {margin} (low margin).\n"
+        );
+    }
+    if s.themes.iter().any(|t| t.strength.is_some()) {
+        let _ = writeln!(o, "### Theme strength\n");
+        let _ = writeln!(
+            o,
+            "| theme | seed words | live | passages with a seed word | members | members with a seed word | mean similarity |"
+        );
+        let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|");
+        for st in s.themes.iter().filter_map(|t| t.strength.as_ref()) {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {:.3} |",
+                md(&st.theme),
+                st.seeds,
+                st.live_seeds,
+                st.seed_passages,
+                st.members,
+                st.members_with_seeds,
+                st.mean_similarity
+            );
+        }
+        let _ = writeln!(o);
+    }
+    if !s.k_sweep.is_empty() {
+        let _ = writeln!(o, "### Choosing k\n");
+        let _ = writeln!(
+            o,
+            "Each k is ranked by silhouette (cosine; higher is better) and by Davies–Bouldin \
+             (lower is better); the smallest sum of the two ranks wins (ties: higher \
+             silhouette, then smaller k). Calinski–Harabasz is shown, not voted.\n"
+        );
+        let _ = writeln!(
+            o,
+            "| k | silhouette | Calinski–Harabasz | Davies–Bouldin | chosen |"
+        );
+        let _ = writeln!(o, "|---:|---:|---:|---:|---|");
+        for r in &s.k_sweep {
+            let _ = writeln!(
+                o,
+                "| {} | {:.4} | {:.2} | {:.4} | {} |",
+                r.k,
+                r.silhouette,
+                r.calinski_harabasz,
+                r.davies_bouldin,
+                if r.chosen { "**yes**" } else { "" }
+            );
+        }
+        let _ = writeln!(o);
+    }
+    for t in &s.themes {
+        let _ = writeln!(o, "### {}\n", md(&t.theme));
+        if t.representatives.is_empty() {
+            let _ = writeln!(o, "No passages.\n");
+        }
+        for r in &t.representatives {
+            let _ = writeln!(
+                o,
+                "> {}\n>\n> — `{}`, passage {} (similarity {:.3})\n",
+                md(&shorten(&r.text, 400)),
+                r.document,
+                r.ordinal,
+                r.similarity
+            );
+        }
+    }
+    let _ = writeln!(o, "## Theme mix per document\n");
+    if let Some(d) = s.documents.first() {
+        let head: Vec<String> = d.themes.iter().map(|(n, _)| md(n)).collect();
+        let _ = writeln!(
+            o,
+            "| document | title | date | author | source | passages | {} |",
+            head.join(" | ")
+        );
+        let _ = writeln!(
+            o,
+            "|---|---|---|---|---|---:|{}",
+            "---:|".repeat(head.len())
+        );
+    }
+    for d in &s.documents {
+        let counts: Vec<String> = d.themes.iter().map(|(_, n)| n.to_string()).collect();
+        let _ = writeln!(
+            o,
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            d.path,
+            md(d.meta.title.as_deref().unwrap_or("")),
+            d.meta.date.as_deref().unwrap_or(""),
+            md(d.meta.author.as_deref().unwrap_or("")),
+            md(d.meta.source.as_deref().unwrap_or("")),
+            d.passages,
+            counts.join(" | ")
+        );
+    }
+    if !s.seeds.is_empty() {
+        let _ = writeln!(o, "\n## Seed words\n");
+        let _ = writeln!(
+            o,
+            "Each seed word goes through the analyzer; \"reads as\" is the usual surface form \
+             of its term(s) in this corpus, df the passages holding the term.\n"
+        );
+        let _ = writeln!(o, "| theme | seed | term | reads as | df | status |");
+        let _ = writeln!(o, "|---|---|---|---|---:|---|");
+        for sd in &s.seeds {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} |",
+                md(&sd.theme),
+                md(&sd.seed),
+                md(&sd.terms),
+                md(&sd.label),
+                sd.df,
+                sd.status
+            );
+        }
+    }
+    if !s.set_aside.is_empty() {
+        let _ = writeln!(o, "\n## Set aside\n");
+        let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for p in &s.set_aside {
+            *counts
+                .entry((p.status.clone(), p.reason.clone()))
+                .or_insert(0) += 1;
+        }
+        let list: Vec<String> = counts
+            .iter()
+            .map(|((st, r), n)| format!("{n} {st} ({r})"))
+            .collect();
+        let _ = writeln!(o, "{}.\n", list.join(", "));
+        let _ = writeln!(
+            o,
+            "| document | passage | status | reason | repeats | text |"
+        );
+        let _ = writeln!(o, "|---|---:|---|---|---|---|");
+        for p in &s.set_aside {
+            let dup = p
+                .duplicate_of
+                .as_ref()
+                .map_or(String::new(), |(d, o)| format!("`{d}` {o}"));
+            let _ = writeln!(
+                o,
+                "| `{}` | {} | {} | {} | {} | {} |",
+                p.document,
+                p.ordinal,
+                p.status,
+                p.reason,
+                dup,
+                md(&shorten(&p.text, 80))
+            );
+        }
+    }
+    if !s.warnings.is_empty() {
+        let _ = writeln!(o, "\n## Warnings\n");
+        for w in &s.warnings {
+            let _ = writeln!(o, "- {}", md(w));
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_escapes_table_and_html_characters() {
+        assert_eq!(md("a|b <script>"), "a\\|b \\<script\\>");
+    }
+}

@@ -1,0 +1,353 @@
+//! The report: one set of figures ([`Summary`]) written as summary.json (every figure,
+//! machine-readable), summary.md and summary.html (with charts).
+//!
+//! summary.json and summary.md hold no timings or versions (those live in the manifest), so
+//! the report of a pipeline is reproducible; summary.html also shows the run ([`RunInfo`]),
+//! marked as volatile.
+
+pub mod charts;
+pub mod html;
+pub mod map;
+mod markdown;
+
+pub use html::{render_html, without_volatile, RunInfo, StageRun};
+pub use markdown::to_markdown;
+
+use map::{passage_map, PassageMap};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use themata_core::cluster::{theme_strength, ClusterParams, Mode};
+use themata_core::model::{
+    Clustering, Corpus, DocumentMeta, Measure, Named, PassageStatus, SparseRows, SweepRow,
+    ThemeStrength, Vocabulary, UNASSIGNED,
+};
+
+/// The settings of the report (`[report]` in a pipeline file).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportParams {
+    /// Where the report goes (relative to the pipeline file there; resolved when loaded):
+    /// by default `<output>/report`.
+    pub dir: Option<PathBuf>,
+    /// Passages shown per theme.
+    pub representatives: usize,
+}
+
+impl Default for ReportParams {
+    fn default() -> Self {
+        ReportParams {
+            dir: None,
+            representatives: 3,
+        }
+    }
+}
+
+/// What the report says of the run besides the tables: the pipeline's name and the
+/// settings the figures depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The pipeline's name.
+    pub pipeline: &'a str,
+    /// The analyzer's language, as the pipeline file names it.
+    pub language: &'a str,
+    /// The clustering settings (mode, thresholds, seed).
+    pub cluster: &'a ClusterParams,
+    /// Passages shown per theme.
+    pub representatives: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    pub pipeline: String,
+    pub mode: &'static str,
+    pub language: String,
+    /// The space k-means ran in.
+    pub space: String,
+    pub corpus: CorpusFigures,
+    pub themes: Vec<ThemeSummary>,
+    pub unassigned: u32,
+    /// Unassigned passages by reason (`low_similarity`, `low_margin`, `no_terms`).
+    pub unassigned_by: BTreeMap<String, u32>,
+    /// Guided: `min_similarity` and `min_margin` in force.
+    pub thresholds: Option<(f64, f64)>,
+    /// `k = "auto"`: the criteria of every k tried, the chosen one marked.
+    pub k_sweep: Vec<SweepRow>,
+    pub documents: Vec<DocumentMix>,
+    pub seeds: Vec<SeedFigure>,
+    /// Passages that take no part in TF-IDF and clustering, and why.
+    pub set_aside: Vec<SetAside>,
+    pub warnings: Vec<String>,
+    /// Kept passages placed on a plane (for the map in summary.html).
+    pub map: PassageMap,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SetAside {
+    pub passage_id: u32,
+    pub document: String,
+    pub ordinal: u32,
+    pub status: String,
+    pub reason: String,
+    /// For duplicates: the document and ordinal of the passage kept instead.
+    pub duplicate_of: Option<(String, u32)>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CorpusFigures {
+    pub documents: usize,
+    pub passages: usize,
+    pub passages_by_status: BTreeMap<String, usize>,
+    pub terms_seen: usize,
+    pub terms_kept: usize,
+    pub tfidf_nonzeros: usize,
+    /// Warnings of the ingest stage (listed in `warnings`).
+    pub warning_count: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ThemeSummary {
+    pub cluster: u32,
+    pub theme: String,
+    pub size: u32,
+    /// Share of the assigned passages.
+    pub share: f64,
+    /// Distinctive terms: highest c-TF-IDF against the rest of the corpus.
+    pub top_terms: Vec<String>,
+    /// c-TF-IDF score of each distinctive term (same order as `top_terms`).
+    pub top_term_weights: Vec<f64>,
+    /// Heaviest terms of the centroid: highest mean TF-IDF weight over the members.
+    pub top_terms_by_weight: Vec<String>,
+    /// Guided themes: seed support and member similarity.
+    pub strength: Option<ThemeStrength>,
+    pub representatives: Vec<Representative>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Representative {
+    pub passage_id: u32,
+    pub document: String,
+    pub ordinal: u32,
+    pub similarity: f64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DocumentMix {
+    pub doc_id: u32,
+    pub path: String,
+    /// Title, publication date (`YYYY-MM-DD`), author and source, where the document shows
+    /// them.
+    #[serde(flatten)]
+    pub meta: DocumentMeta,
+    pub passages: u32,
+    /// Kept passages per theme (including `unassigned`), in cluster order.
+    pub themes: Vec<(String, u32)>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SeedFigure {
+    pub theme: String,
+    pub seed: String,
+    pub terms: String,
+    pub label: String,
+    pub df: u32,
+    pub status: String,
+}
+
+/// Round to 6 decimals so reports do not depend on the last bits of a float.
+fn r6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// Every figure of the report.
+pub fn summarize(
+    ctx: &Context,
+    corpus: &Corpus,
+    vocab: &Vocabulary,
+    m: &SparseRows,
+    c: &Clustering,
+    space: &str,
+    warnings: &[String],
+) -> Summary {
+    let strength = theme_strength(m, vocab, c);
+    let mut by_status = BTreeMap::new();
+    for p in &corpus.passages {
+        *by_status.entry(p.status.name().to_string()).or_insert(0) += 1;
+    }
+    let passage = |id: u32| &corpus.passages[id as usize];
+    let doc_path = |doc: u32| corpus.documents[doc as usize].path.clone();
+    let assigned: u32 = c.clusters.iter().map(|x| x.size).sum();
+    let themes = c
+        .clusters
+        .iter()
+        .map(|cl| {
+            let mut members: Vec<_> = c
+                .assignments
+                .iter()
+                .filter(|a| a.cluster == Some(cl.cluster))
+                .collect();
+            members.sort_by(|a, b| {
+                b.similarity
+                    .total_cmp(&a.similarity)
+                    .then(a.passage_id.cmp(&b.passage_id))
+            });
+            ThemeSummary {
+                cluster: cl.cluster,
+                theme: cl.theme.clone(),
+                size: cl.size,
+                share: if assigned > 0 {
+                    r6(cl.size as f64 / assigned as f64)
+                } else {
+                    0.0
+                },
+                top_terms: c
+                    .terms
+                    .iter()
+                    .filter(|t| t.cluster == cl.cluster && t.measure == Measure::Ctfidf)
+                    .map(|t| t.label.clone())
+                    .collect(),
+                top_term_weights: c
+                    .terms
+                    .iter()
+                    .filter(|t| t.cluster == cl.cluster && t.measure == Measure::Ctfidf)
+                    .map(|t| r6(t.weight))
+                    .collect(),
+                top_terms_by_weight: c
+                    .terms
+                    .iter()
+                    .filter(|t| t.cluster == cl.cluster && t.measure == Measure::MeanTfidf)
+                    .map(|t| t.label.clone())
+                    .collect(),
+                strength: strength.iter().find(|x| x.theme == cl.theme).cloned(),
+                representatives: members
+                    .iter()
+                    .take(ctx.representatives)
+                    .map(|a| {
+                        let p = passage(a.passage_id);
+                        Representative {
+                            passage_id: a.passage_id,
+                            document: doc_path(p.doc_id),
+                            ordinal: p.ordinal,
+                            similarity: r6(a.similarity),
+                            text: p.text.clone(),
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let mut names: Vec<String> = c.clusters.iter().map(|x| x.theme.clone()).collect();
+    names.push(UNASSIGNED.to_string());
+    let mut mix: Vec<BTreeMap<&str, u32>> = vec![BTreeMap::new(); corpus.documents.len()];
+    for a in &c.assignments {
+        let d = passage(a.passage_id).doc_id as usize;
+        *mix[d].entry(a.theme.as_str()).or_insert(0) += 1;
+    }
+    let documents = corpus
+        .documents
+        .iter()
+        .map(|d| DocumentMix {
+            doc_id: d.doc_id,
+            path: d.path.clone(),
+            meta: d.meta.clone(),
+            passages: d.n_passages,
+            themes: names
+                .iter()
+                .map(|n| {
+                    (
+                        n.clone(),
+                        mix[d.doc_id as usize].get(n.as_str()).copied().unwrap_or(0),
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    Summary {
+        pipeline: ctx.pipeline.to_string(),
+        mode: ctx.cluster.mode.name(),
+        language: ctx.language.to_string(),
+        space: space.to_string(),
+        corpus: CorpusFigures {
+            documents: corpus.documents.len(),
+            passages: corpus.passages.len(),
+            passages_by_status: by_status,
+            terms_seen: vocab.terms.len(),
+            terms_kept: vocab.n_kept(),
+            tfidf_nonzeros: m.nnz(),
+            warning_count: warnings.len(),
+        },
+        themes,
+        unassigned: c.assignments.iter().filter(|a| a.cluster.is_none()).count() as u32,
+        unassigned_by: {
+            let mut by = BTreeMap::new();
+            for a in c.assignments.iter().filter(|a| a.cluster.is_none()) {
+                *by.entry(a.status.name().to_string()).or_insert(0) += 1;
+            }
+            by
+        },
+        thresholds: (ctx.cluster.mode == Mode::Guided)
+            .then_some((ctx.cluster.min_similarity, ctx.cluster.min_margin)),
+        k_sweep: c.sweep.clone(),
+        documents,
+        seeds: c
+            .seeds
+            .iter()
+            .map(|s| SeedFigure {
+                theme: s.theme.clone(),
+                seed: s.seed.clone(),
+                terms: s.terms.clone(),
+                label: s.label.clone(),
+                df: s.df,
+                status: s.status.name().to_string(),
+            })
+            .collect(),
+        set_aside: corpus
+            .passages
+            .iter()
+            .filter(|p| p.status != PassageStatus::Kept)
+            .map(|p| SetAside {
+                passage_id: p.passage_id,
+                document: doc_path(p.doc_id),
+                ordinal: p.ordinal,
+                status: p.status.name().to_string(),
+                reason: p.reason.map_or(String::new(), |r| r.name().to_string()),
+                duplicate_of: p.duplicate_of.map(|d| {
+                    let q = passage(d);
+                    (doc_path(q.doc_id), q.ordinal)
+                }),
+                text: p.text.clone(),
+            })
+            .collect(),
+        warnings: warnings.to_vec(),
+        map: passage_map(m, vocab, c, ctx.cluster.seed),
+    }
+}
+
+pub fn to_json(s: &Summary) -> String {
+    serde_json::to_string_pretty(s).unwrap_or_default() + "\n"
+}
+
+pub(crate) fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let cut = cut
+        .rsplit_once(' ')
+        .map_or(cut.as_str(), |(a, _)| a)
+        .to_string();
+    cut + " …"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorten_cuts_at_a_word() {
+        assert_eq!(shorten("one two three", 9), "one two …");
+        assert_eq!(shorten("short", 9), "short");
+    }
+}

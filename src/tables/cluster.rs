@@ -1,0 +1,152 @@
+//! The cluster stage's tables: assignments, clusters, their top terms and the seed words.
+
+use super::{
+    frame, read, read_optional, write, Meta, Reader, ASSIGNMENTS, CLUSTERS, CLUSTER_TERMS,
+    THEME_SEEDS,
+};
+use crate::error::Result;
+use polars::prelude::*;
+use std::path::Path;
+use themata_core::model::{Assignment, ClusterInfo, ClusterTerm, Clustering, Named, SeedStatus};
+
+/// Write `assignments.parquet`, `clusters.parquet`, `cluster_terms.parquet` and
+/// `theme_seeds.parquet`.
+pub fn write_clustering(dir: &Path, c: &Clustering, meta: Meta) -> Result<()> {
+    let df = frame!(ASSIGNMENTS, &c.assignments, {
+        "passage_id" => |x: &Assignment| x.passage_id,
+        "cluster" => |x: &Assignment| x.cluster,
+        "theme" => |x: &Assignment| x.theme.as_str(),
+        "similarity" => |x: &Assignment| x.similarity,
+        "margin" => |x: &Assignment| x.margin,
+        "status" => |x: &Assignment| x.status.name(),
+    })?;
+    write(dir, ASSIGNMENTS, df, meta)?;
+    let df = frame!(CLUSTERS, &c.clusters, {
+        "cluster" => |x: &ClusterInfo| x.cluster,
+        "theme" => |x: &ClusterInfo| x.theme.as_str(),
+        "size" => |x: &ClusterInfo| x.size,
+        "top_terms" => |x: &ClusterInfo| x.top_terms.as_str(),
+    })?;
+    write(dir, CLUSTERS, df, meta)?;
+    let df = frame!(CLUSTER_TERMS, &c.terms, {
+        "cluster" => |x: &ClusterTerm| x.cluster,
+        "measure" => |x: &ClusterTerm| x.measure.name(),
+        "rank" => |x: &ClusterTerm| x.rank,
+        "term_id" => |x: &ClusterTerm| x.term_id,
+        "term" => |x: &ClusterTerm| x.term.as_str(),
+        "label" => |x: &ClusterTerm| x.label.as_str(),
+        "weight" => |x: &ClusterTerm| x.weight,
+    })?;
+    write(dir, CLUSTER_TERMS, df, meta)?;
+    let df = frame!(THEME_SEEDS, &c.seeds, {
+        "theme" => |x: &SeedStatus| x.theme.as_str(),
+        "seed" => |x: &SeedStatus| x.seed.as_str(),
+        "terms" => |x: &SeedStatus| x.terms.as_str(),
+        "label" => |x: &SeedStatus| x.label.as_str(),
+        "df" => |x: &SeedStatus| x.df,
+        "status" => |x: &SeedStatus| x.status.name(),
+    })?;
+    write(dir, THEME_SEEDS, df, meta)
+}
+
+/// Read the clustering back from its tables (without the space it ran in and the k sweep,
+/// which the manifest records as the cluster stage's results).
+pub fn read_clustering(dir: &Path) -> Result<Clustering> {
+    let df = read(dir, ASSIGNMENTS)?;
+    let r = Reader::new(&df, dir, ASSIGNMENTS);
+    let (pids, clusters, themes, sims, margins, statuses) = (
+        r.u32("passage_id")?,
+        r.opt_u32("cluster")?,
+        r.str("theme")?,
+        r.f64("similarity")?,
+        r.f64("margin")?,
+        r.named("status")?,
+    );
+    let assignments = themes
+        .into_iter()
+        .enumerate()
+        .map(|(i, theme)| Assignment {
+            passage_id: pids[i],
+            cluster: clusters[i],
+            theme,
+            similarity: sims[i],
+            margin: margins[i],
+            status: statuses[i],
+        })
+        .collect();
+    let df = read(dir, CLUSTERS)?;
+    let r = Reader::new(&df, dir, CLUSTERS);
+    let (ids, themes, sizes, tops) = (
+        r.u32("cluster")?,
+        r.str("theme")?,
+        r.u32("size")?,
+        r.str("top_terms")?,
+    );
+    let clusters = themes
+        .into_iter()
+        .enumerate()
+        .map(|(i, theme)| ClusterInfo {
+            cluster: ids[i],
+            theme,
+            size: sizes[i],
+            top_terms: tops[i].clone(),
+        })
+        .collect();
+    let df = read(dir, CLUSTER_TERMS)?;
+    let r = Reader::new(&df, dir, CLUSTER_TERMS);
+    let (cs, measures, ranks, tids, terms, labels, ws) = (
+        r.u32("cluster")?,
+        r.named("measure")?,
+        r.u32("rank")?,
+        r.u32("term_id")?,
+        r.str("term")?,
+        r.str("label")?,
+        r.f64("weight")?,
+    );
+    let terms = terms
+        .into_iter()
+        .enumerate()
+        .map(|(i, term)| ClusterTerm {
+            cluster: cs[i],
+            measure: measures[i],
+            rank: ranks[i],
+            term_id: tids[i],
+            term,
+            label: labels[i].clone(),
+            weight: ws[i],
+        })
+        .collect();
+    let seeds = match read_optional(dir, THEME_SEEDS)? {
+        None => vec![],
+        Some(df) => {
+            let r = Reader::new(&df, dir, THEME_SEEDS);
+            let (themes, seeds, terms, labels, dfs, status) = (
+                r.str("theme")?,
+                r.str("seed")?,
+                r.str("terms")?,
+                r.str("label")?,
+                r.u32("df")?,
+                r.named("status")?,
+            );
+            (0..themes.len())
+                .map(|i| SeedStatus {
+                    theme: themes[i].clone(),
+                    seed: seeds[i].clone(),
+                    terms: terms[i].clone(),
+                    label: labels[i].clone(),
+                    df: dfs[i],
+                    status: status[i],
+                })
+                .collect()
+        }
+    };
+    Ok(Clustering {
+        space: String::new(),
+        assignments,
+        clusters,
+        terms,
+        seeds,
+        sweep: vec![],
+        warnings: vec![],
+    })
+}

@@ -1,0 +1,280 @@
+//! The Parquet tables: each stage's tables in its own module, written and read through the
+//! same helpers (atomic, zstd, statistics, key-value metadata naming themata).
+//!
+//! The README's "Tables" section documents the same columns (`tests/check_readme.py` keeps
+//! the two in step). Fixed value sets (statuses, reasons, measures) are written and read
+//! through their name table ([`Named`]): a value read back that is not in the table is an
+//! error naming the file and column, as is a table that cannot be read.
+
+mod cluster;
+mod ingest;
+mod tfidf;
+
+pub use cluster::{read_clustering, write_clustering};
+pub use ingest::{read_corpus, write_corpus};
+pub use tfidf::{read_tfidf, read_vocabulary, write_tfidf};
+
+use crate::error::{Error, Result};
+use crate::files::atomic_write;
+use polars::prelude::*;
+use std::path::{Path, PathBuf};
+use themata_core::model::Named;
+
+/// `documents.parquet`: one row per document.
+pub const DOCUMENTS: &str = "documents.parquet";
+/// `passages.parquet`: one row per passage.
+pub const PASSAGES: &str = "passages.parquet";
+/// `duplicates.parquet`: one row per duplicate pair.
+pub const DUPLICATES: &str = "duplicates.parquet";
+/// `vocabulary.parquet`: one row per term.
+pub const VOCABULARY: &str = "vocabulary.parquet";
+/// `tfidf.parquet`: one row per non-zero weight.
+pub const TFIDF: &str = "tfidf.parquet";
+/// `assignments.parquet`: one row per kept passage.
+pub const ASSIGNMENTS: &str = "assignments.parquet";
+/// `clusters.parquet`: one row per cluster.
+pub const CLUSTERS: &str = "clusters.parquet";
+/// `cluster_terms.parquet`: top terms per cluster and measure.
+pub const CLUSTER_TERMS: &str = "cluster_terms.parquet";
+/// `theme_seeds.parquet`: one row per seed word.
+pub const THEME_SEEDS: &str = "theme_seeds.parquet";
+
+/// What every table written carries in its key-value metadata besides its own name.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta<'a> {
+    /// The pipeline's name.
+    pub pipeline: &'a str,
+}
+
+fn table_err(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Table {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn col<T, P>(name: &str, values: T) -> Column
+where
+    Series: NamedFrom<T, P>,
+    P: ?Sized,
+{
+    Column::new(name.into(), values)
+}
+
+/// Build a table from a slice: `frame!(TABLE, items, { "column" => |x| x.field, ... })`.
+macro_rules! frame {
+    ($table:expr, $items:expr, { $($name:literal => $f:expr),+ $(,)? }) => {{
+        let items = $items;
+        DataFrame::new(items.len(), vec![$(super::col($name, items.iter().map($f).collect::<Vec<_>>())),+])
+            .map_err(|e| super::table_err(std::path::Path::new($table), e))
+    }};
+}
+use frame;
+
+/// Write a frame to `dir/name` atomically, zstd-compressed with full statistics and
+/// key-value metadata naming the pipeline and themata's version.
+fn write(dir: &Path, name: &str, mut df: DataFrame, meta: Meta) -> Result<()> {
+    atomic_write(&dir.join(name), |file| {
+        writer(file, name, meta)
+            .finish(&mut df)
+            .map(|_| ())
+            .map_err(std::io::Error::other)
+    })
+}
+
+/// Rows per row group: polars' default, which [`write`] uses too.
+const ROW_GROUP: usize = 512 * 512;
+
+/// The writer every table goes through: zstd, full statistics, key-value metadata.
+fn writer<'f>(
+    file: &'f mut std::fs::File,
+    name: &str,
+    meta: Meta,
+) -> ParquetWriter<&'f mut std::fs::File> {
+    let kv = KeyValueMetadata::from_static(vec![
+        ("themata.version".into(), crate::VERSION.into()),
+        ("themata.pipeline".into(), meta.pipeline.into()),
+        (
+            "themata.table".into(),
+            name.trim_end_matches(".parquet").into(),
+        ),
+    ]);
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .with_statistics(StatisticsOptions::full())
+        .with_key_value_metadata(Some(kv))
+}
+
+/// Write a table of `n` rows one row group at a time ([`ROW_GROUP`] rows, as [`write`]
+/// makes them), `part(range)` giving the frame of each: no frame of the whole table exists.
+fn write_batched(
+    dir: &Path,
+    name: &str,
+    n: usize,
+    meta: Meta,
+    part: impl Fn(std::ops::Range<usize>) -> Result<DataFrame>,
+) -> Result<()> {
+    if n == 0 {
+        return write(dir, name, part(0..0)?, meta);
+    }
+    atomic_write(&dir.join(name), |file| {
+        let mut batches = (0..n)
+            .step_by(ROW_GROUP)
+            .map(|a| part(a..(a + ROW_GROUP).min(n)));
+        let first = batches
+            .next()
+            .expect("n > 0")
+            .map_err(std::io::Error::other)?;
+        let mut w = writer(file, name, meta)
+            .batched(first.schema())
+            .map_err(std::io::Error::other)?;
+        w.write_batch(&first).map_err(std::io::Error::other)?;
+        drop(first);
+        for df in batches {
+            w.write_batch(&df.map_err(std::io::Error::other)?)
+                .map_err(std::io::Error::other)?;
+        }
+        w.finish().map(|_| ()).map_err(std::io::Error::other)
+    })
+}
+
+/// Read a whole table.
+pub fn read(dir: &Path, name: &str) -> Result<DataFrame> {
+    read_optional(dir, name)?.ok_or_else(|| Error::Input {
+        path: dir.join(name),
+        message: "table not found: run the earlier stages first (themata run)".into(),
+    })
+}
+
+/// Read a table that older runs may not have written: `None` when the file does not
+/// exist; an error naming the file when it cannot be read.
+fn read_optional(dir: &Path, name: &str) -> Result<Option<DataFrame>> {
+    let path = dir.join(name);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    ParquetReader::new(file)
+        .finish()
+        .map(Some)
+        .map_err(|e| table_err(&path, e))
+}
+
+/// Typed column access with errors naming the file and column.
+struct Reader<'a> {
+    df: &'a DataFrame,
+    path: PathBuf,
+}
+
+impl<'a> Reader<'a> {
+    fn new(df: &'a DataFrame, dir: &Path, name: &str) -> Self {
+        Reader {
+            df,
+            path: dir.join(name),
+        }
+    }
+
+    fn err(&self, col: &str, e: impl std::fmt::Display) -> Error {
+        Error::Table {
+            path: self.path.clone(),
+            message: format!("column {col}: {e}"),
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.df.column(name).is_ok()
+    }
+
+    fn column(&self, name: &str) -> Result<&Column> {
+        self.df.column(name).map_err(|e| self.err(name, e))
+    }
+
+    fn u32(&self, name: &str) -> Result<Vec<u32>> {
+        let c = self.column(name)?.u32().map_err(|e| self.err(name, e))?;
+        c.iter()
+            .map(|v| v.ok_or_else(|| self.err(name, "unexpected null")))
+            .collect()
+    }
+
+    fn opt_u32(&self, name: &str) -> Result<Vec<Option<u32>>> {
+        let c = self.column(name)?.u32().map_err(|e| self.err(name, e))?;
+        Ok(c.iter().collect())
+    }
+
+    fn u64(&self, name: &str) -> Result<Vec<u64>> {
+        let c = self.column(name)?.u64().map_err(|e| self.err(name, e))?;
+        c.iter()
+            .map(|v| v.ok_or_else(|| self.err(name, "unexpected null")))
+            .collect()
+    }
+
+    fn f64(&self, name: &str) -> Result<Vec<f64>> {
+        let c = self.column(name)?.f64().map_err(|e| self.err(name, e))?;
+        c.iter()
+            .map(|v| v.ok_or_else(|| self.err(name, "unexpected null")))
+            .collect()
+    }
+
+    fn opt_str(&self, name: &str) -> Result<Vec<Option<String>>> {
+        let c = self.column(name)?.str().map_err(|e| self.err(name, e))?;
+        Ok(c.iter().map(|v| v.map(str::to_string)).collect())
+    }
+
+    fn str(&self, name: &str) -> Result<Vec<String>> {
+        self.opt_str(name)?
+            .into_iter()
+            .map(|v| v.ok_or_else(|| self.err(name, "unexpected null")))
+            .collect()
+    }
+
+    /// A column of one fixed value set, read through its name table.
+    fn named<T: Named>(&self, name: &str) -> Result<Vec<T>> {
+        self.opt_named(name)?
+            .into_iter()
+            .map(|v| v.ok_or_else(|| self.err(name, "unexpected null")))
+            .collect()
+    }
+
+    /// [`Reader::named`] where nulls are allowed.
+    fn opt_named<T: Named>(&self, name: &str) -> Result<Vec<Option<T>>> {
+        self.opt_str(name)?
+            .into_iter()
+            .map(|v| match v {
+                None => Ok(None),
+                Some(s) => T::parse(&s).map(Some).ok_or_else(|| {
+                    self.err(
+                        name,
+                        format!("unknown value {s:?} (known: {})", T::names().join(", ")),
+                    )
+                }),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use themata_core::model::PassageStatus;
+
+    #[test]
+    fn unknown_names_and_corrupt_tables_are_errors_naming_file_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = Meta { pipeline: "t" };
+        let df = DataFrame::new(2, vec![col("status", ["kept", "lost"])]).unwrap();
+        write(dir.path(), "t.parquet", df, meta).unwrap();
+        let df = read(dir.path(), "t.parquet").unwrap();
+        let r = Reader::new(&df, dir.path(), "t.parquet");
+        let e = r.named::<PassageStatus>("status").unwrap_err().to_string();
+        assert!(
+            e.contains("t.parquet") && e.contains("column status") && e.contains("\"lost\""),
+            "{e}"
+        );
+        std::fs::write(dir.path().join("bad.parquet"), b"PAR1 not a table").unwrap();
+        let e = read(dir.path(), "bad.parquet").unwrap_err().to_string();
+        assert!(e.contains("bad.parquet"), "{e}");
+        assert!(read_optional(dir.path(), "bad.parquet").is_err());
+        assert!(read_optional(dir.path(), "none.parquet").unwrap().is_none());
+    }
+}
