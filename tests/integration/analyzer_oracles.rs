@@ -1,7 +1,6 @@
 //! The analyzer against reference outputs of other tools.
 
-use themata::config::{AnalyzerSettings, StopWords};
-use themata::text::{Analyzer, Stemmer};
+use themata_core::analyze::{Analyzer, AnalyzerParams, Stemmer, StopWords};
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(super::root().join("tests/fixtures").join(name)).unwrap()
@@ -10,7 +9,7 @@ fn fixture(name: &str) -> String {
 /// Every line of the Snowball (snowballstemmer 2.2.0) English oracle holds.
 #[test]
 fn every_english_stem_matches_the_oracle() {
-    let stemmer = Stemmer::new(rust_stemmers::Algorithm::English, true);
+    let stemmer = Stemmer::new(themata_core::analyze::Algorithm::English, true);
     let text = fixture("stems_english.tsv");
     let mut n = 0;
     let mut wrong = Vec::new();
@@ -33,12 +32,12 @@ fn every_english_stem_matches_the_oracle() {
 /// scikit-learn's stop list and the stems of every surface token of BBC News.
 #[test]
 fn sklearn_profile_matches_surface_tokens_of_bbc() {
-    let a = Analyzer::new(&AnalyzerSettings {
+    let a = Analyzer::new(&AnalyzerParams {
         stop_words: StopWords::Sklearn,
         ..Default::default()
     })
     .unwrap();
-    let stemmer = Stemmer::new(rust_stemmers::Algorithm::English, true);
+    let stemmer = Stemmer::new(themata_core::analyze::Algorithm::English, true);
     let text = fixture("surface_tokens_bbc.tsv");
     let mut n = 0;
     for line in text.lines().filter(|l| !l.starts_with('#')) {
@@ -59,7 +58,7 @@ fn sklearn_profile_matches_surface_tokens_of_bbc() {
 
 #[test]
 fn sklearn_stop_list_has_318_words() {
-    let words: std::collections::HashSet<&str> = themata::text::SKLEARN_ENGLISH_STOP_WORDS
+    let words: std::collections::HashSet<&str> = themata_core::analyze::SKLEARN_ENGLISH_STOP_WORDS
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .collect();

@@ -237,7 +237,7 @@ fn the_committed_example_report_is_current() {
     // summary.html shows timings, threads and themata's version: those are left out
     for f in ["summary.md", "summary.json", "summary.html"] {
         let read = |p: std::path::PathBuf| {
-            themata::html::without_volatile(&std::fs::read_to_string(p).unwrap())
+            themata::report::without_volatile(&std::fs::read_to_string(p).unwrap())
         };
         let fresh = read(tmp.path().join("report").join(f));
         let committed = read(root().join("reports/khamenei").join(f));
@@ -418,7 +418,7 @@ fn tables_do_not_depend_on_the_thread_count() {
         // the report too, passage map included (summary.html without its run details)
         for f in ["summary.json", "summary.html"] {
             let read = |d: &Path| {
-                themata::html::without_volatile(
+                themata::report::without_volatile(
                     &std::fs::read_to_string(d.join("report").join(f)).unwrap(),
                 )
             };

@@ -226,7 +226,7 @@ fn markdown_files_lose_their_markup_and_keep_their_front_matter() {
             "Ideology and revolutionary doctrine drive the axis of resistance.",
         ]
     );
-    let (text, _) = themata::markup::markdown(MARKDOWN);
+    let (text, _) = themata_core::ingest::markup::markdown(MARKDOWN);
     assert_eq!(
         docs.column("n_chars").unwrap().u64().unwrap().get(0),
         Some(text.chars().count() as u64)
@@ -304,7 +304,7 @@ fn html_files_give_their_article_text_and_meta() {
     ] {
         assert!(!all.contains(absent), "{absent:?} in {all}");
     }
-    let (text, _) = themata::markup::html(HTML);
+    let (text, _) = themata_core::ingest::markup::html(HTML);
     check_offsets(&text, &ps);
 }
 

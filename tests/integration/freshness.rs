@@ -198,7 +198,7 @@ fn a_deleted_or_edited_table_reruns_its_stage() {
 
 /// A seeded synthetic corpus: `n_docs` files of several paragraphs, each drawn from one of
 /// four topic vocabularies plus shared words.
-fn synthetic_corpus(dir: &Path, n_docs: usize) {
+pub fn synthetic_corpus(dir: &Path, n_docs: usize) {
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut next = move || {
         state ^= state << 13;
@@ -233,7 +233,7 @@ fn synthetic_corpus(dir: &Path, n_docs: usize) {
     }
 }
 
-const SYNTHETIC_PIPELINE: &str = r#"
+pub const SYNTHETIC_PIPELINE: &str = r#"
 name = "synthetic"
 output = "out"
 
