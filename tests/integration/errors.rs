@@ -414,3 +414,30 @@ fn sentences_and_windows_of_a_long_single_line() {
         ((n_words - 100).div_ceil(80) + 1, text.len() as u64 - 1)
     );
 }
+
+/// Settings that can be checked before work are: exit 2 naming the file and key, before
+/// any table is written.
+#[test]
+fn pipeline_file_errors_found_before_work_exit_2_before_any_table() {
+    for (extra, key, also) in [
+        ("[analyzer]\nlanguage = \"tamil\"\n", "analyzer.stop_words", "tamil"),
+        (
+            "[analyzer]\nstop_words_file = \"nowhere/stop.txt\"\n",
+            "analyzer.stop_words_file",
+            "nowhere/stop.txt",
+        ),
+        ("[ingest]\nnear_duplicate = 0.0\n", "ingest.near_duplicate", "(0, 1]"),
+        ("[cluster]\nmin_margin = 2.0\n", "cluster.min_margin", "[0, 1]"),
+    ] {
+        let c = Case::new(&format!("{GOOD}{extra}"));
+        c.file("a.txt", b"alpha beta gamma");
+        let (code, err) = c.run(&[]);
+        assert_eq!(code, 2, "{extra}: {err}");
+        assert!(
+            err.contains("p.toml") && err.contains(key) && err.contains(also),
+            "{extra}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!c.dir.path().join("out").exists(), "{extra}: output written");
+    }
+}

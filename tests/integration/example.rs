@@ -248,6 +248,34 @@ fn the_committed_example_report_is_current() {
     }
 }
 
+/// The README's main command on a fresh clone leaves the committed report as it is: a run
+/// into a directory holding it rewrites no byte (summary.html only changes when more than
+/// its run details would), and `--output` elsewhere takes the report with it.
+#[test]
+fn running_the_example_again_leaves_the_committed_report_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let report = tmp.path().join("report");
+    std::fs::create_dir_all(&report).unwrap();
+    let files = ["summary.md", "summary.json", "summary.html"];
+    for f in files {
+        std::fs::copy(root().join("reports/khamenei").join(f), report.join(f)).unwrap();
+    }
+    run_example(tmp.path(), &[]);
+    for f in files {
+        assert!(
+            std::fs::read(report.join(f)).unwrap()
+                == std::fs::read(root().join("reports/khamenei").join(f)).unwrap(),
+            "{f} was rewritten"
+        );
+    }
+    // --output without --set report.dir: the report goes to OUTPUT/report
+    let out = tmp.path().join("elsewhere");
+    themata_ok(&["run", "pipelines/khamenei.toml", "-q", "--output", out.to_str().unwrap()]);
+    for f in files {
+        assert!(out.join("report").join(f).is_file(), "{f}");
+    }
+}
+
 /// The example corpus's metadata, pinned: read from the first lines of each text, and only
 /// where their shape is plain. 000 opens with a dateline and its title; 001 with its source,
 /// title and a `date | author` byline; 002 with body text, so nothing is known of it.

@@ -377,3 +377,47 @@ fn a_run_killed_mid_stage_leaves_no_torn_table_and_the_next_run_completes() {
         std::fs::read(clean.path().join("report/summary.md")).unwrap()
     );
 }
+
+/// What clustering found (the space, the k sweep) is recorded apart from the settings, so a
+/// rerun with the same settings is fresh; a record of another build reruns the stage.
+#[test]
+fn results_are_apart_from_settings_and_the_build_decides_freshness() {
+    let tmp = tempfile::tempdir().unwrap();
+    let auto = [
+        "--set",
+        "cluster.mode=discover",
+        "--set",
+        "cluster.k=auto",
+        "--set",
+        "cluster.k_max=4",
+    ];
+    run_in(tmp.path(), &auto);
+    let out = tmp.path().join("out");
+    let read = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap())
+            .unwrap()
+    };
+    let m = read();
+    let cluster = &m["stages"]["cluster"];
+    assert!(cluster["results"]["space"].as_str().unwrap().starts_with("tfidf"));
+    assert_eq!(cluster["results"]["k_sweep"].as_array().unwrap().len(), 3);
+    assert!(cluster["settings"].get("space").is_none(), "{cluster}");
+    assert!(cluster["settings"].get("k_sweep").is_none(), "{cluster}");
+    assert_eq!(cluster["build"].as_str().unwrap().len(), 16);
+    let err = run_in(tmp.path(), &auto);
+    for stage in ["ingest", "tfidf", "cluster", "report"] {
+        assert!(err.contains(&format!("{stage}: up to date, skipped")), "{err}");
+    }
+    // the tfidf stage as if made by another build of themata: it and the later stages rerun
+    let mut m = read();
+    m["stages"]["tfidf"]["build"] = "0123456789abcdef".into();
+    m["stages"]["tfidf"]["fingerprint"] = "0".repeat(64).into();
+    std::fs::write(out.join("manifest.json"), m.to_string()).unwrap();
+    let err = run_in(tmp.path(), &auto);
+    assert!(err.contains("ingest: up to date, skipped"), "{err}");
+    assert!(
+        err.contains("tfidf: runs: themata was rebuilt from other sources (build 0123456789abcdef"),
+        "{err}"
+    );
+    assert!(err.contains("cluster: runs: the tfidf stage reran"), "{err}");
+}
