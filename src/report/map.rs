@@ -71,7 +71,7 @@ pub fn passage_map(m: &SparseRows, vocab: &Vocabulary, c: &Clustering, seed: u64
     let shown: Vec<usize> = rows.iter().step_by(stride).copied().collect();
     let sample;
     let fitted = if stride > 1 {
-        sample = sample_rows(m, &shown);
+        sample = m.select(&shown);
         &sample
     } else {
         m
@@ -125,24 +125,6 @@ pub fn passage_map(m: &SparseRows, vocab: &Vocabulary, c: &Clustering, seed: u64
     map
 }
 
-/// The rows `rows` of `m` as a matrix of their own.
-fn sample_rows(m: &SparseRows, rows: &[usize]) -> SparseRows {
-    let mut out = SparseRows {
-        row_ids: Vec::with_capacity(rows.len()),
-        indptr: vec![0],
-        ..Default::default()
-    };
-    for &r in rows {
-        let (a, b) = (m.indptr[r], m.indptr[r + 1]);
-        out.row_ids.push(m.row_ids[r]);
-        out.cols.extend_from_slice(&m.cols[a..b]);
-        out.counts.extend_from_slice(&m.counts[a..b]);
-        out.values.extend_from_slice(&m.values[a..b]);
-        out.indptr.push(out.cols.len());
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,8 +132,7 @@ mod tests {
 
     /// Three groups of passages over disjoint terms (0–4, 5–9, 10–14).
     fn three_groups(per_group: u32) -> (SparseRows, Vocabulary, Clustering) {
-        let mut m = SparseRows::default();
-        m.indptr.push(0);
+        let mut m = SparseRows::empty();
         let mut c = Clustering::default();
         for r in 0..3 * per_group {
             let g = r % 3;
@@ -159,13 +140,7 @@ mod tests {
             ids.sort();
             ids.dedup();
             let w = 1.0 / (ids.len() as f64).sqrt();
-            for &t in &ids {
-                m.cols.push(t);
-                m.counts.push(1);
-                m.values.push(w);
-            }
-            m.row_ids.push(r);
-            m.indptr.push(m.cols.len());
+            m.push_row(r, &ids, &vec![1; ids.len()], &vec![w; ids.len()]);
             c.assignments.push(Assignment {
                 passage_id: r,
                 cluster: Some(g),

@@ -420,14 +420,26 @@ fn sentences_and_windows_of_a_long_single_line() {
 #[test]
 fn pipeline_file_errors_found_before_work_exit_2_before_any_table() {
     for (extra, key, also) in [
-        ("[analyzer]\nlanguage = \"tamil\"\n", "analyzer.stop_words", "tamil"),
+        (
+            "[analyzer]\nlanguage = \"tamil\"\n",
+            "analyzer.stop_words",
+            "tamil",
+        ),
         (
             "[analyzer]\nstop_words_file = \"nowhere/stop.txt\"\n",
             "analyzer.stop_words_file",
             "nowhere/stop.txt",
         ),
-        ("[ingest]\nnear_duplicate = 0.0\n", "ingest.near_duplicate", "(0, 1]"),
-        ("[cluster]\nmin_margin = 2.0\n", "cluster.min_margin", "[0, 1]"),
+        (
+            "[ingest]\nnear_duplicate = 0.0\n",
+            "ingest.near_duplicate",
+            "(0, 1]",
+        ),
+        (
+            "[cluster]\nmin_margin = 2.0\n",
+            "cluster.min_margin",
+            "[0, 1]",
+        ),
     ] {
         let c = Case::new(&format!("{GOOD}{extra}"));
         c.file("a.txt", b"alpha beta gamma");
@@ -438,6 +450,9 @@ fn pipeline_file_errors_found_before_work_exit_2_before_any_table() {
             "{extra}: {err}"
         );
         assert_eq!(err.lines().count(), 1, "{err}");
-        assert!(!c.dir.path().join("out").exists(), "{extra}: output written");
+        assert!(
+            !c.dir.path().join("out").exists(),
+            "{extra}: output written"
+        );
     }
 }

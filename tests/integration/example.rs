@@ -270,7 +270,13 @@ fn running_the_example_again_leaves_the_committed_report_untouched() {
     }
     // --output without --set report.dir: the report goes to OUTPUT/report
     let out = tmp.path().join("elsewhere");
-    themata_ok(&["run", "pipelines/khamenei.toml", "-q", "--output", out.to_str().unwrap()]);
+    themata_ok(&[
+        "run",
+        "pipelines/khamenei.toml",
+        "-q",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
     for f in files {
         assert!(out.join("report").join(f).is_file(), "{f}");
     }

@@ -394,19 +394,24 @@ fn results_are_apart_from_settings_and_the_build_decides_freshness() {
     run_in(tmp.path(), &auto);
     let out = tmp.path().join("out");
     let read = || -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap())
-            .unwrap()
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap()
     };
     let m = read();
     let cluster = &m["stages"]["cluster"];
-    assert!(cluster["results"]["space"].as_str().unwrap().starts_with("tfidf"));
+    assert!(cluster["results"]["space"]
+        .as_str()
+        .unwrap()
+        .starts_with("tfidf"));
     assert_eq!(cluster["results"]["k_sweep"].as_array().unwrap().len(), 3);
     assert!(cluster["settings"].get("space").is_none(), "{cluster}");
     assert!(cluster["settings"].get("k_sweep").is_none(), "{cluster}");
     assert_eq!(cluster["build"].as_str().unwrap().len(), 16);
     let err = run_in(tmp.path(), &auto);
     for stage in ["ingest", "tfidf", "cluster", "report"] {
-        assert!(err.contains(&format!("{stage}: up to date, skipped")), "{err}");
+        assert!(
+            err.contains(&format!("{stage}: up to date, skipped")),
+            "{err}"
+        );
     }
     // the tfidf stage as if made by another build of themata: it and the later stages rerun
     let mut m = read();
@@ -419,5 +424,8 @@ fn results_are_apart_from_settings_and_the_build_decides_freshness() {
         err.contains("tfidf: runs: themata was rebuilt from other sources (build 0123456789abcdef"),
         "{err}"
     );
-    assert!(err.contains("cluster: runs: the tfidf stage reran"), "{err}");
+    assert!(
+        err.contains("cluster: runs: the tfidf stage reran"),
+        "{err}"
+    );
 }

@@ -191,58 +191,52 @@ fn binary_layers_stand_on_the_core() {
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
+/// Where the source files under `dir` (but those named in `skip`) use any of `words`.
+fn uses(dir: &str, skip: &[&str], words: &[&str]) -> Vec<String> {
+    let mut files = Vec::new();
+    sources(&super::root().join(dir), &mut files);
+    let mut found = Vec::new();
+    for f in files {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        if skip.contains(&name.as_str()) {
+            continue;
+        }
+        for (n, line) in code(&f) {
+            found.extend(
+                words
+                    .iter()
+                    .filter(|w| line.contains(*w))
+                    .map(|w| format!("{}:{n}: {w}", f.display())),
+            );
+        }
+    }
+    found
+}
+
+const PRINTS: &[&str] = &["println!", "eprintln!", "print!(", "eprint!("];
+
 /// The core does no file or terminal IO and prints nothing; in the binary's library only
 /// `main.rs` and what it owns print.
 #[test]
 fn only_the_binary_prints_and_the_core_does_no_io() {
-    let mut problems = Vec::new();
-    let mut files = Vec::new();
-    sources(&super::root().join("crates/core/src"), &mut files);
-    for f in &files {
-        for (n, line) in code(f) {
-            for bad in [
-                "println!",
-                "eprintln!",
-                "print!(",
-                "eprint!(",
-                "std::fs",
-                "File::",
-                "stdout()",
-                "stderr()",
-                "stdin()",
-                "polars",
-                "clap",
-                "askama",
-                "indicatif",
-            ] {
-                if line.contains(bad) {
-                    problems.push(format!("{}:{n}: {bad}", f.display()));
-                }
-            }
-        }
-    }
-    let mut files = Vec::new();
-    sources(&super::root().join("src"), &mut files);
-    for f in &files {
-        let name = f.file_name().unwrap().to_string_lossy();
-        if ["main.rs", "progress.rs"].contains(&name.as_ref()) {
-            continue;
-        }
-        for (n, line) in code(f) {
-            for bad in [
-                "println!",
-                "eprintln!",
-                "print!(",
-                "eprint!(",
-                "indicatif",
-                "malloc_trim",
-            ] {
-                if line.contains(bad) {
-                    problems.push(format!("{}:{n}: {bad}", f.display()));
-                }
-            }
-        }
-    }
+    let io = [
+        "std::fs",
+        "File::",
+        "stdout()",
+        "stderr()",
+        "stdin()",
+        "polars",
+        "clap",
+        "askama",
+        "indicatif",
+    ];
+    let mut problems = uses("crates/core/src", &[], &[PRINTS, &io].concat());
+    let drawing = ["indicatif", "malloc_trim"];
+    problems.extend(uses(
+        "src",
+        &["main.rs", "progress.rs"],
+        &[PRINTS, &drawing].concat(),
+    ));
     assert!(problems.is_empty(), "{problems:#?}");
 }
 

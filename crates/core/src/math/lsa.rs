@@ -327,8 +327,7 @@ mod tests {
     }
 
     fn blocks() -> SparseRows {
-        let mut m = SparseRows::default();
-        m.indptr.push(0);
+        let mut m = SparseRows::empty();
         for r in 0..40u32 {
             let base = if r % 2 == 0 { 0 } else { 10 };
             let mut ids: Vec<u32> = (0..4).map(|j| base + (r + j) % 10).collect();
@@ -336,13 +335,7 @@ mod tests {
             ids.sort();
             ids.dedup();
             let w = 1.0 / (ids.len() as f64).sqrt();
-            for &t in &ids {
-                m.cols.push(t);
-                m.counts.push(1);
-                m.values.push(w);
-            }
-            m.row_ids.push(r);
-            m.indptr.push(m.cols.len());
+            m.push_row(r, &ids, &vec![1; ids.len()], &vec![w; ids.len()]);
         }
         m
     }
@@ -466,16 +459,8 @@ mod tests {
         let d = d.as_slice().unwrap();
         let whole = TransposeProduct::partial(&m.transpose(&cols, 23), d, 4).finish();
         // rows 0..15 and 15..40 as two slices, each with its rows of D
-        let mut first = SparseRows::empty();
-        let mut second = SparseRows::empty();
-        for r in 0..m.n_rows() {
-            let (ids, w) = m.row(r);
-            let part = if r < 15 { &mut first } else { &mut second };
-            part.cols.extend_from_slice(ids);
-            part.values.extend_from_slice(w);
-            part.row_ids.push(m.row_ids[r]);
-            part.indptr.push(part.cols.len());
-        }
+        let first = m.select(&(0..15).collect::<Vec<_>>());
+        let second = m.select(&(15..40).collect::<Vec<_>>());
         let a = TransposeProduct::partial(&first.transpose(&cols, 23), &d[..15 * 4], 4);
         let b = TransposeProduct::partial(&second.transpose(&cols, 23), &d[15 * 4..], 4);
         let merged = a.merge(b).finish();

@@ -56,6 +56,31 @@ impl SparseRows {
         (&self.cols[s.clone()], &self.counts[s])
     }
 
+    /// Append one row (named `id`) with its columns (sorted, distinct) and, when the matrix
+    /// has them, its counts and values (each slice empty or as long as `cols`).
+    pub fn push_row(&mut self, id: u32, cols: &[u32], counts: &[u32], values: &[f64]) {
+        if self.indptr.is_empty() {
+            self.indptr.push(0);
+        }
+        self.row_ids.push(id);
+        self.cols.extend_from_slice(cols);
+        self.counts.extend_from_slice(counts);
+        self.values.extend_from_slice(values);
+        self.indptr.push(self.cols.len());
+    }
+
+    /// The rows `rows` (by position) as a matrix of their own.
+    pub fn select(&self, rows: &[usize]) -> SparseRows {
+        let mut out = SparseRows::empty();
+        for &r in rows {
+            let s = self.span(r);
+            let counts = self.counts.get(s.clone()).unwrap_or_default();
+            let values = self.values.get(s.clone()).unwrap_or_default();
+            out.push_row(self.row_ids[r], &self.cols[s], counts, values);
+        }
+        out
+    }
+
     /// Append the rows of `other` after the rows of `self` (same columns).
     pub fn append(&mut self, other: SparseRows) {
         if self.indptr.is_empty() {
@@ -138,6 +163,16 @@ mod tests {
         let mut e = SparseRows::empty();
         e.append(m());
         assert_eq!(e, m());
+        let (whole, mut b) = (m(), SparseRows::default());
+        for r in 0..3 {
+            let (cols, counts) = whole.row_counts(r);
+            b.push_row(whole.row_ids[r], cols, counts, whole.row(r).1);
+        }
+        assert_eq!(b, whole);
+        let s = m().select(&[2, 0]);
+        assert_eq!(s.row_ids, [12, 10]);
+        assert_eq!(s.row(1), m().row(0));
+        assert_eq!(s.row_counts(0), m().row_counts(2));
     }
 
     #[test]
