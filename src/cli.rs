@@ -13,7 +13,11 @@ Examples:
   themata analyze pipelines/khamenei.toml \"Khamenei's negotiations\"
   themata evaluate out/bbc --gold ../corpora/bbc/labels.csv
 
-Exit codes: 0 success, 1 a stage failed, 2 usage or pipeline-file error.";
+One run writes an output directory at a time: a second run on the same directory waits
+for the first (or, with --no-wait, exits with 1). Ctrl-C or SIGTERM stops a run cleanly:
+tables already complete stay, temporaries are removed, and the next run resumes.
+
+Exit codes: 0 success, 1 a stage failed, 2 usage or pipeline-file error, 130 interrupted.";
 
 /// Which passages of a corpus talk about which themes: ingest, analyze, TF-IDF, k-means,
 /// Parquet tables and a summary report, driven by a pipeline file.
@@ -86,6 +90,10 @@ pub struct StageArgs {
     /// (A single-stage command always runs its stage.)
     #[arg(long)]
     pub force: bool,
+    /// When another run is writing the same output directory, exit with code 1 at once
+    /// instead of waiting for it to finish.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 /// The options of a stage, and those of the ingest stage (`run` and `ingest`).

@@ -44,6 +44,23 @@ pub enum Error {
         message: String,
     },
 
+    /// Another run holds the output directory (and this one was told not to wait).
+    #[error(
+        "{}: another themata run{} is writing this directory (lock file {}); wait for it to \
+         finish, or run without --no-wait to wait",
+        dir.display(),
+        holder.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+        lock_file.display()
+    )]
+    Locked {
+        /// The output directory.
+        dir: PathBuf,
+        /// Its lock file.
+        lock_file: PathBuf,
+        /// The holder's process id, when its lock file names one.
+        holder: Option<u32>,
+    },
+
     /// The data cannot go through a stage (empty corpus, no terms left, a dead theme, ...).
     #[error(transparent)]
     Pipeline(#[from] themata_core::Error),

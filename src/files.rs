@@ -22,11 +22,14 @@ pub fn atomic_write(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    // tempfile creates its files with mode 0600; outputs are ordinary files, shared as the
+    // umask says (0644 under the usual 022), as `cp` or `cargo build` would write them
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
     write(tmp.as_file_mut()).map_err(|e| Error::io(path, e))?;
     tmp.as_file_mut().flush().map_err(|e| Error::io(path, e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
@@ -109,6 +112,21 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         write_text(&p, "whole").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "whole");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_get_the_mode_the_umask_gives() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        // what an ordinary file created here gets (the process's umask applies to both)
+        let plain = dir.path().join("plain");
+        std::fs::write(&plain, "x").unwrap();
+        let want = std::fs::metadata(&plain).unwrap().permissions().mode() & 0o777;
+        let p = dir.path().join("t.txt");
+        write_text(&p, "x").unwrap();
+        let got = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(got, want, "{got:o} vs {want:o}");
     }
 
     #[test]

@@ -24,15 +24,49 @@ fn load(args: &StageArgs, strict: bool) -> themata::Result<Pipeline> {
 /// Run `stage` (or, with `None`, every stage that is stale).
 fn run(args: &StageArgs, strict: bool, stage: Option<Stage>) -> themata::Result<()> {
     let pipeline = load(args, strict)?;
+    stop_cleanly_on_signals(&pipeline);
     let terminal = Terminal::new(args.quiet, args.verbose);
     let opts = Options {
         force: args.force,
+        wait: !args.no_wait,
         ..Default::default()
     };
     let mut engine = Engine::new(pipeline, opts, &terminal);
     match stage {
         None => engine.run(),
         Some(s) => engine.run_stage(s, true),
+    }
+}
+
+/// On Ctrl-C or SIGTERM: remove the temporaries of files being written (every table and
+/// summary is written under a temporary name and renamed into place, and a stage is
+/// recorded in the manifest only after all its files are), say so, and exit with 130. What
+/// is complete stays, and the next run resumes from the last recorded stage.
+fn stop_cleanly_on_signals(pipeline: &Pipeline) {
+    let dirs = [pipeline.output.clone(), pipeline.report_dir.clone()];
+    let mut targets: Vec<&'static str> = Stage::ALL
+        .iter()
+        .flat_map(|s| s.outputs())
+        .copied()
+        .collect();
+    targets.push(themata::engine::MANIFEST);
+    let handler = move || {
+        // while this run waits for another's lock, the temporaries there are the other's
+        let removed: usize = if themata::engine::holds_a_lock() {
+            dirs.iter()
+                .map(|d| themata::files::remove_stale_temporaries(d, &targets))
+                .sum()
+        } else {
+            0
+        };
+        eprintln!(
+            "\ninterrupted: stopped before the run finished ({removed} temporary file(s) \
+             removed; complete tables kept); the next run resumes from the last complete stage"
+        );
+        std::process::exit(130);
+    };
+    if let Err(e) = ctrlc::set_handler(handler) {
+        eprintln!("warning: cannot handle Ctrl-C ({e}); an interrupted run may leave temporaries");
     }
 }
 

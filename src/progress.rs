@@ -148,6 +148,13 @@ impl engine::Observer for Terminal {
                 }
             }
             Event::MemoryFreed => release_freed_memory(),
+            // shown even with --quiet: a run that waits must not look hung
+            Event::Waiting { dir, holder } => eprintln!(
+                "waiting: another themata run{} is writing {}; this run starts when it \
+                 finishes (--no-wait to stop instead)",
+                holder.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+                dir.display()
+            ),
         }
     }
 }

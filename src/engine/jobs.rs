@@ -28,16 +28,52 @@ fn meta(p: &Pipeline) -> tables::Meta<'_> {
 pub(super) struct Ingest {
     files: Vec<InputFile>,
     walk_warnings: Vec<String>,
+    /// Each file's size and modification time when it was found.
+    stamps: Vec<Option<Stamp>>,
+}
+
+/// What tells that a file changed: its size and modification time.
+type Stamp = (u64, Option<std::time::SystemTime>);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.len(), m.modified().ok()))
 }
 
 impl Ingest {
     /// The input files the pipeline names.
     pub(super) fn discover(p: &Pipeline) -> Result<Ingest> {
         let (files, walk_warnings) = formats::discover(&p.input.root, &p.input.patterns)?;
+        let stamps = files.iter().map(|(path, _)| stamp(path)).collect();
         Ok(Ingest {
             files,
             walk_warnings,
+            stamps,
         })
+    }
+
+    /// Warnings for files that changed or went away since they were found (and hashed):
+    /// what was read of them may be from before or after the change. Their recorded hashes
+    /// are of what was found, so the next run sees the change and reads them again.
+    fn changed_while_read(&self) -> Vec<String> {
+        self.files
+            .iter()
+            .zip(&self.stamps)
+            .filter_map(|((path, rel), before)| {
+                let now = stamp(path);
+                match (before, now) {
+                    (Some(_), None) => Some(format!(
+                        "{rel}: removed while themata read the input; the next run reads \
+                         the input again"
+                    )),
+                    (Some(b), Some(n)) if *b != n => Some(format!(
+                        "{rel}: changed while themata read it; its tables may hold its old or \
+                         new content, and the next run reads it again"
+                    )),
+                    _ => None,
+                }
+            })
+            .collect()
     }
 }
 
@@ -75,7 +111,9 @@ impl Job for Ingest {
             e.observer,
         );
         e.observer.finish(Task::ReadFiles);
-        corpus
+        let mut corpus = corpus?;
+        corpus.warnings.extend(self.changed_while_read());
+        Ok(corpus)
     }
 
     fn write(&self, e: &Engine, corpus: &Corpus, dir: &Path) -> Result<Written> {
@@ -378,5 +416,61 @@ fn run_info(e: &Engine) -> RunInfo {
         threads: m.threads.to_string(),
         seed: m.seed,
         stages,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Options, Quiet};
+    use crate::pipeline_file::Overrides;
+
+    /// A file that changes, and one that disappears, between being found (and hashed) and
+    /// being read: both are named in counted warnings, and the others are read as usual.
+    #[test]
+    fn input_files_that_change_or_vanish_while_read_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = dir.path().join("corpus");
+        std::fs::create_dir_all(&corpus).unwrap();
+        for (name, text) in [
+            ("a.txt", "Sanctions and talks.\n\nThe negotiation went on."),
+            (
+                "b.txt",
+                "Doctrine and the clergy.\n\nA second paragraph here.",
+            ),
+            (
+                "c.txt",
+                "Succession after the leader.\n\nThe assembly decides.",
+            ),
+        ] {
+            std::fs::write(corpus.join(name), text).unwrap();
+        }
+        let file = dir.path().join("p.toml");
+        std::fs::write(
+            &file,
+            "name = \"t\"\noutput = \"out\"\n[input]\nroot = \"corpus\"\n[cluster]\nmode = \"discover\"\nk = 2\n",
+        )
+        .unwrap();
+        let p = Pipeline::load(&file, &Overrides::default()).unwrap();
+        let mut e = Engine::new(p, Options::default(), &Quiet);
+        let job = Ingest::discover(&e.pipeline).unwrap();
+        let key = job.key(&e).unwrap();
+        assert_eq!(key.inputs.len(), 3);
+        // while "reading": a grows, c goes away
+        std::fs::write(
+            corpus.join("a.txt"),
+            "Sanctions, talks and more talks.\n\nLonger now.",
+        )
+        .unwrap();
+        std::fs::remove_file(corpus.join("c.txt")).unwrap();
+        let c = job.compute(&mut e).unwrap();
+        let w = c.warnings.join("\n");
+        assert!(w.contains("a.txt: changed while themata read it"), "{w}");
+        assert!(
+            w.contains("c.txt: removed while themata read the input"),
+            "{w}"
+        );
+        assert!(!w.contains("b.txt"), "{w}");
+        assert_eq!(c.documents.len(), 2, "a and b are read");
     }
 }

@@ -74,12 +74,22 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// The manifest in `dir`, or an empty one.
-    pub fn load(dir: &Path) -> Manifest {
-        std::fs::read_to_string(dir.join(MANIFEST))
-            .ok()
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default()
+    /// The manifest in `dir`, or an empty one when there is none. A manifest that cannot
+    /// be read or parsed (truncated, edited by hand, not a manifest) also gives an empty one,
+    /// so every stage reruns, with the reason as `Err` for a warning naming the file.
+    pub fn load(dir: &Path) -> (Manifest, Option<String>) {
+        let path = dir.join(MANIFEST);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return (Manifest::default(), None)
+            }
+            Err(e) => return (Manifest::default(), Some(damaged(&path, &e.to_string()))),
+        };
+        match serde_json::from_str(&text) {
+            Ok(m) => (m, None),
+            Err(e) => (Manifest::default(), Some(damaged(&path, &e.to_string()))),
+        }
     }
 
     /// Write the manifest to `dir` (atomically).
@@ -90,6 +100,13 @@ impl Manifest {
         })?;
         write_text(&dir.join(MANIFEST), &(text + "\n"))
     }
+}
+
+fn damaged(path: &Path, what: &str) -> String {
+    format!(
+        "{}: damaged manifest ({what}); every stage reruns",
+        path.display()
+    )
 }
 
 #[cfg(test)]
@@ -112,6 +129,28 @@ mod tests {
             },
         );
         m.save(dir.path()).unwrap();
-        assert_eq!(Manifest::load(dir.path()), m);
+        assert_eq!(Manifest::load(dir.path()), (m, None));
+    }
+
+    #[test]
+    fn a_missing_manifest_is_no_run_and_a_damaged_one_says_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Manifest::load(dir.path()), (Manifest::default(), None));
+        let m = Manifest {
+            pipeline: "x".into(),
+            ..Default::default()
+        };
+        m.save(dir.path()).unwrap();
+        let path = dir.path().join(MANIFEST);
+        let text = std::fs::read_to_string(&path).unwrap();
+        for bad in [&text[..text.len() / 2], "", "[1, 2]", "{\"stages\": 3}"] {
+            std::fs::write(&path, bad).unwrap();
+            let (got, warning) = Manifest::load(dir.path());
+            assert_eq!(got, Manifest::default());
+            let w = warning.expect("a warning");
+            assert!(w.starts_with(&path.display().to_string()), "{w}");
+            assert!(w.contains("damaged manifest ("), "{w}");
+            assert!(w.ends_with("every stage reruns"), "{w}");
+        }
     }
 }

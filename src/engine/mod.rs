@@ -14,9 +14,11 @@
 
 mod fingerprint;
 mod jobs;
+mod lock;
 pub mod manifest;
 
 pub use fingerprint::{StageKey, BUILD};
+pub use lock::{holds_a_lock, DirLock, LOCK_FILE};
 pub use manifest::{Manifest, StageRecord, MANIFEST};
 
 use crate::error::{Error, Result};
@@ -113,6 +115,13 @@ pub enum Event<'a> {
     },
     /// Large values were just dropped: a good moment to give freed memory back.
     MemoryFreed,
+    /// Another run holds the output directory; this one waits for it.
+    Waiting {
+        /// The output directory.
+        dir: &'a Path,
+        /// The other run's process id, when its lock file names one.
+        holder: Option<u32>,
+    },
 }
 
 /// Receives the engine's events and the pipeline's progress.
@@ -140,6 +149,9 @@ pub struct Options {
     /// whose counts then merge: the tables are the same for any number (a check of the
     /// merge, and the shape of a run over shards on disk or on a cluster).
     pub shards: usize,
+    /// When another run holds the output directory: wait for it (`true`), or fail at once
+    /// with [`Error::Locked`].
+    pub wait: bool,
 }
 
 impl Default for Options {
@@ -147,6 +159,7 @@ impl Default for Options {
         Options {
             force: false,
             shards: 1,
+            wait: true,
         }
     }
 }
@@ -183,7 +196,13 @@ pub struct Engine<'o> {
     pipeline: Pipeline,
     opts: Options,
     observer: &'o dyn Observer,
+    /// The output directory's lock, taken by the first stage to run and held until the
+    /// engine is dropped.
+    lock: Option<DirLock>,
     manifest: Manifest,
+    /// Warnings met before any stage ran (a damaged manifest), recorded with the next stage
+    /// that runs.
+    notes: Vec<String>,
     /// Stages that ran in this invocation.
     ran: Vec<Stage>,
     /// Stage results in memory (computed in this run, or read back from their tables).
@@ -193,14 +212,9 @@ pub struct Engine<'o> {
 }
 
 impl<'o> Engine<'o> {
-    /// An engine for `pipeline`, with the manifest of its output directory.
+    /// An engine for `pipeline`. It touches nothing until a stage runs: then it locks the
+    /// output directory (one writer at a time) and reads its manifest.
     pub fn new(pipeline: Pipeline, opts: Options, observer: &'o dyn Observer) -> Self {
-        let mut manifest = Manifest::load(&pipeline.output);
-        manifest.themata_version = crate::VERSION.to_string();
-        manifest.pipeline = pipeline.name.clone();
-        manifest.pipeline_file = pipeline.file.display().to_string();
-        manifest.seed = pipeline.cluster.seed;
-        manifest.threads = rayon::current_num_threads();
         Engine {
             pipeline,
             opts: Options {
@@ -208,7 +222,9 @@ impl<'o> Engine<'o> {
                 ..opts
             },
             observer,
-            manifest,
+            lock: None,
+            manifest: Manifest::default(),
+            notes: Vec::new(),
             ran: Vec::new(),
             corpus: None,
             tfidf: None,
@@ -216,12 +232,39 @@ impl<'o> Engine<'o> {
         }
     }
 
+    /// Lock the output directory (waiting for another run that holds it, unless told not
+    /// to), then read its manifest: what a waiting run finds is what the other run left.
+    fn acquire(&mut self) -> Result<()> {
+        if self.lock.is_some() {
+            return Ok(());
+        }
+        let out = self.pipeline.output.clone();
+        let observer = self.observer;
+        let lock = DirLock::acquire(&out, self.opts.wait, |holder| {
+            observer.event(Event::Waiting { dir: &out, holder })
+        })?;
+        self.lock = Some(lock);
+        let (mut manifest, damaged) = Manifest::load(&out);
+        if let Some(w) = damaged {
+            self.observer.event(Event::Warning(&w));
+            self.notes.push(w);
+        }
+        manifest.themata_version = crate::VERSION.to_string();
+        manifest.pipeline = self.pipeline.name.clone();
+        manifest.pipeline_file = self.pipeline.file.display().to_string();
+        manifest.seed = self.pipeline.cluster.seed;
+        manifest.threads = rayon::current_num_threads();
+        self.manifest = manifest;
+        Ok(())
+    }
+
     /// The pipeline.
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
     }
 
-    /// The manifest as this engine sees it (records of the stages that are in place).
+    /// The manifest as this engine sees it (records of the stages that are in place; empty
+    /// before a stage ran).
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
@@ -239,6 +282,7 @@ impl<'o> Engine<'o> {
 
     /// Run one stage; `always`: even when it is fresh (the single-stage commands).
     pub fn run_stage(&mut self, stage: Stage, always: bool) -> Result<()> {
+        self.acquire()?;
         match stage {
             Stage::Ingest => {
                 let job = jobs::Ingest::discover(&self.pipeline)?;
@@ -278,12 +322,14 @@ impl<'o> Engine<'o> {
         for w in &written.warnings {
             self.observer.event(Event::Warning(w));
         }
+        let mut warnings = std::mem::take(&mut self.notes);
+        warnings.extend(written.warnings);
         let mut rec = StageRecord {
             settings: key.settings.clone(),
             results: written.results,
             rows: written.rows,
             metrics: written.metrics,
-            warnings: written.warnings,
+            warnings,
             seconds: t.elapsed().as_secs_f64(),
             ..Default::default()
         };

@@ -7,6 +7,7 @@ mod example;
 mod formats;
 mod freshness;
 mod layers;
+mod reliability;
 mod reports;
 mod shards;
 mod sklearn_oracle;

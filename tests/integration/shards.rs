@@ -19,6 +19,7 @@ fn run(pipeline: &Path, input: Option<&Path>, out: &Path, shards: usize) {
     let opts = Options {
         force: true,
         shards,
+        ..Default::default()
     };
     Engine::new(p, opts, &Quiet).run().unwrap();
 }
