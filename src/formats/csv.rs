@@ -5,13 +5,17 @@ use crate::error::Result;
 use std::path::Path;
 use themata_core::model::DocumentMeta;
 
+/// The records of a CSV stream (read a record at a time through the csv crate's buffer, so a
+/// file larger than memory is read in the memory of its records).
 pub(super) fn read(
     path: &Path,
     rel: &str,
-    bytes: &[u8],
+    reader: impl std::io::Read,
     cols: &InputParams,
 ) -> Result<(Vec<Record>, Vec<String>)> {
-    let mut r = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(reader);
     let headers = r
         .headers()
         .map_err(|e| input_err(path, format!("CSV header: {e}")))?

@@ -11,16 +11,34 @@ fn json_string(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-pub(super) fn read(rel: &str, bytes: &[u8], cols: &InputParams) -> (Vec<Record>, Vec<String>) {
-    let text = String::from_utf8_lossy(bytes);
+/// The records of a JSON Lines stream, read a line at a time (a file larger than memory is
+/// read in the memory of its records). Lines that are not UTF-8 are decoded with replacement
+/// characters, with one warning for the file (first, before the lines' own warnings).
+pub(super) fn read(
+    rel: &str,
+    mut reader: impl std::io::BufRead,
+    cols: &InputParams,
+) -> std::io::Result<(Vec<Record>, Vec<String>)> {
     let mut out = Vec::new();
     let mut warnings = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let n = i + 1;
+    let mut lossy = false;
+    let mut buf = Vec::new();
+    let mut n = 0;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        n += 1;
+        // as str::lines: without the line end, "\r\n" or "\n"
+        let mut bytes = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        let line = String::from_utf8_lossy(bytes);
+        lossy |= matches!(line, std::borrow::Cow::Owned(_));
         if line.trim().is_empty() {
             continue;
         }
-        let v: serde_json::Value = match serde_json::from_str(line) {
+        let v: serde_json::Value = match serde_json::from_str(&line) {
             Ok(v) => v,
             Err(e) => {
                 warnings.push(format!("{rel}:{n}: malformed JSON ({e}), record skipped"));
@@ -50,5 +68,11 @@ pub(super) fn read(rel: &str, bytes: &[u8], cols: &InputParams) -> (Vec<Record>,
             },
         ));
     }
-    (out, warnings)
+    if lossy {
+        warnings.insert(
+            0,
+            format!("{rel}: invalid UTF-8, decoded with replacement characters"),
+        );
+    }
+    Ok((out, warnings))
 }

@@ -322,10 +322,65 @@ fn check_utf8(path: &Path, bytes: &[u8]) -> Result<()> {
     }
 }
 
+/// Under `--strict`, for a record file read as a stream: the first pass over the file, in
+/// blocks, finds where it stops being UTF-8 — an error naming the file, as for a file read
+/// whole — unless it holds a NUL byte (binary: skipped with a warning even under --strict).
+fn check_utf8_streamed(path: &Path) -> std::io::Result<Result<()>> {
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 16];
+    // bytes of a character cut by the block's end, carried into the next block
+    let mut carry = 0;
+    let mut offset = 0u64; // of buf[0] in the file
+    let mut first_invalid = None;
+    let mut nul = false;
+    loop {
+        let n = std::io::Read::read(&mut f, &mut buf[carry..])?;
+        let len = carry + n;
+        let block = &buf[..len];
+        nul |= block[carry..].contains(&0);
+        carry = 0;
+        if first_invalid.is_none() {
+            let body = if offset == 0 {
+                block.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(block)
+            } else {
+                block
+            };
+            let start = (len - body.len()) as u64;
+            if let Err(e) = std::str::from_utf8(body) {
+                match e.error_len() {
+                    // invalid here, or cut off by the end of the file
+                    Some(_) => first_invalid = Some(offset + start + e.valid_up_to() as u64),
+                    None if n == 0 => first_invalid = Some(offset + start + e.valid_up_to() as u64),
+                    None => carry = body.len() - e.valid_up_to(),
+                }
+            }
+        }
+        if n == 0 {
+            break;
+        }
+        buf.copy_within(len - carry..len, 0);
+        offset += (len - carry) as u64;
+    }
+    Ok(match first_invalid {
+        Some(at) if !nul => Err(Error::Input {
+            path: path.to_path_buf(),
+            message: format!(
+                "invalid UTF-8 at byte {at} (--strict; without it the file is decoded with \
+                 replacement characters and a warning)"
+            ),
+        }),
+        _ => Ok(()),
+    })
+}
+
 /// Read one file: a text, Markdown or HTML document, or the records of a JSON Lines, CSV or
 /// Parquet file. Unreadable or binary files become warnings, not errors; so does invalid
 /// UTF-8 (decoded with replacement characters), unless `input.strict`, when it is an error
 /// naming the file.
+///
+/// JSON Lines and CSV files are read as streams (a record at a time, through a buffer), so
+/// reading one holds its records, not the file's bytes as well: a file larger than memory
+/// whose text fields are not is read. Other files are read whole.
 pub fn read_file(
     path: &Path,
     rel: &str,
@@ -333,6 +388,29 @@ pub fn read_file(
     input: &InputParams,
 ) -> Result<FileDocuments> {
     let mut warnings = Vec::new();
+    let format = input.format.of(rel);
+    if matches!(format, InputFormat::Jsonl | InputFormat::Csv) {
+        let cannot = |e: std::io::Error| (vec![], vec![format!("{rel}: cannot read: {e}")]);
+        if input.strict {
+            match check_utf8_streamed(path) {
+                Ok(r) => r?,
+                Err(e) => return Ok(cannot(e)),
+            }
+        }
+        let file = match std::fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) => return Ok(cannot(e)),
+        };
+        let read = match format {
+            InputFormat::Jsonl => jsonl::read(rel, std::io::BufReader::new(file), input),
+            _ => Ok(csv::read(path, rel, file, input)?),
+        };
+        let (records, w) = match read {
+            Ok(r) => r,
+            Err(e) => return Ok(cannot(e)),
+        };
+        return Ok(records_to_documents(rel, records, w, ingest));
+    }
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
@@ -340,34 +418,14 @@ pub fn read_file(
             return Ok((vec![], warnings));
         }
     };
-    let format = input.format.of(rel);
     // (binary files, with a NUL byte, are skipped with a warning even under --strict)
     if input.strict && format != InputFormat::Parquet && !bytes.contains(&0) {
         check_utf8(path, &bytes)?;
     }
     if !format.is_document() {
-        if format == InputFormat::Jsonl && std::str::from_utf8(&bytes).is_err() {
-            warnings.push(format!(
-                "{rel}: invalid UTF-8, decoded with replacement characters"
-            ));
-        }
-        let (records, w) = match format {
-            InputFormat::Jsonl => jsonl::read(rel, &bytes, input),
-            InputFormat::Csv => csv::read(path, rel, &bytes, input)?,
-            _ => parquet::read(path, &bytes, input)?,
-        };
-        warnings.extend(w);
-        if records.is_empty() {
-            warnings.push(format!("{rel}: no records"));
-        }
-        let docs = records
-            .into_iter()
-            .map(|r| {
-                let hash = content_hash(r.text.as_bytes());
-                ingest::document(format!("{rel}#{}", r.id), r.text, r.meta, hash, ingest)
-            })
-            .collect();
-        return Ok((docs, warnings));
+        let (records, w) = parquet::read(path, &bytes, input)?;
+        drop(bytes);
+        return Ok(records_to_documents(rel, records, w, ingest));
     }
     let hash = content_hash(&bytes);
     let Some(decoded) = text::decode(&bytes, &mut warnings, rel) else {
@@ -400,6 +458,47 @@ pub fn read_file(
     ))
 }
 
+/// The records of a JSON Lines, CSV or Parquet file's bytes (`rel` names it in warnings):
+/// the readers `read_file` uses, for callers that hold the bytes (and the fuzz targets).
+/// Another format is an error.
+pub fn read_records(
+    format: InputFormat,
+    rel: &str,
+    bytes: &[u8],
+    input: &InputParams,
+) -> Result<(Vec<Record>, Vec<String>)> {
+    let path = Path::new(rel);
+    match format {
+        InputFormat::Jsonl => jsonl::read(rel, bytes, input).map_err(|e| Error::io(path, e)),
+        InputFormat::Csv => csv::read(path, rel, bytes, input),
+        InputFormat::Parquet => parquet::read(path, bytes, input),
+        other => Err(input_err(
+            path,
+            format!("{} is not a record format", other.as_str()),
+        )),
+    }
+}
+
+/// The documents of a record file's records (named `file#id`).
+fn records_to_documents(
+    rel: &str,
+    records: Vec<Record>,
+    mut warnings: Vec<String>,
+    ingest: &IngestParams,
+) -> FileDocuments {
+    if records.is_empty() {
+        warnings.push(format!("{rel}: no records"));
+    }
+    let docs = records
+        .into_iter()
+        .map(|r| {
+            let hash = content_hash(r.text.as_bytes());
+            ingest::document(format!("{rel}#{}", r.id), r.text, r.meta, hash, ingest)
+        })
+        .collect();
+    (docs, warnings)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -424,6 +523,66 @@ mod tests {
         }
     }
 
+    /// The streamed check finds the same first invalid byte as the whole-file check, also
+    /// when a character or the invalid byte sits across the 64 KiB block boundary.
+    #[test]
+    fn streamed_utf8_check_agrees_with_the_whole_file_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.csv");
+        let block = 1 << 16;
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"\xEF\xBB\xBFtext,ok\n".to_vec(),
+            b"abc\xFFdef".to_vec(),
+            b"abc\xE2\x82".to_vec(), // cut off at the end
+            b"\xEF\xBB\xBF\xC3\x28".to_vec(),
+            b"nul \0 and \xFF".to_vec(), // binary: not an error
+        ];
+        for at in [block - 2, block - 1, block, block + 1] {
+            for tail in [
+                &b"\xE2\x82\xAC"[..],
+                b"\xFF",
+                b"\xE2\x28\xA1",
+                b"\xF0\x9F\x98\x80",
+            ] {
+                let mut v = vec![b'a'; at];
+                v.extend_from_slice(tail);
+                v.extend_from_slice("é and more".as_bytes());
+                cases.push(v);
+            }
+        }
+        for bytes in cases {
+            std::fs::write(&p, &bytes).unwrap();
+            let whole = if bytes.contains(&0) {
+                None
+            } else {
+                check_utf8(&p, &bytes).err().map(|e| e.to_string())
+            };
+            let streamed = check_utf8_streamed(&p)
+                .unwrap()
+                .err()
+                .map(|e| e.to_string());
+            assert_eq!(streamed, whole, "{} bytes", bytes.len());
+        }
+    }
+
+    /// Read a line at a time, JSON Lines gives what the whole text's lines gave.
+    #[test]
+    fn jsonl_streamed_lines_end_and_decode_as_whole_lines() {
+        let data = b"{\"id\": \"a\", \"text\": \"one\"}\r\n\n  \n{\"text\": \"t\xFFo\"}\n{bad\n{\"text\": \"last\"}";
+        let (r, w) = jsonl::read("f.jsonl", &data[..], &cols()).unwrap();
+        let texts: Vec<&str> = r.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(texts, ["one", "t\u{FFFD}o", "last"]);
+        let ids: Vec<&str> = r.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "4", "6"]);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert_eq!(
+            w[0],
+            "f.jsonl: invalid UTF-8, decoded with replacement characters"
+        );
+        assert!(w[1].starts_with("f.jsonl:5: malformed JSON"), "{w:?}");
+    }
+
     #[test]
     fn formats_by_extension() {
         assert_eq!(InputFormat::Auto.of("a/b.JSONL"), InputFormat::Jsonl);
@@ -446,7 +605,7 @@ mod tests {
     #[test]
     fn jsonl_records_and_bad_lines() {
         let data = b"{\"id\": 7, \"text\": \"hello\", \"title\": \"T\"}\n\n{bad json\n{\"body\": \"x\"}\n{\"text\": \"two\"}\n";
-        let (r, w) = jsonl::read("f.jsonl", data, &cols());
+        let (r, w) = jsonl::read("f.jsonl", &data[..], &cols()).unwrap();
         assert_eq!(r[0], record("7", "hello", Some("T")));
         assert_eq!((r[1].id.as_str(), r[1].text.as_str()), ("5", "two"));
         assert_eq!(w.len(), 2);
@@ -457,11 +616,11 @@ mod tests {
     #[test]
     fn csv_records_and_missing_column() {
         let data = b"id,title,text\na1,First,\"hello, world\"\na2,,second\n";
-        let (r, w) = csv::read(Path::new("f.csv"), "f.csv", data, &cols()).unwrap();
+        let (r, w) = csv::read(Path::new("f.csv"), "f.csv", &data[..], &cols()).unwrap();
         assert!(w.is_empty());
         assert_eq!(r[0], record("a1", "hello, world", Some("First")));
         assert_eq!(r[1].meta.title, None);
-        let e = csv::read(Path::new("f.csv"), "f.csv", b"id,body\n1,x\n", &cols())
+        let e = csv::read(Path::new("f.csv"), "f.csv", &b"id,body\n1,x\n"[..], &cols())
             .unwrap_err()
             .to_string();
         assert!(
@@ -471,7 +630,7 @@ mod tests {
         let (_, w) = csv::read(
             Path::new("f.csv"),
             "f.csv",
-            b"id,title,text\n1,2\n",
+            &b"id,title,text\n1,2\n"[..],
             &cols(),
         )
         .unwrap();
@@ -487,7 +646,7 @@ mod tests {
             ..cols()
         };
         let data = b"{\"text\": \"a\", \"date\": \"Jun 28, 2019\", \"by\": \"Jane Doe\", \"site\": \"Review\"}\n{\"text\": \"b\", \"date\": \"someday\"}\n";
-        let (r, w) = jsonl::read("f.jsonl", data, &c);
+        let (r, w) = jsonl::read("f.jsonl", &data[..], &c).unwrap();
         assert!(w.is_empty());
         assert_eq!(
             r[0].meta,
@@ -500,13 +659,18 @@ mod tests {
         );
         assert_eq!(r[1].meta, DocumentMeta::default()); // an unreadable date stays empty
         let data = b"id,title,text,date,by,site\n1,T,x,2025-01-23T10:00:00Z,Jane Doe,\n";
-        let (r, _) = csv::read(Path::new("f.csv"), "f.csv", data, &c).unwrap();
+        let (r, _) = csv::read(Path::new("f.csv"), "f.csv", &data[..], &c).unwrap();
         assert_eq!(r[0].meta.date.as_deref(), Some("2025-01-23"));
         assert_eq!(r[0].meta.author.as_deref(), Some("Jane Doe"));
         assert_eq!(r[0].meta.source, None);
-        let e = csv::read(Path::new("f.csv"), "f.csv", b"id,title,text\n1,T,x\n", &c)
-            .unwrap_err()
-            .to_string();
+        let e = csv::read(
+            Path::new("f.csv"),
+            "f.csv",
+            &b"id,title,text\n1,T,x\n"[..],
+            &c,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("no date column \"date\""), "{e}");
         let mut df = df!("text" => ["a", "b"], "date" => ["23 January 2025", "no"], "by" => ["A B", "C D"], "site" => ["S", "S"]).unwrap();
         let mut buf = Vec::new();
