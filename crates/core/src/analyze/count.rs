@@ -716,3 +716,123 @@ mod tests {
         assert_eq!(run(1), run(4));
     }
 }
+
+/// Properties over generated texts (proptest): what the example-based tests above show for
+/// chosen inputs holds for any.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::analyze::fold::fold;
+    use crate::analyze::AnalyzerParams;
+    use crate::Silent;
+    use proptest::prelude::*;
+
+    /// Words of every kind the analyzer meets: plain, folded, possessive, numbers, accents,
+    /// Greek, ligatures, joiners, stop words, and arbitrary Unicode runs.
+    fn text() -> impl Strategy<Value = String> {
+        let word = prop_oneof![
+            prop::sample::select(vec![
+                "The",
+                "the",
+                "of",
+                "Leader’s",
+                "leader's",
+                "leaders",
+                "negotiations",
+                "Negotiating",
+                "1,000",
+                "3.14",
+                "U.S.",
+                "it's",
+                "café",
+                "Café",
+                "cafe\u{301}",
+                "naïve",
+                "ΟΔΟΣ",
+                "straße",
+                "İstanbul",
+                "ﬁnance",
+                "e.g.",
+                "_",
+                "foo_bar",
+                "\u{200d}",
+                "🇮🇷",
+                "’s",
+                "'",
+                "—",
+                "\n\n",
+            ])
+            .prop_map(str::to_string),
+            "[a-zA-Z]{1,12}",
+            "\\PC{1,8}",
+        ];
+        prop::collection::vec(word, 0..40).prop_map(|w| w.join(" "))
+    }
+
+    fn texts() -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec(text(), 1..24)
+    }
+
+    fn analyzer() -> Analyzer {
+        Analyzer::new(&AnalyzerParams::default()).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// The counts do not depend on where chunks end, nor on where partials are cut.
+        #[test]
+        fn counts_do_not_depend_on_chunks_or_cuts(texts in texts(), cut in 0usize..24, chunk in 1usize..6) {
+            let a = analyzer();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let ids: Vec<u32> = (0..refs.len() as u32).collect();
+            let whole = TermCounts::partial(&a, &ids, &refs, &Silent);
+            let chunked = TermCounts::partial_in_chunks(&a, &ids, &refs, chunk, &Silent);
+            prop_assert_eq!(&chunked, &whole);
+            let cut = cut.min(refs.len());
+            let merged = TermCounts::partial(&a, &ids[..cut], &refs[..cut], &Silent)
+                .merge(TermCounts::partial(&a, &ids[cut..], &refs[cut..], &Silent));
+            prop_assert_eq!(merged, whole);
+        }
+
+        /// Every term's label (its most frequent surface form) analyses to the term, and
+        /// document frequencies count the rows that hold each term.
+        #[test]
+        fn labels_analyse_to_their_terms_and_df_counts_rows(texts in texts()) {
+            let a = analyzer();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let ids: Vec<u32> = (0..refs.len() as u32).collect();
+            let c = TermCounts::partial(&a, &ids, &refs, &Silent).finish();
+            for (t, label) in c.terms.iter().zip(&c.labels) {
+                let tok = a.analyze_word(label);
+                prop_assert!(tok.is_ok(), "label {:?} of {:?} is dropped", label, t);
+                let term = tok.unwrap().term.into_owned();
+                prop_assert_eq!(&term, t, "label {:?}", label);
+            }
+            let mut rows_with = vec![0u32; c.terms.len()];
+            for r in 0..c.rows.n_rows() {
+                for &id in c.rows.row_counts(r).0 {
+                    rows_with[id as usize] += 1;
+                }
+            }
+            prop_assert_eq!(rows_with, c.df);
+        }
+
+        /// Case folding and NFC with whitespace folding are idempotent.
+        #[test]
+        fn normalisation_is_idempotent(t in text()) {
+            for w in t.split(' ') {
+                let once = fold(w).into_owned();
+                let twice = fold(&once).into_owned();
+                prop_assert_eq!(twice, once);
+            }
+            use crate::ingest::text::{fold_whitespace, normalize};
+            let how = crate::ingest::Normalization::Nfc;
+            let once = normalize(t.clone(), how);
+            prop_assert_eq!(normalize(once.clone(), how), once.clone());
+            let folded = fold_whitespace(&once);
+            prop_assert_eq!(fold_whitespace(&folded), folded.clone());
+            prop_assert_eq!(normalize(folded.clone(), how), folded);
+        }
+    }
+}

@@ -492,3 +492,62 @@ mod tests {
         );
     }
 }
+
+/// Properties over generated count matrices (proptest).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::analyze::{Analyzer, AnalyzerParams, TermCounts};
+    use crate::Silent;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Every row with a kept term has unit length (l2) or unit sum (l1), every weight is
+        /// positive and finite, and a term's df is the number of rows that hold it.
+        #[test]
+        fn rows_are_unit_and_df_counts_rows(
+            docs in prop::collection::vec(prop::collection::vec(0usize..30, 0..25), 1..40),
+            sublinear in any::<bool>(),
+            smooth in any::<bool>(),
+            l1 in any::<bool>(),
+            min_df in 1usize..3,
+        ) {
+            let words: Vec<String> = (0..30).map(|i| format!("w{i}x")).collect();
+            let texts: Vec<String> = docs
+                .iter()
+                .map(|d| d.iter().map(|&i| words[i].as_str()).collect::<Vec<_>>().join(" "))
+                .collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let ids: Vec<u32> = (0..refs.len() as u32).collect();
+            let a = Analyzer::new(&AnalyzerParams { stem: false, ..Default::default() }).unwrap();
+            let counts = TermCounts::partial(&a, &ids, &refs, &Silent).finish();
+            let s = TfidfParams {
+                sublinear_tf: sublinear,
+                smooth_idf: smooth,
+                norm: if l1 { Norm::L1 } else { Norm::L2 },
+                min_df: DocFreq::Count(min_df as u64),
+                ..Default::default()
+            };
+            let Ok((vocab, m)) = fit(&counts, &s) else {
+                // nothing survives pruning: an error, not empty rows
+                prop_assert!(counts.df.iter().all(|&d| (d as usize) < min_df));
+                return Ok(());
+            };
+            for term in &vocab.terms {
+                let held = docs.iter().filter(|d| d.iter().any(|&i| words[i] == term.term)).count();
+                prop_assert_eq!(term.df as usize, held);
+            }
+            for r in 0..m.n_rows() {
+                let w = m.row(r).1;
+                prop_assert!(w.iter().all(|x| x.is_finite() && *x > 0.0));
+                if w.is_empty() {
+                    continue;
+                }
+                let len = if l1 { w.iter().sum::<f64>() } else { w.iter().map(|x| x * x).sum::<f64>().sqrt() };
+                prop_assert!((len - 1.0).abs() < 1e-12, "row {} has length {}", r, len);
+            }
+        }
+    }
+}
