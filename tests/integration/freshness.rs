@@ -353,13 +353,8 @@ fn a_run_killed_mid_stage_leaves_no_torn_table_and_the_next_run_completes() {
         "the runs finished before they were killed"
     );
 
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_themata"))
-        .args(["run", "pipeline.toml", "-v"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{err}");
+    let (code, err) = themata_in(dir, &["run", "pipeline.toml", "-v"]);
+    assert_eq!(code, Some(0), "{err}");
     // the killed stage had no record, so it reran
     assert!(err.contains("cluster: runs"), "{err}");
     assert_eq!(assert_no_torn_tables(&dir.join("out")), TABLES.len());

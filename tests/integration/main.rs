@@ -32,6 +32,19 @@ pub fn themata(args: &[&str]) -> Output {
         .expect("themata runs")
 }
 
+/// Run the themata binary in `dir`: its exit code (`None` when a signal ended it) and stderr.
+pub fn themata_in(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_themata"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("themata runs");
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 /// Run and insist on success, returning stderr.
 pub fn themata_ok(args: &[&str]) -> String {
     let out = themata(args);

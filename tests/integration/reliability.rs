@@ -103,20 +103,18 @@ fn a_second_run_on_a_directory_waits_for_the_first_and_never_mixes_tables() {
     let pid = first.id();
     wait_for("the first run's lock", || holds(&out, pid));
     // --no-wait: exit 1 at once, naming the holder
-    let o = bin()
-        .args([
+    let (code, err) = themata_in(
+        dir,
+        &[
             "run",
             "pipeline.toml",
             "-q",
             "--no-wait",
             "--set",
             "cluster.k=3",
-        ])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+        ],
+    );
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains(&format!("(pid {pid})")), "{err}");
     assert!(err.contains("another themata run"), "{err}");
     assert!(err.contains(".themata.lock"), "{err}");
@@ -286,13 +284,8 @@ fn sigterm_and_ctrl_c_stop_cleanly_and_the_next_run_resumes() {
         ] {
             table(&out, t);
         }
-        let o = bin()
-            .args(["run", "pipeline.toml", "-v"])
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(o.status.success(), "{err}");
+        let (code, err) = themata_in(dir, &["run", "pipeline.toml", "-v"]);
+        assert_eq!(code, Some(0), "{err}");
         assert!(err.contains("ingest: up to date, skipped"), "{err}");
         assert_one_run_with_k(dir, 4);
     }
@@ -377,106 +370,85 @@ fn ingest_tables(out: &Path) -> Vec<Vec<u8>> {
     .collect()
 }
 
-#[test]
-fn a_full_disk_fails_naming_the_file_keeps_complete_tables_and_the_next_run_completes() {
-    let Some(fs) = Tmpfs::mount("64m") else {
-        return;
-    };
+/// The shape of a fault test: ingest the synthetic corpus into `fs/out`; `fault()`; a run
+/// then exits with 1 naming a file of the output directory and the system's `message`,
+/// leaves ingest's tables as they were and no temporary; `mend()`; and the next run
+/// completes, taking ingest as fresh. Returns the failed run's stderr.
+fn fault_then_mend(fs: &Tmpfs, fault: impl FnOnce(), message: &str, mend: impl FnOnce()) -> String {
     let tmp = synthetic_dir();
     let dir = tmp.path();
     let out = fs.path().join("out");
     let o = out.to_str().unwrap();
     let report = format!("report.dir={}", fs.path().join("report").display());
-    let args = |verbosity: &'static str| {
-        vec![
-            "run",
-            "pipeline.toml",
-            verbosity,
-            "--output",
-            o,
-            "--set",
-            &report,
-        ]
+    let run = |verbosity: &str| {
+        themata_in(
+            dir,
+            &[
+                "run",
+                "pipeline.toml",
+                verbosity,
+                "--output",
+                o,
+                "--set",
+                &report,
+            ],
+        )
     };
-    let ingest = bin()
-        .args(["ingest", "pipeline.toml", "-q", "--output", o])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(ingest.status.success());
+    let (code, err) = themata_in(dir, &["ingest", "pipeline.toml", "-q", "--output", o]);
+    assert_eq!(code, Some(0), "{err}");
     let before = ingest_tables(&out);
-    // fill the disk, then leave 128 KiB: room for the lock and the manifest, not for the
-    // TF-IDF table
-    let filler = fs.path().join("filler");
-    let mut f = std::fs::File::create(&filler).unwrap();
-    let block = vec![1u8; 1 << 16];
-    while std::io::Write::write_all(&mut f, &block).is_ok() {}
-    let len = f.metadata().unwrap().len();
-    f.set_len(len.saturating_sub(128 << 10)).unwrap();
-    drop(f);
-    let r = bin().args(args("-q")).current_dir(dir).output().unwrap();
-    let err = String::from_utf8_lossy(&r.stderr);
-    assert_eq!(r.status.code(), Some(1), "{err}");
+    fault();
+    let (code, failed) = run("-q");
+    assert_eq!(code, Some(1), "{failed}");
     assert!(
-        err.contains(&out.display().to_string()),
-        "names the file: {err}"
+        failed.contains(&out.display().to_string()),
+        "names the file: {failed}"
     );
-    assert!(err.contains(".parquet"), "fails writing a table: {err}");
-    assert!(err.contains("No space left on device"), "{err}");
+    assert!(failed.contains(message), "{failed}");
     assert_eq!(ingest_tables(&out), before, "a complete table changed");
     assert_eq!(temporaries(&out), Vec::<String>::new());
-    std::fs::remove_file(&filler).unwrap();
-    let r = bin().args(args("-v")).current_dir(dir).output().unwrap();
-    let err = String::from_utf8_lossy(&r.stderr);
-    assert!(r.status.success(), "{err}");
+    mend();
+    let (code, err) = run("-v");
+    assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("ingest: up to date, skipped"), "{err}");
     for t in TABLES {
         table(&out, t);
     }
+    failed
+}
+
+#[test]
+fn a_full_disk_fails_naming_the_file_keeps_complete_tables_and_the_next_run_completes() {
+    let Some(fs) = Tmpfs::mount("64m") else {
+        return;
+    };
+    let filler = fs.path().join("filler");
+    // fill the disk, then leave 128 KiB: room for the lock and the manifest, not for the
+    // TF-IDF table
+    let fill = || {
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![1u8; 1 << 16];
+        while std::io::Write::write_all(&mut f, &block).is_ok() {}
+        let len = f.metadata().unwrap().len();
+        f.set_len(len.saturating_sub(128 << 10)).unwrap();
+    };
+    let err = fault_then_mend(&fs, fill, "No space left on device", || {
+        std::fs::remove_file(&filler).unwrap()
+    });
+    assert!(err.contains(".parquet"), "fails writing a table: {err}");
 }
 
 #[test]
 fn a_read_only_output_directory_fails_naming_the_file_and_the_next_run_completes() {
-    let Some(fs) = Tmpfs::mount("32m") else {
+    let Some(fs) = Tmpfs::mount("64m") else {
         return;
     };
-    let out = fs.path().join("out");
-    let o = out.to_str().unwrap();
-    let report = format!("report.dir={}", fs.path().join("report").display());
-    themata_ok(&["ingest", "pipelines/khamenei.toml", "-q", "--output", o]);
-    let before = ingest_tables(&out);
-    fs.remount("ro");
-    let r = themata(&[
-        "run",
-        "pipelines/khamenei.toml",
-        "-q",
-        "--output",
-        o,
-        "--set",
-        &report,
-    ]);
-    let err = String::from_utf8_lossy(&r.stderr);
-    assert_eq!(r.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains(&out.display().to_string()),
-        "names the file: {err}"
+    fault_then_mend(
+        &fs,
+        || fs.remount("ro"),
+        "Read-only file system",
+        || fs.remount("rw"),
     );
-    assert!(err.contains("Read-only file system"), "{err}");
-    assert_eq!(ingest_tables(&out), before);
-    fs.remount("rw");
-    let err = themata_ok(&[
-        "run",
-        "pipelines/khamenei.toml",
-        "-v",
-        "--output",
-        o,
-        "--set",
-        &report,
-    ]);
-    assert!(err.contains("ingest: up to date, skipped"), "{err}");
-    for t in TABLES {
-        table(&out, t);
-    }
 }
 
 /// Run a command to its end: exit code, stderr and peak resident memory (MiB, from wait4(2),
