@@ -103,7 +103,8 @@ pub fn parse_date(s: &str) -> Option<String> {
     }
     // ISO 8601: YYYY-MM-DD, optionally followed by a time
     let b = s.as_bytes();
-    if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
+    // (b[4] and b[7] are ASCII, so bytes 4, 5, 7 and 8 start characters; 10 may not)
+    if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' && s.is_char_boundary(10) {
         let rest = &s[10..];
         let time_ok = rest.is_empty()
             || ((rest.starts_with('T') || rest.starts_with(' '))
@@ -309,6 +310,21 @@ pub fn from_text(text: &str) -> DocumentMeta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `metadata` fuzz target: a line shaped like `YYYY-MM-` whose tenth byte
+    /// falls inside a character made `parse_date` slice through it (and panic).
+    #[test]
+    fn parse_date_does_not_cut_a_character_after_an_iso_like_start() {
+        assert_eq!(parse_date("---------\u{79a}t"), None);
+        assert_eq!(parse_date("2025-01-2\u{e9}"), None);
+        assert_eq!(parse_date("2025-01-\u{e9}3"), None);
+        let crash = "11(\0\0\0#\n---------\u{79a}t\0\0@(\0\0";
+        for line in crash.lines() {
+            assert_eq!(parse_date(line), None);
+        }
+        let _ = from_text(crash);
+        assert_eq!(parse_date("2025-01-23").as_deref(), Some("2025-01-23"));
+    }
 
     #[test]
     fn dates_in_the_usual_shapes() {
