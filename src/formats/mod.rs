@@ -583,6 +583,23 @@ mod tests {
         assert!(w[1].starts_with("f.jsonl:5: malformed JSON"), "{w:?}");
     }
 
+    /// Found by the parquet fuzz target: polars' reader panics on this corrupt file.
+    #[test]
+    fn a_parquet_file_that_makes_the_reader_panic_is_an_error_naming_it() {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/parquet-reader-panic.parquet"
+        ))
+        .unwrap();
+        let e = parquet::read(Path::new("f.parquet"), &bytes, &cols())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("f.parquet: not a readable Parquet file"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn formats_by_extension() {
         assert_eq!(InputFormat::Auto.of("a/b.JSONL"), InputFormat::Jsonl);

@@ -11,9 +11,20 @@ pub(super) fn read(
     bytes: &[u8],
     cols: &InputParams,
 ) -> Result<(Vec<Record>, Vec<String>)> {
-    let df = ParquetReader::new(std::io::Cursor::new(bytes))
-        .finish()
-        .map_err(|e| input_err(path, format!("not a readable Parquet file: {e}")))?;
+    // polars' reader panics on some corrupt files (found by the parquet fuzz target: a slice
+    // out of range in a decoding thread, which rayon hands back to this one): a clear error
+    // naming the file instead of a crash
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ParquetReader::new(std::io::Cursor::new(bytes)).finish()
+    }))
+    .map_err(|_| {
+        input_err(
+            path,
+            "not a readable Parquet file: the Parquet reader failed on its content (corrupt file)"
+                .into(),
+        )
+    })?;
+    let df = read.map_err(|e| input_err(path, format!("not a readable Parquet file: {e}")))?;
     let strings = |name: &str, what: &str| -> Result<Vec<Option<String>>> {
         let c = df.column(name).map_err(|_| {
             let names: Vec<String> = df
