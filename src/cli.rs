@@ -12,6 +12,7 @@ Examples:
   themata report pipelines/khamenei.toml       # ... and the report
   themata analyze pipelines/khamenei.toml \"Khamenei's negotiations\"
   themata evaluate out/bbc --gold ../corpora/bbc/labels.csv
+  themata apply out/khamenei --input new-speeches/ --output out/new   # the fitted model, no refit
 
 One run writes an output directory at a time: a second run on the same directory waits
 for the first (or, with --no-wait, exits with 1). Ctrl-C or SIGTERM stops a run cleanly:
@@ -55,6 +56,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Place new documents with a run's fitted model, without refitting: read and split them
+    /// with the model's settings, weigh them with its vocabulary and idf (terms it never saw
+    /// are counted, not added), embed them in its space and assign them to its clusters with
+    /// its floors. Writes documents, passages, duplicates, vocabulary (the model's), tfidf,
+    /// assignments and clusters tables and report/summary.{json,md} into OUTPUT (which
+    /// `themata evaluate` reads like a run's).
+    #[command(after_help = "\
+Examples:
+  themata apply out/khamenei --input new-speeches/ --output out/new
+  themata apply out/bbc --input more.jsonl --output out/more --pipeline pipelines/jsonl.toml
+
+Exit codes: 0 success; 1 a file could not be read or written; 2 no model in RUN_DIR, a model
+of another themata version, a pipeline whose analyzer or tfidf settings differ from the
+model's, or OUTPUT is the run directory (nothing is written then).")]
+    Apply(ApplyArgs),
     /// Print the terms the pipeline's analyzer makes of a text (one per line: term, surface).
     Analyze {
         /// The pipeline file whose [analyzer] settings to use.
@@ -92,6 +108,34 @@ pub struct StageArgs {
     pub force: bool,
     /// When another run is writing the same output directory, exit with code 1 at once
     /// instead of waiting for it to finish.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// The options of `apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The run directory whose model to apply (a run's output directory: model.json,
+    /// vocabulary.parquet, centroids.parquet, lsa_components.parquet).
+    pub run_dir: PathBuf,
+    /// The new documents: a directory (the model's input patterns apply under it, or the
+    /// pipeline's with --pipeline) or one file.
+    #[arg(long, value_name = "PATH")]
+    pub input: PathBuf,
+    /// Where the tables and report/ go (not the run directory).
+    #[arg(long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Read the new documents with this pipeline file's [input] and [ingest] settings (other
+    /// formats or columns); its [analyzer] and [tfidf] must be the model's.
+    #[arg(long, value_name = "FILE")]
+    pub pipeline: Option<PathBuf>,
+    /// Fail on an input file that is not valid UTF-8 (as `run --strict`).
+    #[arg(long)]
+    pub strict: bool,
+    /// No progress or summary messages on stderr (warnings and errors still show).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// When another run is writing OUTPUT, exit with code 1 at once instead of waiting.
     #[arg(long)]
     pub no_wait: bool,
 }

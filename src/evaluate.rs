@@ -82,9 +82,9 @@ fn read_gold(path: &Path) -> Result<Vec<(String, Option<u32>, String)>> {
 pub fn evaluate(dir: &Path, gold_path: &Path) -> Result<Evaluation> {
     let gold = read_gold(gold_path)?;
     let corpus = tables::read_corpus(dir)?;
-    let clustering = tables::read_clustering(dir)?;
-    let theme_of: HashMap<u32, (Option<u32>, &str)> = clustering
-        .assignments
+    // the assignments alone: also what `themata apply` writes
+    let assignments = tables::read_assignments(dir)?;
+    let theme_of: HashMap<u32, (Option<u32>, &str)> = assignments
         .iter()
         .map(|a| (a.passage_id, (a.cluster, a.theme.as_str())))
         .collect();

@@ -11,10 +11,12 @@
 //! 4. [`report`], [`evaluate`]: the report (json, markdown, html, charts, the passage map),
 //!    and scores against gold labels;
 //! 5. [`pipeline_file`]: the TOML file, composed of each stage's settings;
-//! 6. [`engine`]: the stages, their freshness and the manifest.
+//! 6. [`engine`]: the stages, their freshness and the manifest;
+//! 7. [`apply`]: a run's fitted model placed on new documents.
 //!
 //! Nothing here prints: the binary (`main.rs`, `cli.rs`) shows progress and messages.
 
+pub mod apply;
 pub mod engine;
 pub mod error;
 pub mod evaluate;

@@ -5,7 +5,7 @@ mod cli;
 mod progress;
 
 use clap::Parser;
-use cli::{Cli, Command, IngestArgs, StageArgs};
+use cli::{ApplyArgs, Cli, Command, IngestArgs, StageArgs};
 use progress::Terminal;
 use themata::engine::{Engine, Options, Stage};
 use themata::pipeline_file::{Overrides, Pipeline};
@@ -24,7 +24,7 @@ fn load(args: &StageArgs, strict: bool) -> themata::Result<Pipeline> {
 /// Run `stage` (or, with `None`, every stage that is stale).
 fn run(args: &StageArgs, strict: bool, stage: Option<Stage>) -> themata::Result<()> {
     let pipeline = load(args, strict)?;
-    stop_cleanly_on_signals(&pipeline);
+    stop_cleanly_on_signals(vec![pipeline.output.clone(), pipeline.report_dir.clone()]);
     let terminal = Terminal::new(args.quiet, args.verbose);
     let opts = Options {
         force: args.force,
@@ -42,8 +42,7 @@ fn run(args: &StageArgs, strict: bool, stage: Option<Stage>) -> themata::Result<
 /// summary is written under a temporary name and renamed into place, and a stage is
 /// recorded in the manifest only after all its files are), say so, and exit with 130. What
 /// is complete stays, and the next run resumes from the last recorded stage.
-fn stop_cleanly_on_signals(pipeline: &Pipeline) {
-    let dirs = [pipeline.output.clone(), pipeline.report_dir.clone()];
+fn stop_cleanly_on_signals(dirs: Vec<std::path::PathBuf>) {
     let mut targets: Vec<&'static str> = Stage::ALL
         .iter()
         .flat_map(|s| s.outputs())
@@ -68,6 +67,35 @@ fn stop_cleanly_on_signals(pipeline: &Pipeline) {
     if let Err(e) = ctrlc::set_handler(handler) {
         eprintln!("warning: cannot handle Ctrl-C ({e}); an interrupted run may leave temporaries");
     }
+}
+
+/// `themata apply`.
+fn apply(a: &ApplyArgs) -> themata::Result<()> {
+    let pipeline = match &a.pipeline {
+        Some(p) => Some(Pipeline::load(p, &Overrides::default())?),
+        None => None,
+    };
+    let req = themata::apply::Request {
+        run_dir: a.run_dir.clone(),
+        input: a.input.clone(),
+        output: a.output.clone(),
+        pipeline,
+        strict: a.strict,
+        wait: !a.no_wait,
+    };
+    stop_cleanly_on_signals(vec![a.output.clone(), a.output.join("report")]);
+    let terminal = Terminal::new(a.quiet, false);
+    let s = themata::apply::apply(&req, &terminal)?;
+    let placed: usize = s.themes.iter().map(|t| t.passages).sum();
+    terminal.say(&format!(
+        "apply: {} documents, {} kept passages: {placed} placed, {} fit no theme; {:.1} % of term occurrences unseen by the model; report in {}",
+        s.documents,
+        s.kept,
+        s.kept - placed,
+        100.0 * s.terms.unseen_share,
+        a.output.join("report").join("summary.md").display()
+    ));
+    Ok(())
 }
 
 fn ingest_args(a: &IngestArgs) -> (&StageArgs, bool) {
@@ -96,6 +124,7 @@ fn execute(cli: Cli) -> themata::Result<()> {
             }
             Ok(())
         }
+        Command::Apply(a) => apply(&a),
         Command::Analyze { pipeline, text } => {
             let p = Pipeline::load(&pipeline, &Overrides::default())?;
             let a = Analyzer::new(&p.analyzer)

@@ -30,6 +30,11 @@ impl Terminal {
         }
     }
 
+    /// A line on stderr, unless `--quiet`.
+    pub fn say(&self, msg: &str) {
+        self.note(msg)
+    }
+
     fn verbose(&self, msg: &str) {
         if self.verbose && !self.quiet {
             eprintln!("{msg}");

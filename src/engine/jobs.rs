@@ -285,6 +285,9 @@ impl Job for Cluster {
 
     fn write(&self, e: &Engine, c: &Clustering, dir: &Path) -> Result<Written> {
         tables::write_clustering(dir, c, meta(&e.pipeline))?;
+        let (vocab, m) = e.tfidf.as_ref().expect("computed from the tfidf stage");
+        tables::write_model_tables(dir, c, vocab, meta(&e.pipeline))?;
+        tables::write_model_file(dir, &model_file(&e.pipeline, c, vocab, m.n_rows(), dir)?)?;
         let mut results = serde_json::json!({ "space": c.space });
         if !c.sweep.is_empty() {
             results["k_sweep"] = serde_json::to_value(&c.sweep).unwrap_or_default();
@@ -319,6 +322,58 @@ impl Job for Cluster {
     fn keep(e: &mut Engine, c: Clustering) {
         e.clustering = Some(c);
     }
+}
+
+/// What `model.json` says of a clustering fitted by the pipeline `p` on `n_rows` passages.
+fn model_file(
+    p: &Pipeline,
+    c: &Clustering,
+    vocab: &Vocabulary,
+    n_rows: usize,
+    dir: &Path,
+) -> Result<tables::ModelFile> {
+    let mut analyzer = p.analyzer.clone();
+    // no path of this machine in the model: the file's name, and its words
+    analyzer.stop_words_file = analyzer
+        .stop_words_file
+        .as_deref()
+        .and_then(Path::file_name)
+        .map(std::path::PathBuf::from);
+    let vocab_path = dir.join(tables::VOCABULARY);
+    let floors = cluster::floors(&p.cluster);
+    Ok(tables::ModelFile {
+        format: tables::MODEL_FORMAT,
+        themata_version: crate::VERSION.to_string(),
+        pipeline: p.name.clone(),
+        input: p.input.clone(),
+        patterns: p.input.patterns.clone(),
+        ingest: p.ingest.clone(),
+        analyzer,
+        extra_stop_words: p.analyzer.extra_stop_words.clone(),
+        tfidf: p.tfidf.clone(),
+        mode: p.cluster.mode,
+        space: c.space.clone(),
+        lsa_dims: c.lsa.as_ref().map(|b| b.components.ncols()),
+        singular_values: c
+            .lsa
+            .as_ref()
+            .map(|b| b.singular_values.clone())
+            .unwrap_or_default(),
+        min_similarity: floors.map(|f| f.0),
+        min_margin: floors.map(|f| f.1),
+        clusters: c
+            .clusters
+            .iter()
+            .map(|x| tables::ModelCluster {
+                cluster: x.cluster,
+                theme: x.theme.clone(),
+            })
+            .collect(),
+        passages: n_rows,
+        terms: vocab.terms.len(),
+        kept_terms: vocab.n_kept(),
+        vocabulary_hash: file_hash(&vocab_path).map_err(|e| Error::io(&vocab_path, e))?,
+    })
 }
 
 /// report: everything → summary.md, summary.json, summary.html in the report directory.

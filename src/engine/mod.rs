@@ -37,7 +37,8 @@ pub enum Stage {
     Ingest,
     /// Kept passages → vocabulary, TF-IDF weights.
     Tfidf,
-    /// TF-IDF rows → assignments, clusters, their terms, seed words.
+    /// TF-IDF rows → assignments, clusters, their terms, seed words, and the fitted model
+    /// (centroids, LSA basis, model.json).
     Cluster,
     /// Everything → summary.json, summary.md, summary.html.
     Report,
@@ -68,6 +69,9 @@ impl Stage {
                 tables::CLUSTERS,
                 tables::CLUSTER_TERMS,
                 tables::THEME_SEEDS,
+                tables::CENTROIDS,
+                tables::LSA_COMPONENTS,
+                tables::MODEL,
             ],
             Stage::Report => &["summary.json", "summary.md", "summary.html"],
         }

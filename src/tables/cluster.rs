@@ -12,22 +12,8 @@ use themata_core::model::{Assignment, ClusterInfo, ClusterTerm, Clustering, Name
 /// Write `assignments.parquet`, `clusters.parquet`, `cluster_terms.parquet` and
 /// `theme_seeds.parquet`.
 pub fn write_clustering(dir: &Path, c: &Clustering, meta: Meta) -> Result<()> {
-    let df = frame!(ASSIGNMENTS, &c.assignments, {
-        "passage_id" => |x: &Assignment| x.passage_id,
-        "cluster" => |x: &Assignment| x.cluster,
-        "theme" => |x: &Assignment| x.theme.as_str(),
-        "similarity" => |x: &Assignment| x.similarity,
-        "margin" => |x: &Assignment| x.margin,
-        "status" => |x: &Assignment| x.status.name(),
-    })?;
-    write(dir, ASSIGNMENTS, df, meta)?;
-    let df = frame!(CLUSTERS, &c.clusters, {
-        "cluster" => |x: &ClusterInfo| x.cluster,
-        "theme" => |x: &ClusterInfo| x.theme.as_str(),
-        "size" => |x: &ClusterInfo| x.size,
-        "top_terms" => |x: &ClusterInfo| x.top_terms.as_str(),
-    })?;
-    write(dir, CLUSTERS, df, meta)?;
+    write_assignments(dir, &c.assignments, meta)?;
+    write_clusters(dir, &c.clusters, meta)?;
     let df = frame!(CLUSTER_TERMS, &c.terms, {
         "cluster" => |x: &ClusterTerm| x.cluster,
         "measure" => |x: &ClusterTerm| x.measure.name(),
@@ -49,9 +35,32 @@ pub fn write_clustering(dir: &Path, c: &Clustering, meta: Meta) -> Result<()> {
     write(dir, THEME_SEEDS, df, meta)
 }
 
-/// Read the clustering back from its tables (without the space it ran in and the k sweep,
-/// which the manifest records as the cluster stage's results).
-pub fn read_clustering(dir: &Path) -> Result<Clustering> {
+/// Write `clusters.parquet`.
+pub fn write_clusters(dir: &Path, clusters: &[ClusterInfo], meta: Meta) -> Result<()> {
+    let df = frame!(CLUSTERS, clusters, {
+        "cluster" => |x: &ClusterInfo| x.cluster,
+        "theme" => |x: &ClusterInfo| x.theme.as_str(),
+        "size" => |x: &ClusterInfo| x.size,
+        "top_terms" => |x: &ClusterInfo| x.top_terms.as_str(),
+    })?;
+    write(dir, CLUSTERS, df, meta)
+}
+
+/// Write `assignments.parquet`.
+pub fn write_assignments(dir: &Path, assignments: &[Assignment], meta: Meta) -> Result<()> {
+    let df = frame!(ASSIGNMENTS, assignments, {
+        "passage_id" => |x: &Assignment| x.passage_id,
+        "cluster" => |x: &Assignment| x.cluster,
+        "theme" => |x: &Assignment| x.theme.as_str(),
+        "similarity" => |x: &Assignment| x.similarity,
+        "margin" => |x: &Assignment| x.margin,
+        "status" => |x: &Assignment| x.status.name(),
+    })?;
+    write(dir, ASSIGNMENTS, df, meta)
+}
+
+/// Read `assignments.parquet` back.
+pub fn read_assignments(dir: &Path) -> Result<Vec<Assignment>> {
     let df = read(dir, ASSIGNMENTS)?;
     let r = Reader::new(&df, dir, ASSIGNMENTS);
     let (pids, clusters, themes, sims, margins, statuses) = (
@@ -62,7 +71,7 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
         r.f64("margin")?,
         r.named("status")?,
     );
-    let assignments = themes
+    Ok(themes
         .into_iter()
         .enumerate()
         .map(|(i, theme)| Assignment {
@@ -73,7 +82,13 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
             margin: margins[i],
             status: statuses[i],
         })
-        .collect();
+        .collect())
+}
+
+/// Read the clustering back from its tables (without the space it ran in and the k sweep,
+/// which the manifest records as the cluster stage's results).
+pub fn read_clustering(dir: &Path) -> Result<Clustering> {
+    let assignments = read_assignments(dir)?;
     let df = read(dir, CLUSTERS)?;
     let r = Reader::new(&df, dir, CLUSTERS);
     let (ids, themes, sizes, tops) = (
@@ -148,5 +163,6 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
         seeds,
         sweep: vec![],
         warnings: vec![],
+        ..Default::default()
     })
 }

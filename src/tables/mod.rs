@@ -8,10 +8,17 @@
 
 mod cluster;
 mod ingest;
+mod model;
 mod tfidf;
 
-pub use cluster::{read_clustering, write_clustering};
+pub use cluster::{
+    read_assignments, read_clustering, write_assignments, write_clustering, write_clusters,
+};
 pub use ingest::{read_corpus, write_corpus};
+pub use model::{
+    read_model_file, read_model_tables, write_model_file, write_model_tables, ModelCluster,
+    ModelFile, MODEL_FORMAT,
+};
 pub use tfidf::{read_tfidf, read_vocabulary, write_tfidf};
 
 use crate::error::{Error, Result};
@@ -38,6 +45,12 @@ pub const CLUSTERS: &str = "clusters.parquet";
 pub const CLUSTER_TERMS: &str = "cluster_terms.parquet";
 /// `theme_seeds.parquet`: one row per seed word.
 pub const THEME_SEEDS: &str = "theme_seeds.parquet";
+/// `centroids.parquet`: the fitted centroids, one row per cluster and dimension.
+pub const CENTROIDS: &str = "centroids.parquet";
+/// `lsa_components.parquet`: the fitted LSA basis, one row per kept term and dimension.
+pub const LSA_COMPONENTS: &str = "lsa_components.parquet";
+/// `model.json`: the fitted model's settings, space and clusters.
+pub const MODEL: &str = "model.json";
 
 /// What every table written carries in its key-value metadata besides its own name.
 #[derive(Debug, Clone, Copy)]

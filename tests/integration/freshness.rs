@@ -269,10 +269,10 @@ fn assert_no_torn_tables(out: &Path) -> usize {
             // the run's lock (see reliability.rs): it holds a process id, no table
             continue;
         }
-        if name == "manifest.json" {
+        if name == "manifest.json" || name == "model.json" {
             let text = std::fs::read_to_string(out.join(&name)).unwrap();
             serde_json::from_str::<serde_json::Value>(&text)
-                .unwrap_or_else(|e| panic!("torn manifest: {e}"));
+                .unwrap_or_else(|e| panic!("torn {name}: {e}"));
             continue;
         }
         assert!(name.ends_with(".parquet"), "unexpected file {name}");

@@ -16,6 +16,7 @@ const CORE: &[&[&str]] = &[
     &["analyze"],
     &["tfidf"],
     &["cluster"],
+    &["fitted"],
 ];
 const ROOT: &[&[&str]] = &[
     &["error"],
@@ -25,6 +26,7 @@ const ROOT: &[&[&str]] = &[
     &["report", "evaluate"],
     &["pipeline_file"],
     &["engine"],
+    &["apply"],
     &["main", "cli", "progress"],
 ];
 

@@ -7,6 +7,7 @@ mod example;
 mod formats;
 mod freshness;
 mod layers;
+mod model;
 mod reliability;
 mod reports;
 mod shards;
@@ -121,4 +122,6 @@ pub const TABLES: &[&str] = &[
     "cluster_terms.parquet",
     "theme_seeds.parquet",
     "duplicates.parquet",
+    "centroids.parquet",
+    "lsa_components.parquet",
 ];

@@ -8,7 +8,7 @@
 //! The modules follow the data, each importing only the ones before it:
 //!
 //! ```text
-//! model ─► math ─► ingest ─► analyze ─► tfidf ─► cluster
+//! model ─► math ─► ingest ─► analyze ─► tfidf ─► cluster ─► fitted
 //! ```
 //!
 //! - [`model`]: the values that travel between stages (documents, passages, one sparse
@@ -17,11 +17,14 @@
 //! - [`ingest`], [`analyze`], [`tfidf`], [`cluster`]: one folder per stage. Each owns its
 //!   settings (`Params`, checked by `check()` before any work, with a typed error naming the
 //!   key), and its state; state that is a sum or a union has `partial` / `merge` / `finish`.
+//! - [`fitted`]: a run's fitted model (vocabulary, LSA basis, centroids, floors) applied to
+//!   new passages without refitting.
 
 #![deny(missing_docs)]
 
 pub mod analyze;
 pub mod cluster;
+pub mod fitted;
 pub mod ingest;
 pub mod math;
 pub mod model;

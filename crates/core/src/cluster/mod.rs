@@ -31,8 +31,8 @@ use crate::analyze::Analyzer;
 use crate::math::kmeans::{self, KMeansError, Restarts};
 use crate::math::lsa::{self, LsaError};
 use crate::model::{
-    Assignment, AssignmentStatus, ClusterInfo, Clustering, Measure, SparseRows, Vocabulary,
-    UNASSIGNED,
+    Assignment, AssignmentStatus, ClusterInfo, Clustering, LsaBasis, Measure, SparseRows,
+    Vocabulary, UNASSIGNED,
 };
 use crate::ParamError;
 use ndarray::Array2;
@@ -395,9 +395,7 @@ pub fn cluster(
 ) -> Result<Clustering, ClusterError> {
     let settings = params;
     let (cols, n_cols) = vocab.columns();
-    let nonempty: Vec<usize> = (0..m.n_rows())
-        .filter(|&r| !m.row(r).0.is_empty())
-        .collect();
+    let nonempty = nonempty_rows(m);
     let k_needed = params.n_clusters().unwrap_or(settings.k_min);
     if nonempty.len() < k_needed {
         return Err(ClusterError::TooFewPassages {
@@ -418,24 +416,12 @@ pub fn cluster(
         });
     }
     let (x, lsa, space) = if use_lsa {
-        let mut lsa = lsa::fit(m, &cols, n_cols, settings.lsa_dims, settings.seed)?;
-        let x = if nonempty.len() == m.n_rows() {
-            std::mem::take(&mut lsa.embedding)
-        } else {
-            lsa.embedding.select(ndarray::Axis(0), &nonempty)
-        };
+        let mut fit = lsa::fit(m, &cols, n_cols, settings.lsa_dims, settings.seed)?;
+        let x = take_rows(std::mem::take(&mut fit.embedding), &nonempty, m.n_rows());
         let space = format!("lsa ({} dimensions)", x.ncols());
-        // only guided mode projects (its seed vectors) with the components
-        let lsa = (settings.mode == Mode::Guided).then_some(lsa);
-        (x, lsa, space)
+        (x, Some(fit), space)
     } else {
-        let mut x = Array2::<f64>::zeros((nonempty.len(), n_cols));
-        for (i, &r) in nonempty.iter().enumerate() {
-            let (ids, w) = m.row(r);
-            for (&t, &v) in ids.iter().zip(w) {
-                x[[i, cols[t as usize] as usize]] = v;
-            }
-        }
+        let x = dense_rows(m, &cols, n_cols, &nonempty);
         (x, None, format!("tfidf ({n_cols} terms)"))
     };
     let mut seeds = vec![];
@@ -480,23 +466,8 @@ pub fn cluster(
         }
     };
     let k = centroids.nrows();
-    let sims = x.dot(&centroids.t()); // nonempty rows × k
-    let mut best: Vec<(Option<u32>, f64, f64, AssignmentStatus)> =
-        vec![(None, 0.0, 0.0, AssignmentStatus::NoTerms); m.n_rows()];
-    for (i, &r) in nonempty.iter().enumerate() {
-        let row = sims.row(i).to_vec();
-        let (c, sim, margin) = best_of(&row);
-        best[r] = match c {
-            None => (None, sim, margin, AssignmentStatus::LowSimilarity),
-            Some(_) if settings.mode == Mode::Guided && sim < settings.min_similarity => {
-                (None, sim, margin, AssignmentStatus::LowSimilarity)
-            }
-            Some(_) if settings.mode == Mode::Guided && margin < settings.min_margin => {
-                (None, sim, margin, AssignmentStatus::LowMargin)
-            }
-            Some(_) => (c, sim, margin, AssignmentStatus::Assigned),
-        };
-    }
+    let best = assign(&x, &nonempty, m.n_rows(), &centroids, floors(settings));
+    drop(x);
     let labels: Vec<Option<u32>> = best.iter().map(|b| b.0).collect();
     let mut terms = naming::mean_tfidf_terms(m, vocab, &labels, k, settings.top_terms);
     terms.extend(ctfidf_terms(m, vocab, &labels, k, settings.top_terms));
@@ -558,7 +529,100 @@ pub fn cluster(
         seeds,
         sweep: sweep_rows,
         warnings,
+        centroids,
+        lsa: lsa.map(|l| LsaBasis {
+            components: l.components,
+            singular_values: l.singular_values.to_vec(),
+        }),
     })
+}
+
+/// Positions of the rows of `m` that hold at least one term.
+fn nonempty_rows(m: &SparseRows) -> Vec<usize> {
+    (0..m.n_rows())
+        .filter(|&r| !m.row(r).0.is_empty())
+        .collect()
+}
+
+/// The rows `rows` of `x` (all `n_rows` of them without a copy).
+fn take_rows(x: Array2<f64>, rows: &[usize], n_rows: usize) -> Array2<f64> {
+    if rows.len() == n_rows {
+        x
+    } else {
+        x.select(ndarray::Axis(0), rows)
+    }
+}
+
+/// The rows `rows` of `m` as dense rows over the kept columns (`cols`, `n_cols` wide).
+fn dense_rows(m: &SparseRows, cols: &[u32], n_cols: usize, rows: &[usize]) -> Array2<f64> {
+    let mut x = Array2::<f64>::zeros((rows.len(), n_cols));
+    for (i, &r) in rows.iter().enumerate() {
+        let (ids, w) = m.row(r);
+        for (&t, &v) in ids.iter().zip(w) {
+            x[[i, cols[t as usize] as usize]] = v;
+        }
+    }
+    x
+}
+
+/// TF-IDF rows (over `vocab`) in the space a clustering ran in — its LSA basis, or the kept
+/// terms — with the positions of the rows that hold a kept term (the others have no place in
+/// it). [`cluster`] embeds its rows in the same way, so a fitted model embeds the rows it was
+/// fitted on as it did.
+pub fn embed(
+    m: &SparseRows,
+    vocab: &Vocabulary,
+    basis: Option<&LsaBasis>,
+) -> (Array2<f64>, Vec<usize>) {
+    let (cols, n_cols) = vocab.columns();
+    let nonempty = nonempty_rows(m);
+    let x = match basis {
+        Some(b) => take_rows(
+            lsa::transform(m, &cols, &b.components),
+            &nonempty,
+            m.n_rows(),
+        ),
+        None => dense_rows(m, &cols, n_cols, &nonempty),
+    };
+    (x, nonempty)
+}
+
+/// Guided mode's floors, `(cluster.min_similarity, cluster.min_margin)`; discover mode has
+/// none.
+pub fn floors(p: &ClusterParams) -> Option<(f64, f64)> {
+    (p.mode == Mode::Guided).then_some((p.min_similarity, p.min_margin))
+}
+
+/// The cluster, similarity, margin and status of a row.
+pub type Placement = (Option<u32>, f64, f64, AssignmentStatus);
+
+/// Place each of `n_rows` rows: `x` holds the embedded rows at positions `rows` (the others
+/// have no term: [`AssignmentStatus::NoTerms`]); each goes to the centroid of highest cosine
+/// similarity, unless `floors` (guided mode) leave it unassigned.
+pub fn assign(
+    x: &Array2<f64>,
+    rows: &[usize],
+    n_rows: usize,
+    centroids: &Array2<f64>,
+    floors: Option<(f64, f64)>,
+) -> Vec<Placement> {
+    let sims = x.dot(&centroids.t()); // rows × k
+    let mut best: Vec<Placement> = vec![(None, 0.0, 0.0, AssignmentStatus::NoTerms); n_rows];
+    for (i, &r) in rows.iter().enumerate() {
+        let row = sims.row(i).to_vec();
+        let (c, sim, margin) = best_of(&row);
+        best[r] = match (c, floors) {
+            (None, _) => (None, sim, margin, AssignmentStatus::LowSimilarity),
+            (Some(_), Some((min_sim, _))) if sim < min_sim => {
+                (None, sim, margin, AssignmentStatus::LowSimilarity)
+            }
+            (Some(_), Some((_, min_margin))) if margin < min_margin => {
+                (None, sim, margin, AssignmentStatus::LowMargin)
+            }
+            (Some(_), _) => (c, sim, margin, AssignmentStatus::Assigned),
+        };
+    }
+    best
 }
 
 /// The best cluster of one row from its similarities: (cluster, similarity, margin).

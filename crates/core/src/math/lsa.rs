@@ -58,6 +58,23 @@ impl Input<'_> {
     }
 }
 
+impl Input<'_> {
+    /// The normalised rows of `X · V` for the components `V` (`n_cols × dims`).
+    fn embed(&self, components: &Array2<f64>) -> Array2<f64> {
+        let mut e = self.mul(&double(components), components.ncols());
+        normalize_rows(&mut e);
+        e
+    }
+}
+
+/// The LSA embedding of the rows of `m` (columns renumbered by `cols`, as for [`fit`]) with a
+/// fitted basis `components` (`n_cols × dims`): each row's `x V`, normalised to unit length
+/// (zero rows stay zero). Row by row, so a row's embedding does not depend on the others:
+/// [`fit`]'s own embedding is this of its rows, bit for bit.
+pub fn transform(m: &SparseRows, cols: &[u32], components: &Array2<f64>) -> Array2<f64> {
+    Input { m, cols }.embed(components)
+}
+
 /// `Xᵀ·D` for the sparse `X` and a dense `n_rows × l` matrix `D`: a sum over the rows of
 /// `X`, so a slice of rows gives a partial product and partials add up.
 #[derive(Debug, Clone, PartialEq)]
@@ -262,7 +279,7 @@ pub fn fit(
     }
     let q = orthonormal(y, 2)?; // n × l
     let bt = TransposeProduct::partial(&xt, &double(&q), l).finish(); // n_cols × l (= Bᵀ, B = Qᵀ X)
-    drop(xt);
+    drop((xt, q));
     let bbt = bt.t().dot(&bt); // l × l = B Bᵀ
     let (vals, vecs) = bbt.eigh().map_err(|e| LsaError(e.to_string()))?;
     let mut order: Vec<usize> = (0..vals.len()).collect();
@@ -270,12 +287,11 @@ pub fn fit(
     let order = &order[..dims];
     let sigma: Array1<f64> = order.iter().map(|&i| vals[i].max(0.0).sqrt()).collect();
     let w = vecs.select(Axis(1), order); // l × dims
-                                         // V = Bᵀ W Σ⁻¹ ; X V = Q W Σ
-                                         // Directions with a numerically zero singular value carry no signal: they are zeroed in
-                                         // both maps (dividing by them would only amplify rounding noise).
+                                         // V = Bᵀ W Σ⁻¹. Directions with a numerically zero singular value carry no signal: they
+                                         // are zeroed (dividing by them would only amplify rounding noise).
     let floor = sigma.first().copied().unwrap_or(0.0) * 1e-9;
-    let mut w = w;
     let mut components = bt.dot(&w);
+    drop(bt);
     for (j, mut col) in components.axis_iter_mut(Axis(1)).enumerate() {
         if sigma[j] > floor {
             col /= sigma[j];
@@ -291,14 +307,13 @@ pub fn fit(
             .fold(0.0_f64, |m, v| if v.abs() > m.abs() { v } else { m });
         if big < 0.0 {
             col *= -1.0;
-            w.column_mut(j).mapv_inplace(|v| -v);
         }
     }
-    let mut embedding = q.dot(&w);
-    for (j, mut col) in embedding.axis_iter_mut(Axis(1)).enumerate() {
-        col *= if sigma[j] > floor { sigma[j] } else { 0.0 };
-    }
-    normalize_rows(&mut embedding);
+    // The passages are embedded as `X V` — what new rows get from [`transform`] — rather than
+    // `Q W Σ` (= `U Σ`, which equals `X V` only when the range of `Q` holds every row): so a
+    // fitted model applied to its own corpus gives the very same embedding (scikit-learn's
+    // `fit_transform` returns `U Σ` and its `transform` `X V`, which differ).
+    let embedding = x.embed(&components);
     Ok(Lsa {
         components,
         singular_values: sigma,
@@ -379,6 +394,20 @@ mod tests {
         let p = lsa.project(&d);
         for (a, b) in p.iter().zip(lsa.embedding.iter()) {
             assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn transform_of_the_fitted_rows_is_the_embedding_bit_for_bit() {
+        let m = blocks();
+        let lsa = fit_blocks(&m, 5, 7);
+        let cols: Vec<u32> = (0..23).collect();
+        assert_eq!(transform(&m, &cols, &lsa.components), lsa.embedding);
+        // a slice of rows embeds as the same rows of the whole
+        let some = m.select(&[3, 17, 30]);
+        let e = transform(&some, &cols, &lsa.components);
+        for (i, r) in [3, 17, 30].into_iter().enumerate() {
+            assert_eq!(e.row(i), lsa.embedding.row(r));
         }
     }
 

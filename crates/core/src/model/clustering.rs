@@ -1,6 +1,7 @@
 //! What clustering says of the passages and of each cluster.
 
 use super::names::named_enum;
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 /// Theme name of passages that belong to no cluster.
@@ -162,4 +163,19 @@ pub struct Clustering {
     pub sweep: Vec<SweepRow>,
     /// Counted warnings (themes with too few live seeds, a k at the end of the range).
     pub warnings: Vec<String>,
+    /// The centroids the passages were assigned to, one row per cluster, in the space
+    /// k-means ran in: the LSA dimensions of [`Clustering::lsa`], or else the kept TF-IDF
+    /// terms in term order (the columns of `Vocabulary::columns`).
+    pub centroids: Array2<f64>,
+    /// When k-means ran on the LSA embedding: its basis, which embeds new rows.
+    pub lsa: Option<LsaBasis>,
+}
+
+/// A fitted LSA basis: what embeds a TF-IDF row into the LSA space.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LsaBasis {
+    /// Kept terms (in term order) × dimensions: the right singular vectors.
+    pub components: Array2<f64>,
+    /// The singular values, largest first.
+    pub singular_values: Vec<f64>,
 }

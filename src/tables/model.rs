@@ -1,0 +1,258 @@
+//! The fitted model, beside the cluster stage's other tables: `centroids.parquet`,
+//! `lsa_components.parquet` and `model.json` (the settings new documents are read, analysed
+//! and weighed with, the space, the clusters and their floors). With `vocabulary.parquet`
+//! that is everything `themata apply` needs; no path in them is absolute, so a run
+//! directory applies on another machine.
+
+use super::{frame, read, write, Meta, Reader, CENTROIDS, LSA_COMPONENTS, MODEL};
+use crate::error::{Error, Result};
+use crate::files::write_text;
+use crate::formats::InputParams;
+use ndarray::Array2;
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use themata_core::analyze::AnalyzerParams;
+use themata_core::cluster::Mode;
+use themata_core::ingest::IngestParams;
+use themata_core::model::{Clustering, LsaBasis, Vocabulary};
+use themata_core::tfidf::TfidfParams;
+
+/// The layout of `model.json`; a model of another layout is refused by name.
+pub const MODEL_FORMAT: u32 = 1;
+
+/// One row of `centroids.parquet`.
+struct CentroidValue<'a> {
+    cluster: u32,
+    theme: &'a str,
+    dimension: u32,
+    term_id: Option<u32>,
+    value: f64,
+}
+
+/// One row of `lsa_components.parquet`.
+struct Component {
+    term_id: u32,
+    dimension: u32,
+    value: f64,
+}
+
+/// Write `centroids.parquet` (in the TF-IDF space only the non-zero values, with their
+/// term) and `lsa_components.parquet` (every value; no rows when k-means ran on TF-IDF rows).
+pub fn write_model_tables(
+    dir: &Path,
+    c: &Clustering,
+    vocab: &Vocabulary,
+    meta: Meta,
+) -> Result<()> {
+    // the term of each kept column
+    let terms: Vec<u32> = (0..vocab.terms.len() as u32)
+        .filter(|&t| vocab.terms[t as usize].kept())
+        .collect();
+    let mut rows = Vec::new();
+    for (k, centroid) in c.centroids.rows().into_iter().enumerate() {
+        let theme = c.clusters.get(k).map_or("", |x| x.theme.as_str());
+        for (d, &value) in centroid.iter().enumerate() {
+            let term_id = c.lsa.is_none().then(|| terms[d]);
+            if term_id.is_some() && value == 0.0 {
+                continue;
+            }
+            rows.push(CentroidValue {
+                cluster: k as u32,
+                theme,
+                dimension: d as u32,
+                term_id,
+                value,
+            });
+        }
+    }
+    let df = frame!(CENTROIDS, &rows, {
+        "cluster" => |x: &CentroidValue| x.cluster,
+        "theme" => |x: &CentroidValue| x.theme,
+        "dimension" => |x: &CentroidValue| x.dimension,
+        "term_id" => |x: &CentroidValue| x.term_id,
+        "value" => |x: &CentroidValue| x.value,
+    })?;
+    write(dir, CENTROIDS, df, meta)?;
+    let mut comps = Vec::new();
+    if let Some(b) = &c.lsa {
+        for (col, row) in b.components.rows().into_iter().enumerate() {
+            for (d, &value) in row.iter().enumerate() {
+                comps.push(Component {
+                    term_id: terms[col],
+                    dimension: d as u32,
+                    value,
+                });
+            }
+        }
+    }
+    let df = frame!(LSA_COMPONENTS, &comps, {
+        "term_id" => |x: &Component| x.term_id,
+        "dimension" => |x: &Component| x.dimension,
+        "value" => |x: &Component| x.value,
+    })?;
+    write(dir, LSA_COMPONENTS, df, meta)
+}
+
+/// Read the centroids (`k × width`) and, for an LSA space of `dims` dimensions, its basis
+/// back; `singular_values` come from `model.json`.
+pub fn read_model_tables(
+    dir: &Path,
+    vocab: &Vocabulary,
+    k: usize,
+    lsa_dims: Option<usize>,
+    singular_values: &[f64],
+) -> Result<(Array2<f64>, Option<LsaBasis>)> {
+    let (cols, n_cols) = vocab.columns();
+    let width = lsa_dims.unwrap_or(n_cols);
+    let df = read(dir, CENTROIDS)?;
+    let r = Reader::new(&df, dir, CENTROIDS);
+    let (ks, dims, values) = (r.u32("cluster")?, r.u32("dimension")?, r.f64("value")?);
+    let mut centroids = Array2::<f64>::zeros((k, width));
+    for i in 0..ks.len() {
+        let (c, d) = (ks[i] as usize, dims[i] as usize);
+        if c >= k || d >= width {
+            return Err(r.err(
+                "dimension",
+                format!("cluster {c}, dimension {d} is outside the model's {k} × {width}"),
+            ));
+        }
+        centroids[[c, d]] = values[i];
+    }
+    let Some(dims) = lsa_dims else {
+        return Ok((centroids, None));
+    };
+    let df = read(dir, LSA_COMPONENTS)?;
+    let r = Reader::new(&df, dir, LSA_COMPONENTS);
+    let (tids, ds, values) = (r.u32("term_id")?, r.u32("dimension")?, r.f64("value")?);
+    let mut components = Array2::<f64>::zeros((n_cols, dims));
+    if tids.len() != n_cols * dims {
+        return Err(r.err(
+            "value",
+            format!(
+                "{} values for {n_cols} kept terms × {dims} dimensions",
+                tids.len()
+            ),
+        ));
+    }
+    for i in 0..tids.len() {
+        let col = cols.get(tids[i] as usize).copied().unwrap_or(u32::MAX);
+        let d = ds[i] as usize;
+        if col == u32::MAX || d >= dims {
+            return Err(r.err(
+                "term_id",
+                format!(
+                    "term {} / dimension {d} is not a kept term of the vocabulary",
+                    tids[i]
+                ),
+            ));
+        }
+        components[[col as usize, d]] = values[i];
+    }
+    Ok((
+        centroids,
+        Some(LsaBasis {
+            components,
+            singular_values: singular_values.to_vec(),
+        }),
+    ))
+}
+
+/// A cluster of the model: its id and theme.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCluster {
+    /// The cluster id.
+    pub cluster: u32,
+    /// Its theme.
+    pub theme: String,
+}
+
+/// `model.json`: what a run's model reads, analyses, weighs and places new documents with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelFile {
+    /// [`MODEL_FORMAT`].
+    pub format: u32,
+    /// The themata version that fitted it.
+    pub themata_version: String,
+    /// The pipeline's name.
+    pub pipeline: String,
+    /// How input files were read (patterns relative to an input root; no root).
+    pub input: InputParams,
+    /// Their patterns.
+    pub patterns: Vec<String>,
+    /// How documents became passages.
+    pub ingest: IngestParams,
+    /// The analyzer; `stop_words_file` is only the file's name, its words are in
+    /// `extra_stop_words`.
+    pub analyzer: AnalyzerParams,
+    /// The words of the stop-word file, when there was one.
+    pub extra_stop_words: Vec<String>,
+    /// Weighting and pruning.
+    pub tfidf: TfidfParams,
+    /// `guided` or `discover`.
+    pub mode: Mode,
+    /// The space k-means ran in, e.g. `lsa (100 dimensions)`.
+    pub space: String,
+    /// LSA dimensions when k-means ran on the LSA embedding.
+    pub lsa_dims: Option<usize>,
+    /// The LSA's singular values, largest first (empty without LSA).
+    pub singular_values: Vec<f64>,
+    /// Guided mode's floors (a passage below either is `unassigned`); none in discover mode.
+    pub min_similarity: Option<f64>,
+    /// See `min_similarity`.
+    pub min_margin: Option<f64>,
+    /// The clusters, in id order.
+    pub clusters: Vec<ModelCluster>,
+    /// Kept passages the model was fitted on.
+    pub passages: usize,
+    /// Terms of the vocabulary, and of those kept.
+    pub terms: usize,
+    /// See `terms`.
+    pub kept_terms: usize,
+    /// SHA-256 (first 16 bytes, hex) of the `vocabulary.parquet` fitted with: a later
+    /// `themata tfidf` alone makes
+    /// the model stale, and `apply` says so.
+    pub vocabulary_hash: String,
+}
+
+/// Write `model.json`.
+pub fn write_model_file(dir: &Path, m: &ModelFile) -> Result<()> {
+    let text = serde_json::to_string_pretty(m).map_err(|e| Error::Table {
+        path: dir.join(MODEL),
+        message: e.to_string(),
+    })?;
+    write_text(&dir.join(MODEL), &(text + "\n"))
+}
+
+/// Read `model.json`; `None` when the directory has none.
+pub fn read_model_file(dir: &Path) -> Result<Option<ModelFile>> {
+    let path = dir.join(MODEL);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    // the format and version first, so that a model of another layout is named as such
+    let head: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::Config {
+        file: path.clone(),
+        message: format!("not a themata model: {e}"),
+    })?;
+    let format = head["format"].as_u64().unwrap_or(0);
+    let version = head["themata_version"].as_str().unwrap_or("?");
+    if format != MODEL_FORMAT as u64 || version != crate::VERSION {
+        return Err(Error::Config {
+            file: path,
+            message: format!(
+                "a model of themata {version} (model format {format}); this is themata {} \
+                 (format {MODEL_FORMAT}): rerun `themata run` with this version to refit it",
+                crate::VERSION
+            ),
+        });
+    }
+    serde_json::from_value(head)
+        .map(Some)
+        .map_err(|e| Error::Config {
+            file: path,
+            message: format!("not a themata model: {e}"),
+        })
+}
