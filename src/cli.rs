@@ -110,6 +110,10 @@ pub struct StageArgs {
     /// instead of waiting for it to finish.
     #[arg(long)]
     pub no_wait: bool,
+    /// Discover mode: match the new clusters to this run's (a run directory) and keep their
+    /// ids and names; by default, to the run already in the output directory.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub previous: Option<PathBuf>,
 }
 
 /// The options of `apply`.

@@ -29,6 +29,7 @@ fn run(args: &StageArgs, strict: bool, stage: Option<Stage>) -> themata::Result<
     let opts = Options {
         force: args.force,
         wait: !args.no_wait,
+        previous: args.previous.clone(),
         ..Default::default()
     };
     let mut engine = Engine::new(pipeline, opts, &terminal);

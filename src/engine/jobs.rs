@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Instant;
 use themata_core::analyze::{Analyzer, TermCounts};
 use themata_core::model::{Clustering, Corpus, PassageStatus, SparseRows, Vocabulary};
-use themata_core::{cluster, tfidf, Task};
+use themata_core::{cluster, stable, tfidf, Task};
 
 /// The analyzer of the pipeline (its settings were checked when the file was loaded).
 fn analyzer(p: &Pipeline) -> Result<Analyzer> {
@@ -270,6 +270,22 @@ impl Job for Cluster {
     fn compute(&self, e: &mut Engine) -> Result<Clustering> {
         let analyzer = analyzer(&e.pipeline)?;
         e.ensure_tfidf()?;
+        // the passages' keys across runs, for matching themes to the previous run's
+        let keys: Option<BTreeMap<u32, u64>> = match e.previous {
+            Some(Some(_)) => {
+                let corpus = e.ensure_corpus()?;
+                Some(
+                    corpus
+                        .kept()
+                        .map(|p| {
+                            let path = &corpus.documents[p.doc_id as usize].path;
+                            (p.passage_id, stable::passage_key(path, p.ordinal))
+                        })
+                        .collect(),
+                )
+            }
+            _ => None,
+        };
         e.free_corpus();
         let params = &e.pipeline.cluster;
         let (vocab, m) = e.tfidf.as_ref().expect("just read");
@@ -280,7 +296,18 @@ impl Job for Cluster {
         e.observer.start(task, None);
         let c = cluster::cluster(m, vocab, &analyzer, params);
         e.observer.finish(task);
-        Ok(c?)
+        let mut c = c?;
+        if let (Some(prev), Some(keys)) = (e.previous.as_ref().and_then(Option::as_ref), keys) {
+            let members = c
+                .assignments
+                .iter()
+                .filter_map(|a| Some((*keys.get(&a.passage_id)?, a.cluster?)))
+                .collect();
+            let names = c.clusters.iter().map(|x| x.theme.clone()).collect();
+            let new = stable::Themes::new(vocab, &c.centroids, c.lsa.as_ref(), names, members);
+            stable::keep_ids(&mut c, &new, prev);
+        }
+        Ok(c)
     }
 
     fn write(&self, e: &Engine, c: &Clustering, dir: &Path) -> Result<Written> {
@@ -291,6 +318,9 @@ impl Job for Cluster {
         let mut results = serde_json::json!({ "space": c.space });
         if !c.sweep.is_empty() {
             results["k_sweep"] = serde_json::to_value(&c.sweep).unwrap_or_default();
+        }
+        if !c.changes.is_empty() {
+            results["theme_changes"] = serde_json::to_value(&c.changes).unwrap_or_default();
         }
         Ok(Written {
             rows: BTreeMap::from([

@@ -28,7 +28,8 @@ use crate::tables;
 use fingerprint::{inputs_diff, settings_diff};
 use std::path::Path;
 use std::time::Instant;
-use themata_core::model::{Clustering, Corpus, SparseRows, SweepRow, Vocabulary};
+use themata_core::model::{Clustering, Corpus, SparseRows, SweepRow, ThemeChange, Vocabulary};
+use themata_core::stable::Themes;
 
 /// The stages, in the order data flows; each reads the tables of the one before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -145,7 +146,7 @@ impl Observer for Quiet {
 }
 
 /// How a run behaves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// `run`: rerun every stage even when it is fresh.
     pub force: bool,
@@ -156,6 +157,9 @@ pub struct Options {
     /// When another run holds the output directory: wait for it (`true`), or fail at once
     /// with [`Error::Locked`].
     pub wait: bool,
+    /// Discover mode: the run whose theme ids and names a new fit keeps (`--previous`);
+    /// `None`: the run already in the output directory, if any.
+    pub previous: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -164,6 +168,7 @@ impl Default for Options {
             force: false,
             shards: 1,
             wait: true,
+            previous: None,
         }
     }
 }
@@ -213,6 +218,9 @@ pub struct Engine<'o> {
     corpus: Option<Corpus>,
     tfidf: Option<(Vocabulary, SparseRows)>,
     clustering: Option<Clustering>,
+    /// Discover mode: the previous run's themes, read before the first stage of this run
+    /// replaces any table (`Some(None)`: there is none).
+    previous: Option<Option<Themes>>,
 }
 
 impl<'o> Engine<'o> {
@@ -225,6 +233,7 @@ impl<'o> Engine<'o> {
                 shards: opts.shards.max(1),
                 ..opts
             },
+            previous: None,
             observer,
             lock: None,
             manifest: Manifest::default(),
@@ -317,6 +326,7 @@ impl<'o> Engine<'o> {
         if let Some(r) = &reason {
             self.observer.event(Event::Runs { stage, reason: r });
         }
+        self.read_previous_themes()?;
         let t = Instant::now();
         let out = job.compute(self)?;
         self.begin(stage)?;
@@ -448,6 +458,44 @@ impl<'o> Engine<'o> {
         Ok(())
     }
 
+    /// Discover mode, before the first stage replaces a table: read the themes of the
+    /// previous run (`--previous`, or the run in the output directory) for the new fit to
+    /// keep their ids. A previous run named with `--previous` must be readable; the output
+    /// directory's own is used when it is, with a warning when it is not.
+    fn read_previous_themes(&mut self) -> Result<()> {
+        if self.previous.is_some() {
+            return Ok(());
+        }
+        if self.pipeline.cluster.mode != themata_core::cluster::Mode::Discover {
+            self.previous = Some(None);
+            return Ok(());
+        }
+        let themes = match &self.opts.previous {
+            Some(dir) => match tables::read_previous_themes(dir)? {
+                Some(t) => Some(t),
+                None => {
+                    return Err(Error::config(
+                        dir.join(tables::MODEL),
+                        "--previous: no fitted model here (`themata run` writes one)",
+                    ))
+                }
+            },
+            None => match tables::read_previous_themes(&self.pipeline.output) {
+                Ok(t) => t,
+                Err(e) => {
+                    let w = format!(
+                        "theme ids are not matched to the previous run in this directory: {e}"
+                    );
+                    self.observer.event(Event::Warning(&w));
+                    self.notes.push(w);
+                    None
+                }
+            },
+        };
+        self.previous = Some(themes);
+        Ok(())
+    }
+
     /// The fingerprint the manifest records for `stage` (empty when none).
     fn recorded_fingerprint(&self, stage: Stage) -> String {
         self.manifest
@@ -488,6 +536,10 @@ impl<'o> Engine<'o> {
                 c.space = rec.results["space"].as_str().unwrap_or("").to_string();
                 c.sweep = serde_json::from_value::<Vec<SweepRow>>(rec.results["k_sweep"].clone())
                     .unwrap_or_default();
+                c.changes = serde_json::from_value::<Vec<ThemeChange>>(
+                    rec.results["theme_changes"].clone(),
+                )
+                .unwrap_or_default();
             }
             self.clustering = Some(c);
         }

@@ -106,6 +106,36 @@ pub fn to_markdown(s: &Summary) -> String {
         }
         let _ = writeln!(o);
     }
+    if !s.theme_changes.is_empty() {
+        let _ = writeln!(o, "### Themes since the previous run\n");
+        let _ = writeln!(
+            o,
+            "Clusters matched one to one to the previous run's (mean of centroid cosine over \
+             common terms and membership Jaccard over common passages; below {} no match) \
+             keep their ids and names.\n",
+            themata_core::stable::MATCH_FLOOR
+        );
+        let _ = writeln!(
+            o,
+            "| cluster | theme | status | passages | before | previous cluster | score |"
+        );
+        let _ = writeln!(o, "|---:|---|---|---:|---:|---:|---:|");
+        for c in &s.theme_changes {
+            let id = |x: Option<u32>| x.map_or("–".to_string(), |x| x.to_string());
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {:.3} |",
+                id(c.cluster),
+                c.theme,
+                c.status,
+                c.size,
+                c.previous_size,
+                id(c.previous_cluster),
+                c.score
+            );
+        }
+        let _ = writeln!(o);
+    }
     if !s.k_sweep.is_empty() {
         let _ = writeln!(o, "### Choosing k\n");
         let _ = writeln!(

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use themata_core::cluster::{theme_strength, ClusterParams, Mode};
 use themata_core::model::{
     Clustering, Corpus, DocumentMeta, Measure, Named, PassageStatus, SparseRows, SweepRow,
-    ThemeStrength, Vocabulary, UNASSIGNED,
+    ThemeChange, ThemeStrength, Vocabulary, UNASSIGNED,
 };
 
 /// The settings of the report (`[report]` in a pipeline file).
@@ -73,6 +73,9 @@ pub struct Summary {
     pub thresholds: Option<(f64, f64)>,
     /// `k = "auto"`: the criteria of every k tried, the chosen one marked.
     pub k_sweep: Vec<SweepRow>,
+    /// Discover mode with a previous run: what became of each theme (absent otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub theme_changes: Vec<ThemeChange>,
     pub documents: Vec<DocumentMix>,
     pub seeds: Vec<SeedFigure>,
     /// Passages that take no part in TF-IDF and clustering, and why.
@@ -290,6 +293,7 @@ pub fn summarize(
         thresholds: (ctx.cluster.mode == Mode::Guided)
             .then_some((ctx.cluster.min_similarity, ctx.cluster.min_margin)),
         k_sweep: c.sweep.clone(),
+        theme_changes: c.changes.clone(),
         documents,
         seeds: c
             .seeds

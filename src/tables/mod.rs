@@ -16,8 +16,8 @@ pub use cluster::{
 };
 pub use ingest::{read_corpus, write_corpus};
 pub use model::{
-    read_model_file, read_model_tables, write_model_file, write_model_tables, ModelCluster,
-    ModelFile, MODEL_FORMAT,
+    read_model_file, read_model_tables, read_previous_themes, write_model_file, write_model_tables,
+    ModelCluster, ModelFile, MODEL_FORMAT,
 };
 pub use tfidf::{read_tfidf, read_vocabulary, write_tfidf};
 
@@ -157,6 +157,16 @@ pub fn read(dir: &Path, name: &str) -> Result<DataFrame> {
         path: dir.join(name),
         message: "table not found: run the earlier stages first (themata run)".into(),
     })
+}
+
+/// Read some columns of a table.
+fn read_columns(dir: &Path, name: &str, columns: &[&str]) -> Result<DataFrame> {
+    let path = dir.join(name);
+    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+    ParquetReader::new(file)
+        .with_columns(Some(columns.iter().map(|c| c.to_string()).collect()))
+        .finish()
+        .map_err(|e| table_err(&path, e))
 }
 
 /// Read a table that older runs may not have written: `None` when the file does not

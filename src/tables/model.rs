@@ -16,6 +16,7 @@ use themata_core::analyze::AnalyzerParams;
 use themata_core::cluster::Mode;
 use themata_core::ingest::IngestParams;
 use themata_core::model::{Clustering, LsaBasis, Vocabulary};
+use themata_core::stable::{passage_key, Themes};
 use themata_core::tfidf::TfidfParams;
 
 /// The layout of `model.json`; a model of another layout is refused by name.
@@ -156,6 +157,59 @@ pub fn read_model_tables(
             singular_values: singular_values.to_vec(),
         }),
     ))
+}
+
+/// The themes of the run in `dir` as a later run compares its clusters with them (see
+/// `themata_core::stable`): `None` when the directory holds no model. A model of another
+/// version, or one whose tables do not fit together, is an error naming the file.
+pub fn read_previous_themes(dir: &Path) -> Result<Option<Themes>> {
+    let Some(file) = read_model_file(dir)? else {
+        return Ok(None);
+    };
+    let vocab_path = dir.join(super::VOCABULARY);
+    let sha = crate::files::file_hash(&vocab_path).map_err(|e| Error::io(&vocab_path, e))?;
+    if sha != file.vocabulary_hash {
+        return Err(Error::Input {
+            path: vocab_path,
+            message: "changed since the model was fitted, so the previous themes are not known"
+                .into(),
+        });
+    }
+    let vocab = super::read_vocabulary(dir)?;
+    let (centroids, lsa) = read_model_tables(
+        dir,
+        &vocab,
+        file.clusters.len(),
+        file.lsa_dims,
+        &file.singular_values,
+    )?;
+    // members: (document path, ordinal) of each assigned passage
+    let docs = super::read_columns(dir, super::DOCUMENTS, &["doc_id", "path"])?;
+    let r = Reader::new(&docs, dir, super::DOCUMENTS);
+    let paths: std::collections::HashMap<u32, String> =
+        r.u32("doc_id")?.into_iter().zip(r.str("path")?).collect();
+    let ps = super::read_columns(dir, super::PASSAGES, &["passage_id", "doc_id", "ordinal"])?;
+    let r = Reader::new(&ps, dir, super::PASSAGES);
+    let key: std::collections::HashMap<u32, u64> = r
+        .u32("passage_id")?
+        .into_iter()
+        .zip(r.u32("doc_id")?.into_iter().zip(r.u32("ordinal")?))
+        .map(|(p, (d, o))| {
+            let path = paths.get(&d).map_or("", String::as_str);
+            (p, passage_key(path, o))
+        })
+        .collect();
+    let members = super::read_assignments(dir)?
+        .into_iter()
+        .filter_map(|a| Some((*key.get(&a.passage_id)?, a.cluster?)))
+        .collect();
+    Ok(Some(Themes::new(
+        &vocab,
+        &centroids,
+        lsa.as_ref(),
+        file.clusters.iter().map(|c| c.theme.clone()).collect(),
+        members,
+    )))
 }
 
 /// A cluster of the model: its id and theme.

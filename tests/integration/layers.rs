@@ -16,7 +16,7 @@ const CORE: &[&[&str]] = &[
     &["analyze"],
     &["tfidf"],
     &["cluster"],
-    &["fitted"],
+    &["fitted", "stable"],
 ];
 const ROOT: &[&[&str]] = &[
     &["error"],

@@ -348,4 +348,145 @@ fn bbc_model_applies_exactly_and_to_held_out_articles() {
         on_held >= on_fit - 0.02,
         "held-out accuracy {on_held:.4} is more than 2 points below the fit's {on_fit:.4}"
     );
+
+    // stable ids: fitted on 90 % of the articles, then rerun on all of them in the same
+    // directory, the five themes keep their ids and names
+    let part = dir.path().join("part90");
+    for (i, line) in labels.lines().skip(1).enumerate() {
+        if i % 10 != 9 {
+            let path = line.split(',').next().unwrap();
+            let dest = part.join(path);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::copy(bbc.join(path), dest).unwrap();
+        }
+    }
+    let grow = dir.path().join("grow");
+    for input in [&part, &bbc] {
+        let o = themata_in(
+            &root(),
+            &[
+                "run",
+                "pipelines/bbc.toml",
+                "-q",
+                "--input",
+                input.to_str().unwrap(),
+                "--output",
+                grow.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(o.0, Some(0), "{}", o.1);
+        if input == &part {
+            std::fs::copy(
+                grow.join("clusters.parquet"),
+                dir.path().join("part90-clusters.parquet"),
+            )
+            .unwrap();
+        }
+    }
+    let before = table(dir.path(), "part90-clusters.parquet");
+    let after = table(&grow, "clusters.parquet");
+    assert_eq!(strs(&before, "theme"), strs(&after, "theme"));
+    let s = summary(&grow);
+    let changes = s["theme_changes"].as_array().expect("theme_changes");
+    assert_eq!(changes.len(), 5, "{s}");
+    for c in changes {
+        assert_eq!(c["cluster"], c["previous_cluster"], "{c}");
+        assert_eq!(c["status"], "grew", "{c}");
+    }
+}
+
+/// Each cluster's members (passage ids) by cluster id, and its theme.
+fn members(out: &Path) -> BTreeMap<u32, (String, std::collections::BTreeSet<u32>)> {
+    let a = table(out, "assignments.parquet");
+    let mut m: BTreeMap<u32, (String, std::collections::BTreeSet<u32>)> = BTreeMap::new();
+    for ((p, c), t) in u32s(&a, "passage_id")
+        .into_iter()
+        .zip(opt_u32s(&a, "cluster"))
+        .zip(strs(&a, "theme"))
+    {
+        if let Some(c) = c {
+            m.entry(c)
+                .or_insert_with(|| (t, Default::default()))
+                .1
+                .insert(p);
+        }
+    }
+    m
+}
+
+fn jaccard(a: &std::collections::BTreeSet<u32>, b: &std::collections::BTreeSet<u32>) -> f64 {
+    a.intersection(b).count() as f64 / a.union(b).count().max(1) as f64
+}
+
+/// Discover mode: a rerun with another seed in the same directory (or with `--previous`)
+/// keeps the ids and names of the clusters that are the same; the report says what became
+/// of each theme. A fresh directory has nothing to keep.
+#[test]
+fn a_rerun_with_another_seed_keeps_theme_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    synthetic_corpus(&dir.path().join("corpus"), 120);
+    std::fs::write(dir.path().join("pipeline.toml"), SYNTHETIC_PIPELINE).unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["run", "pipeline.toml", "-q"];
+        all.extend_from_slice(args);
+        let (code, err) = themata_in(dir.path(), &all);
+        assert_eq!(code, Some(0), "{err}");
+    };
+    run(&[]);
+    let first = members(&dir.path().join("out"));
+    assert!(!summary(dir.path())
+        .as_object()
+        .unwrap()
+        .contains_key("theme_changes"));
+    for seed in ["cluster.seed=11", "cluster.seed=12", "cluster.seed=13"] {
+        // a fresh directory: k-means' own order; the same directory: the first run's ids
+        run(&[
+            "--set",
+            seed,
+            "--output",
+            "fresh",
+            "--set",
+            "report.dir=fresh/report",
+        ]);
+        run(&["--set", seed]);
+        run(&[
+            "--set",
+            seed,
+            "--output",
+            "named",
+            "--set",
+            "report.dir=named/report",
+            "--previous",
+            "out",
+        ]);
+        let kept = members(&dir.path().join("out"));
+        assert_eq!(kept, members(&dir.path().join("named")), "{seed}");
+        for (id, (theme, m)) in &kept {
+            let (theme0, m0) = &first[id];
+            assert!(
+                jaccard(m, m0) >= 0.9,
+                "{seed}: cluster {id} is another cluster"
+            );
+            assert_eq!(theme, theme0, "{seed}");
+        }
+        let s = summary(dir.path());
+        let changes = s["theme_changes"].as_array().expect("theme_changes");
+        assert_eq!(changes.len(), 4, "{s}");
+        for c in changes {
+            assert!(
+                ["same", "grew", "shrank"].contains(&c["status"].as_str().unwrap()),
+                "{c}"
+            );
+            assert_eq!(c["cluster"], c["previous_cluster"], "{c}");
+        }
+        let md = std::fs::read_to_string(dir.path().join("report/summary.md")).unwrap();
+        assert!(md.contains("Themes since the previous run"), "{md}");
+    }
+    // --previous names a directory without a model: exit 2
+    let (code, err) = themata_in(
+        dir.path(),
+        &["run", "pipeline.toml", "-q", "--previous", "corpus"],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no fitted model here"), "{err}");
 }

@@ -8,7 +8,7 @@
 //! The modules follow the data, each importing only the ones before it:
 //!
 //! ```text
-//! model ─► math ─► ingest ─► analyze ─► tfidf ─► cluster ─► fitted
+//! model ─► math ─► ingest ─► analyze ─► tfidf ─► cluster ─► fitted, stable
 //! ```
 //!
 //! - [`model`]: the values that travel between stages (documents, passages, one sparse
@@ -18,7 +18,8 @@
 //!   settings (`Params`, checked by `check()` before any work, with a typed error naming the
 //!   key), and its state; state that is a sum or a union has `partial` / `merge` / `finish`.
 //! - [`fitted`]: a run's fitted model (vocabulary, LSA basis, centroids, floors) applied to
-//!   new passages without refitting.
+//!   new passages without refitting; [`stable`]: a new fit's clusters matched to a previous
+//!   run's, so that theme ids and names stay put.
 
 #![deny(missing_docs)]
 
@@ -30,6 +31,7 @@ pub mod math;
 pub mod model;
 mod observe;
 mod params;
+pub mod stable;
 pub mod tfidf;
 
 pub use observe::{Observer, Silent, Task};

@@ -534,6 +534,7 @@ pub fn cluster(
             components: l.components,
             singular_values: l.singular_values.to_vec(),
         }),
+        changes: vec![],
     })
 }
 

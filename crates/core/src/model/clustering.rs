@@ -169,6 +169,27 @@ pub struct Clustering {
     pub centroids: Array2<f64>,
     /// When k-means ran on the LSA embedding: its basis, which embeds new rows.
     pub lsa: Option<LsaBasis>,
+    /// Discover mode with a previous run: what became of each theme (see `stable`).
+    pub changes: Vec<ThemeChange>,
+}
+
+/// What became of a theme between the previous run and this one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThemeChange {
+    /// Its cluster id now (`None`: gone).
+    pub cluster: Option<u32>,
+    /// Its theme now, or the previous theme when it is gone.
+    pub theme: String,
+    /// Its cluster id in the previous run (`None`: new).
+    pub previous_cluster: Option<u32>,
+    /// Passages assigned now.
+    pub size: u32,
+    /// Passages assigned in the previous run.
+    pub previous_size: u32,
+    /// The match's score (mean of centroid cosine and membership Jaccard); 0 when unmatched.
+    pub score: f64,
+    /// `same`, `grew`, `shrank`, `new` or `gone`.
+    pub status: String,
 }
 
 /// A fitted LSA basis: what embeds a TF-IDF row into the LSA space.

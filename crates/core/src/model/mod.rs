@@ -12,7 +12,7 @@ mod vocabulary;
 
 pub use clustering::{
     Assignment, AssignmentStatus, ClusterInfo, ClusterTerm, Clustering, LsaBasis, Measure,
-    SeedState, SeedStatus, SweepRow, ThemeStrength, UNASSIGNED,
+    SeedState, SeedStatus, SweepRow, ThemeChange, ThemeStrength, UNASSIGNED,
 };
 pub use corpus::{
     Corpus, Document, DocumentMeta, DuplicateKind, DuplicatePair, Passage, PassageStatus, Reason,
