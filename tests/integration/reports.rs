@@ -220,6 +220,24 @@ fn summary_json_doc_lists_every_field() {
     )
     .unwrap();
     paths(&discover, "", &maps, &mut actual);
+    // ... and a rerun over it (another seed) says what became of each theme
+    crate::run_example(
+        tmp.path(),
+        &[
+            "--set",
+            "cluster.mode=discover",
+            "--set",
+            "cluster.k=3",
+            "--set",
+            "cluster.seed=7",
+        ],
+    );
+    let rerun: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("report/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(rerun.get("theme_changes").is_some(), "{rerun}");
+    paths(&rerun, "", &maps, &mut actual);
     let missing: Vec<_> = actual.difference(&documented).collect();
     let extra: Vec<_> = documented.difference(&actual).collect();
     assert!(
