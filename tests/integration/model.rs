@@ -243,6 +243,23 @@ fn unseen_terms_are_counted_and_reported() {
     assert!(md.contains("zorblax (2)"), "{md}");
 }
 
+/// `themata run pipelines/bbc.toml --input INPUT --output OUT`, which must succeed.
+fn run_bbc(input: &Path, out: &Path) {
+    let (code, err) = themata_in(
+        &root(),
+        &[
+            "run",
+            "pipelines/bbc.toml",
+            "-q",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+}
+
 /// BBC News (not part of the repository; `scripts/test` runs this when it is beside the
 /// repository, as in CI). The model of `pipelines/bbc.toml` (discover, LSA) applied to its
 /// own corpus gives its assignments; fitted on 80 % of the articles and applied to the other
@@ -256,19 +273,7 @@ fn bbc_model_applies_exactly_and_to_held_out_articles() {
     assert!(bbc.is_dir(), "no BBC corpus at {}", bbc.display());
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("full");
-    let o = themata_in(
-        &root(),
-        &[
-            "run",
-            "pipelines/bbc.toml",
-            "-q",
-            "--input",
-            bbc.to_str().unwrap(),
-            "--output",
-            run.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(o.0, Some(0), "{}", o.1);
+    run_bbc(&bbc, &run);
     let applied = dir.path().join("full-applied");
     let (code, err) = apply(&root(), &run, &bbc, &applied, &[]);
     assert_eq!(code, 0, "{err}");
@@ -285,19 +290,7 @@ fn bbc_model_applies_exactly_and_to_held_out_articles() {
         std::fs::copy(bbc.join(path), dest).unwrap();
     }
     let fit_out = dir.path().join("fit80-out");
-    let o = themata_in(
-        &root(),
-        &[
-            "run",
-            "pipelines/bbc.toml",
-            "-q",
-            "--input",
-            fit.to_str().unwrap(),
-            "--output",
-            fit_out.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(o.0, Some(0), "{}", o.1);
+    run_bbc(&fit, &fit_out);
     let held_out = dir.path().join("held20-out");
     let (code, err) = apply(&root(), &fit_out, &held, &held_out, &[]);
     assert_eq!(code, 0, "{err}");
@@ -362,19 +355,7 @@ fn bbc_model_applies_exactly_and_to_held_out_articles() {
     }
     let grow = dir.path().join("grow");
     for input in [&part, &bbc] {
-        let o = themata_in(
-            &root(),
-            &[
-                "run",
-                "pipelines/bbc.toml",
-                "-q",
-                "--input",
-                input.to_str().unwrap(),
-                "--output",
-                grow.to_str().unwrap(),
-            ],
-        );
-        assert_eq!(o.0, Some(0), "{}", o.1);
+        run_bbc(input, &grow);
         if input == &part {
             std::fs::copy(
                 grow.join("clusters.parquet"),
