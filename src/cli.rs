@@ -65,7 +65,9 @@ pub enum Command {
     #[command(after_help = "\
 Examples:
   themata apply out/khamenei --input new-speeches/ --output out/new
-  themata apply out/bbc --input more.jsonl --output out/more --pipeline pipelines/jsonl.toml
+  themata apply out/bbc --input more.jsonl --output out/more --pipeline records.toml
+      # records.toml's [input] says which columns hold the text; its [analyzer] and [tfidf]
+      # must be those of pipelines/bbc.toml
 
 Exit codes: 0 success; 1 a file could not be read or written; 2 no model in RUN_DIR, a model
 of another themata version, a pipeline whose analyzer or tfidf settings differ from the

@@ -460,8 +460,10 @@ fn a_rerun_with_another_seed_keeps_theme_ids() {
             );
             assert_eq!(c["cluster"], c["previous_cluster"], "{c}");
         }
-        let md = std::fs::read_to_string(dir.path().join("report/summary.md")).unwrap();
-        assert!(md.contains("Themes since the previous run"), "{md}");
+        for f in ["summary.md", "summary.html"] {
+            let text = std::fs::read_to_string(dir.path().join("report").join(f)).unwrap();
+            assert!(text.contains("Themes since the previous run"), "{f}");
+        }
     }
     // --previous names a directory without a model: exit 2
     let (code, err) = themata_in(
