@@ -583,21 +583,26 @@ mod tests {
         assert!(w[1].starts_with("f.jsonl:5: malformed JSON"), "{w:?}");
     }
 
-    /// Found by the parquet fuzz target: polars' reader panics on this corrupt file.
+    /// Found by the parquet fuzz target: polars' reader panics on these corrupt files (the
+    /// second in its column slicing, with debug assertions on, as in the test profile).
     #[test]
     fn a_parquet_file_that_makes_the_reader_panic_is_an_error_naming_it() {
-        let bytes = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/fuzz/parquet-reader-panic.parquet"
-        ))
-        .unwrap();
-        let e = parquet::read(Path::new("f.parquet"), &bytes, &cols())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("f.parquet: not a readable Parquet file"),
-            "{e}"
-        );
+        for name in [
+            "parquet-reader-panic.parquet",
+            "parquet-reader-panic-2.parquet",
+        ] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/fuzz")
+                .join(name);
+            let bytes = std::fs::read(path).unwrap();
+            let e = parquet::read(Path::new("f.parquet"), &bytes, &cols())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("f.parquet: not a readable Parquet file"),
+                "{name}: {e}"
+            );
+        }
     }
 
     #[test]
