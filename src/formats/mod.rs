@@ -312,13 +312,18 @@ pub fn read_corpus(
 fn check_utf8(path: &Path, bytes: &[u8]) -> Result<()> {
     match text::invalid_utf8_at(bytes) {
         None => Ok(()),
-        Some(at) => Err(Error::Input {
-            path: path.to_path_buf(),
-            message: format!(
-                "invalid UTF-8 at byte {at} (--strict; without it the file is decoded with \
-                 replacement characters and a warning)"
-            ),
-        }),
+        Some(at) => Err(invalid_utf8(path, at as u64)),
+    }
+}
+
+/// `--strict`'s error for a file whose bytes stop being UTF-8 at byte `at`.
+fn invalid_utf8(path: &Path, at: u64) -> Error {
+    Error::Input {
+        path: path.to_path_buf(),
+        message: format!(
+            "invalid UTF-8 at byte {at} (--strict; without it the file is decoded with \
+             replacement characters and a warning)"
+        ),
     }
 }
 
@@ -362,13 +367,7 @@ fn check_utf8_streamed(path: &Path) -> std::io::Result<Result<()>> {
         offset += (len - carry) as u64;
     }
     Ok(match first_invalid {
-        Some(at) if !nul => Err(Error::Input {
-            path: path.to_path_buf(),
-            message: format!(
-                "invalid UTF-8 at byte {at} (--strict; without it the file is decoded with \
-                 replacement characters and a warning)"
-            ),
-        }),
+        Some(at) if !nul => Err(invalid_utf8(path, at)),
         _ => Ok(()),
     })
 }
