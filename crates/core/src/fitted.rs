@@ -185,16 +185,12 @@ mod tests {
     use crate::tfidf::{self, DocFreq};
     use crate::Silent;
 
-    const TEXTS: &[&str] = &[
-        "the doctrine of resistance and ideology",
-        "ideology and revolutionary doctrine shape policy",
-        "talks and negotiation with america",
-        "nuclear negotiation and talks with washington",
-        "the succession of the supreme leader",
-        "who will be successor after the leader dies: succession",
-        "",
-        "the the the",
-    ];
+    /// The clustering tests' passages, and one of stop words only.
+    fn texts() -> Vec<&'static str> {
+        let mut t = crate::cluster::tests::TEXTS.to_vec();
+        t.push("the the the");
+        t
+    }
 
     fn analyzer() -> Analyzer {
         Analyzer::new(&AnalyzerParams {
@@ -206,8 +202,9 @@ mod tests {
 
     fn fit(params: &ClusterParams) -> (Model, Vec<Assignment>) {
         let a = analyzer();
-        let ids: Vec<u32> = (0..TEXTS.len() as u32).collect();
-        let counts = TermCounts::partial(&a, &ids, TEXTS, &Silent).finish();
+        let texts = texts();
+        let ids: Vec<u32> = (0..texts.len() as u32).collect();
+        let counts = TermCounts::partial(&a, &ids, &texts, &Silent).finish();
         let t = tfidf::TfidfParams {
             min_df: DocFreq::Count(1),
             ..Default::default()
@@ -258,8 +255,9 @@ mod tests {
         };
         for params in [guided(Reduce::None), guided(Reduce::Lsa), discover] {
             let (model, fitted) = fit(&params);
-            let ids: Vec<u32> = (0..TEXTS.len() as u32).collect();
-            let applied = model.apply(&analyzer(), &ids, TEXTS, &Silent);
+            let texts = texts();
+            let ids: Vec<u32> = (0..texts.len() as u32).collect();
+            let applied = model.apply(&analyzer(), &ids, &texts, &Silent);
             assert_eq!(applied.unseen, Unseen::default());
             assert_eq!(applied.assignments.len(), fitted.len());
             for (a, b) in applied.assignments.iter().zip(&fitted) {

@@ -651,14 +651,15 @@ fn best_of(sims: &[f64]) -> (Option<u32>, f64, f64) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::analyze::{AnalyzerParams, StopWords, TermCounts};
     use crate::model::{Named, SeedState, SweepRow};
     use crate::tfidf::{self, DocFreq, TfidfParams};
     use crate::Silent;
 
-    const TEXTS: &[&str] = &[
+    /// Two passages per theme of the example, and an empty one (also the fitted model's tests).
+    pub(crate) const TEXTS: &[&str] = &[
         "the doctrine of resistance and ideology",
         "ideology and revolutionary doctrine shape policy",
         "talks and negotiation with america",
