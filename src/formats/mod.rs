@@ -583,18 +583,33 @@ mod tests {
     }
 
     /// Found by the parquet fuzz target: polars' reader panics on these corrupt files (the
-    /// second in its column slicing, with debug assertions on, as in the test profile).
+    /// second in its column slicing, with debug assertions on, as in the test profile) when
+    /// it decodes their columns, which the pipeline names here as text and metadata.
     #[test]
     fn a_parquet_file_that_makes_the_reader_panic_is_an_error_naming_it() {
-        for name in [
-            "parquet-reader-panic.parquet",
-            "parquet-reader-panic-2.parquet",
+        for (name, columns) in [
+            (
+                "parquet-reader-panic.parquet",
+                ["term", "term_id", "df", "idf"],
+            ),
+            (
+                "parquet-reader-panic-2.parquet",
+                ["term", "term_id", "df", "idf"],
+            ),
         ] {
             let path = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("tests/fixtures/fuzz")
                 .join(name);
             let bytes = std::fs::read(path).unwrap();
-            let e = parquet::read(Path::new("f.parquet"), &bytes, &cols())
+            let [text, id, title, date] = columns.map(String::from);
+            let cols = InputParams {
+                text_column: text,
+                id_column: Some(id),
+                title_column: Some(title),
+                date_column: Some(date),
+                ..Default::default()
+            };
+            let e = parquet::read(Path::new("f.parquet"), &bytes, &cols)
                 .unwrap_err()
                 .to_string();
             assert!(
@@ -602,6 +617,22 @@ mod tests {
                 "{name}: {e}"
             );
         }
+    }
+
+    /// Only the columns the pipeline names are read: a missing one is an error listing the
+    /// file's columns (from its metadata, before any column is decoded).
+    #[test]
+    fn parquet_columns_are_checked_against_the_schema_first() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/fuzz/parquet-alloc-abort.parquet");
+        let bytes = std::fs::read(path).unwrap();
+        let e = parquet::read(Path::new("f.parquet"), &bytes, &cols())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "f.parquet: no text column \"text\" (columns: doc_id, term_id, count, weight)"
+        );
     }
 
     #[test]

@@ -14,29 +14,57 @@ pub(super) fn read(
     // polars' reader panics on some corrupt files (found by the parquet fuzz target: a slice
     // out of range in a decoding thread, which rayon hands back to this one): a clear error
     // naming the file instead of a crash
-    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        ParquetReader::new(std::io::Cursor::new(bytes)).finish()
-    }))
-    .map_err(|_| {
-        input_err(
-            path,
-            "not a readable Parquet file: the Parquet reader failed on its content (corrupt file)"
-                .into(),
-        )
+    let guarded = |f: &mut dyn FnMut() -> PolarsResult<DataFrame>| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+            .map_err(|_| {
+                input_err(
+                    path,
+                    "not a readable Parquet file: the Parquet reader failed on its content \
+                     (corrupt file)"
+                        .into(),
+                )
+            })?
+            .map_err(|e| input_err(path, format!("not a readable Parquet file: {e}")))
+    };
+    // the columns the pipeline names, checked against the file's schema (its metadata) and
+    // read alone: other columns are neither decoded nor held
+    let mut names: Vec<String> = Vec::new();
+    guarded(&mut || {
+        let schema = ParquetReader::new(std::io::Cursor::new(bytes)).schema()?;
+        names = schema.iter_names().map(|n| n.to_string()).collect();
+        Ok(DataFrame::empty())
     })?;
-    let df = read.map_err(|e| input_err(path, format!("not a readable Parquet file: {e}")))?;
-    let strings = |name: &str, what: &str| -> Result<Vec<Option<String>>> {
-        let c = df.column(name).map_err(|_| {
-            let names: Vec<String> = df
-                .get_column_names()
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            input_err(
+    let wanted: Vec<(&str, &str)> = [
+        (Some(&cols.text_column), "text"),
+        (cols.id_column.as_ref(), "id"),
+        (cols.title_column.as_ref(), "title"),
+        (cols.date_column.as_ref(), "date"),
+        (cols.author_column.as_ref(), "author"),
+        (cols.source_column.as_ref(), "source"),
+    ]
+    .into_iter()
+    .filter_map(|(c, what)| c.map(|c| (c.as_str(), what)))
+    .collect();
+    for (name, what) in &wanted {
+        if !names.iter().any(|n| n == name) {
+            return Err(input_err(
                 path,
                 format!("no {what} column {name:?} (columns: {})", names.join(", ")),
-            )
-        })?;
+            ));
+        }
+    }
+    let mut projection: Vec<String> = wanted.iter().map(|(c, _)| c.to_string()).collect();
+    projection.sort();
+    projection.dedup();
+    let df = guarded(&mut || {
+        ParquetReader::new(std::io::Cursor::new(bytes))
+            .with_columns(Some(projection.clone()))
+            .finish()
+    })?;
+    let strings = |name: &str, what: &str| -> Result<Vec<Option<String>>> {
+        let c = df
+            .column(name)
+            .map_err(|_| input_err(path, format!("no {what} column {name:?}")))?;
         let c = c
             .cast(&DataType::String)
             .map_err(|e| input_err(path, format!("column {name:?}: {e}")))?;
