@@ -14,7 +14,7 @@
 
 use crate::engine::{DirLock, Event, Observer, MANIFEST};
 use crate::error::{Error, Result};
-use crate::files::{file_hash, write_text};
+use crate::files::write_text;
 use crate::formats;
 use crate::pipeline_file::Pipeline;
 use crate::tables::{self, Meta, ModelFile};
@@ -61,31 +61,19 @@ pub fn load_model(run_dir: &Path) -> Result<Loaded> {
     if !run_dir.is_dir() {
         return Err(Error::config(run_dir, "run directory not found"));
     }
-    let Some(file) = tables::read_model_file(run_dir)? else {
+    let Some(tables::Fitted {
+        file,
+        vocabulary,
+        centroids,
+        lsa,
+    }) = tables::read_fitted(run_dir)?
+    else {
         return Err(Error::config(
             &model_path,
             "no fitted model here: not a run directory, or its run is older than fitted \
              models (`themata run` writes one)",
         ));
     };
-    let vocab_path = run_dir.join(tables::VOCABULARY);
-    let sha = file_hash(&vocab_path).map_err(|e| Error::config(&vocab_path, e.to_string()))?;
-    if sha != file.vocabulary_hash {
-        return Err(Error::config(
-            &vocab_path,
-            "changed since the model was fitted (a later `themata tfidf`?): rerun `themata \
-             run` to refit the model",
-        ));
-    }
-    let mut vocabulary = tables::read_vocabulary(run_dir)?;
-    vocabulary.n_rows = file.passages;
-    let (centroids, lsa) = tables::read_model_tables(
-        run_dir,
-        &vocabulary,
-        file.clusters.len(),
-        file.lsa_dims,
-        &file.singular_values,
-    )?;
     let floors = file.min_similarity.zip(file.min_margin);
     let model = Model {
         vocabulary,
@@ -348,11 +336,11 @@ pub fn apply(req: &Request, observer: &dyn Observer) -> Result<ApplySummary> {
     // the model's clusters, sized by the new passages
     let mut clusters = tables::read_clustering(&req.run_dir)?.clusters;
     for c in &mut clusters {
-        c.size = applied
-            .assignments
+        c.size = summary
+            .themes
             .iter()
-            .filter(|a| a.cluster == Some(c.cluster))
-            .count() as u32;
+            .find(|t| t.cluster == c.cluster)
+            .map_or(0, |t| t.passages as u32);
     }
 
     let observer_ref = observer;
@@ -384,16 +372,18 @@ pub fn apply(req: &Request, observer: &dyn Observer) -> Result<ApplySummary> {
 fn summarize(req: &Request, m: &Loaded, corpus: &Corpus, a: &Applied) -> ApplySummary {
     let kept = a.assignments.len();
     let share = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f64 / of as f64 };
+    let mut per_cluster = vec![0usize; m.file.clusters.len()];
+    for c in a.assignments.iter().filter_map(|x| x.cluster) {
+        if let Some(n) = per_cluster.get_mut(c as usize) {
+            *n += 1;
+        }
+    }
     let themes = m
         .file
         .clusters
         .iter()
         .map(|c| {
-            let n = a
-                .assignments
-                .iter()
-                .filter(|x| x.cluster == Some(c.cluster))
-                .count();
+            let n = per_cluster.get(c.cluster as usize).copied().unwrap_or(0);
             ThemeCount {
                 cluster: c.cluster,
                 theme: c.theme.clone(),

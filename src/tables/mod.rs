@@ -16,8 +16,8 @@ pub use cluster::{
 };
 pub use ingest::{read_corpus, write_corpus};
 pub use model::{
-    read_model_file, read_model_tables, read_previous_themes, write_model_file, write_model_tables,
-    ModelCluster, ModelFile, MODEL_FORMAT,
+    read_fitted, read_model_file, read_model_tables, read_previous_themes, write_model_file,
+    write_model_tables, Fitted, ModelCluster, ModelFile, MODEL_FORMAT,
 };
 pub use tfidf::{read_tfidf, read_vocabulary, write_tfidf};
 

@@ -159,30 +159,66 @@ pub fn read_model_tables(
     ))
 }
 
-/// The themes of the run in `dir` as a later run compares its clusters with them (see
-/// `themata_core::stable`): `None` when the directory holds no model. A model of another
-/// version, or one whose tables do not fit together, is an error naming the file.
-pub fn read_previous_themes(dir: &Path) -> Result<Option<Themes>> {
+/// A run's fitted model read back: `model.json`, the vocabulary it goes with, the centroids
+/// and the LSA basis.
+pub struct Fitted {
+    /// `model.json`.
+    pub file: ModelFile,
+    /// `vocabulary.parquet` (`n_rows`: the passages fitted on).
+    pub vocabulary: Vocabulary,
+    /// One row per cluster, in the space k-means ran in.
+    pub centroids: Array2<f64>,
+    /// The LSA basis, when k-means ran on the LSA embedding.
+    pub lsa: Option<LsaBasis>,
+}
+
+/// Read the fitted model of `dir`: `None` when it has no `model.json`. A model of another
+/// version, or a vocabulary changed since the model was fitted, is a configuration error
+/// naming the file.
+pub fn read_fitted(dir: &Path) -> Result<Option<Fitted>> {
     let Some(file) = read_model_file(dir)? else {
         return Ok(None);
     };
     let vocab_path = dir.join(super::VOCABULARY);
-    let sha = crate::files::file_hash(&vocab_path).map_err(|e| Error::io(&vocab_path, e))?;
-    if sha != file.vocabulary_hash {
-        return Err(Error::Input {
-            path: vocab_path,
-            message: "changed since the model was fitted, so the previous themes are not known"
-                .into(),
-        });
+    let hash = crate::files::file_hash(&vocab_path)
+        .map_err(|e| Error::config(&vocab_path, e.to_string()))?;
+    if hash != file.vocabulary_hash {
+        return Err(Error::config(
+            &vocab_path,
+            "changed since the model was fitted (a later `themata tfidf`?): rerun `themata \
+             run` to refit the model",
+        ));
     }
-    let vocab = super::read_vocabulary(dir)?;
+    let mut vocabulary = super::read_vocabulary(dir)?;
+    vocabulary.n_rows = file.passages;
     let (centroids, lsa) = read_model_tables(
         dir,
-        &vocab,
+        &vocabulary,
         file.clusters.len(),
         file.lsa_dims,
         &file.singular_values,
     )?;
+    Ok(Some(Fitted {
+        file,
+        vocabulary,
+        centroids,
+        lsa,
+    }))
+}
+
+/// The themes of the run in `dir` as a later run compares its clusters with them (see
+/// `themata_core::stable`): `None` when the directory holds no model. A model that cannot be
+/// read back ([`read_fitted`]) is an error naming the file.
+pub fn read_previous_themes(dir: &Path) -> Result<Option<Themes>> {
+    let Some(Fitted {
+        file,
+        vocabulary: vocab,
+        centroids,
+        lsa,
+    }) = read_fitted(dir)?
+    else {
+        return Ok(None);
+    };
     // members: (document path, ordinal) of each assigned passage
     let docs = super::read_columns(dir, super::DOCUMENTS, &["doc_id", "path"])?;
     let r = Reader::new(&docs, dir, super::DOCUMENTS);
