@@ -407,6 +407,92 @@ impl TermCounts {
         }
     }
 
+    /// The counts without the passages of `gone`: their rows removed, and their document
+    /// frequencies, occurrences and surface forms taken off; terms no passage holds any more
+    /// go (the others keep their order, so rows stay sorted). `gone` must count those
+    /// passages as `self` did (the same analyzer, the same texts): [`TermCounts::merge`] of
+    /// the result and `gone` gives `self` back, with `gone`'s rows last.
+    pub fn subtract(self, gone: &TermCounts) -> TermCounts {
+        let TermCounts {
+            terms,
+            mut surfaces,
+            mut df,
+            mut cf,
+            rows,
+        } = self;
+        for (g, term) in gone.terms.iter().enumerate() {
+            let Ok(t) = terms.binary_search(term) else {
+                continue;
+            };
+            df[t] = df[t].saturating_sub(gone.df[g]);
+            cf[t] = cf[t].saturating_sub(gone.cf[g]);
+            let list = &mut surfaces[t];
+            for (form, n) in &gone.surfaces[g] {
+                if let Ok(i) = list.binary_search_by(|(f, _)| f.as_str().cmp(form)) {
+                    list[i].1 = list[i].1.saturating_sub(*n);
+                }
+            }
+            list.retain(|(_, n)| *n > 0);
+        }
+        // old id → new id (u32::MAX: gone)
+        let mut new_id = vec![u32::MAX; terms.len()];
+        let mut next = 0u32;
+        for (t, id) in new_id.iter_mut().enumerate() {
+            if df[t] > 0 {
+                *id = next;
+                next += 1;
+            }
+        }
+        let keep = |t: usize| df[t] > 0;
+        let out_terms: Vec<String> = terms
+            .into_iter()
+            .enumerate()
+            .filter(|(t, _)| keep(*t))
+            .map(|(_, x)| x)
+            .collect();
+        let out_surfaces = surfaces
+            .into_iter()
+            .enumerate()
+            .filter(|(t, _)| keep(*t))
+            .map(|(_, x)| x)
+            .collect();
+        let out_cf = cf
+            .iter()
+            .enumerate()
+            .filter(|(t, _)| keep(*t))
+            .map(|(_, &x)| x)
+            .collect();
+        let gone_rows: rustc_hash::FxHashSet<u32> = gone.rows.row_ids.iter().copied().collect();
+        let mut out_rows = SparseRows::empty();
+        let mut cols = Vec::new();
+        for r in 0..rows.n_rows() {
+            if gone_rows.contains(&rows.row_ids[r]) {
+                continue;
+            }
+            let (c, n) = rows.row_counts(r);
+            cols.clear();
+            cols.extend(c.iter().map(|&t| new_id[t as usize]));
+            out_rows.push_row(rows.row_ids[r], &cols, n, &[]);
+        }
+        TermCounts {
+            terms: out_terms,
+            surfaces: out_surfaces,
+            df: df.into_iter().filter(|&d| d > 0).collect(),
+            cf: out_cf,
+            rows: out_rows,
+        }
+    }
+
+    /// The rows in the order of their ids (the other fields as they are).
+    pub fn rows_by_id(mut self) -> TermCounts {
+        let mut order: Vec<usize> = (0..self.rows.n_rows()).collect();
+        order.sort_by_key(|&r| self.rows.row_ids[r]);
+        if order.windows(2).any(|w| w[0] > w[1]) {
+            self.rows = self.rows.select(&order);
+        }
+        self
+    }
+
     /// The counts with each term's label: its most frequent surface form (ties: the
     /// smallest).
     pub fn finish(self) -> Counts {
@@ -699,6 +785,34 @@ mod tests {
         assert_eq!(left, right);
         assert_eq!(left.finish(), whole.clone().finish());
         assert_eq!(whole.rows.row_ids, ids);
+    }
+
+    #[test]
+    fn subtracting_passages_gives_the_counts_of_the_others() {
+        let texts = generated(300, 13);
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let ids: Vec<u32> = (0..texts.len() as u32).collect();
+        let a = Analyzer::new(&AnalyzerParams::default()).unwrap();
+        let part = |r: std::ops::Range<usize>| {
+            TermCounts::partial(&a, &ids[r.clone()], &texts[r], &Silent)
+        };
+        let whole = part(0..300);
+        // the last passages, the first, a middle slice, all of them
+        assert_eq!(whole.clone().subtract(&part(250..300)), part(0..250));
+        assert_eq!(whole.clone().subtract(&part(0..40)), part(40..300));
+        let middle = whole.clone().subtract(&part(100..180));
+        assert_eq!(middle, part(0..100).merge(part(180..300)));
+        assert_eq!(
+            middle.clone().finish(),
+            part(0..100).merge(part(180..300)).finish()
+        );
+        let none = whole.clone().subtract(&part(0..300));
+        assert!(none.terms.is_empty() && none.rows.n_rows() == 0);
+        // subtract, then add back: the whole again, once the rows are in id order
+        let back = middle.merge(part(100..180)).rows_by_id();
+        assert_eq!(back, whole);
+        // nothing to subtract
+        assert_eq!(whole.clone().subtract(&TermCounts::default()), whole);
     }
 
     #[test]

@@ -393,6 +393,34 @@ pub fn cluster(
     analyzer: &Analyzer,
     params: &ClusterParams,
 ) -> Result<Clustering, ClusterError> {
+    cluster_from(m, vocab, analyzer, params, None)
+}
+
+/// Where an updated fit starts: the previous run's clusters, and its LSA basis when it had
+/// one, by term.
+#[derive(Debug, Clone, Copy)]
+pub struct Start<'a> {
+    /// The previous run's kept terms, in term (code-point) order.
+    pub terms: &'a [String],
+    /// Its clusters: one centroid per row, over `terms`.
+    pub centroids: &'a Array2<f64>,
+    /// Its LSA basis `V`: one row per term of `terms`.
+    pub components: Option<&'a Array2<f64>>,
+}
+
+/// [`cluster`], going on from a previous fit (`start`): the LSA's range finder starts from
+/// the previous basis (one power iteration instead of five), and in discover mode with a
+/// fixed k, k-means starts from the previous clusters instead of k-means++ with restarts.
+/// How an updated run goes on from where it was. Guided mode and `k = "auto"` fit their
+/// clusters as [`cluster`] does, and so does a `start` with another number of clusters
+/// (with a warning).
+pub fn cluster_from(
+    m: &SparseRows,
+    vocab: &Vocabulary,
+    analyzer: &Analyzer,
+    params: &ClusterParams,
+    start: Option<Start>,
+) -> Result<Clustering, ClusterError> {
     let settings = params;
     let (cols, n_cols) = vocab.columns();
     let nonempty = nonempty_rows(m);
@@ -416,7 +444,15 @@ pub fn cluster(
         });
     }
     let (x, lsa, space) = if use_lsa {
-        let mut fit = lsa::fit(m, &cols, n_cols, settings.lsa_dims, settings.seed)?;
+        let basis = start.and_then(|s| Some(by_term(s.terms, s.components?, vocab)));
+        let mut fit = lsa::fit_from(
+            m,
+            &cols,
+            n_cols,
+            settings.lsa_dims,
+            settings.seed,
+            basis.as_ref(),
+        )?;
         let x = take_rows(std::mem::take(&mut fit.embedding), &nonempty, m.n_rows());
         let space = format!("lsa ({} dimensions)", x.ncols());
         (x, Some(fit), space)
@@ -461,7 +497,28 @@ pub fn cluster(
                     sweep_rows = rows;
                     c
                 }
-                _ => kmeans::discover(&data, k_needed, &settings.restarts())?,
+                _ => match start {
+                    Some(t) if t.centroids.nrows() == k_needed => {
+                        let c = by_term(t.terms, &t.centroids.t().to_owned(), vocab)
+                            .t()
+                            .to_owned();
+                        let c = match &lsa {
+                            Some(l) => l.project(&c),
+                            None => c,
+                        };
+                        kmeans::refine(&data, &c, &settings.restarts())?
+                    }
+                    _ => {
+                        if let Some(t) = start {
+                            warnings.push(format!(
+                                "the previous run has {} clusters, this one {k_needed}: \
+                                 k-means starts afresh (k-means++)",
+                                t.centroids.nrows()
+                            ));
+                        }
+                        kmeans::discover(&data, k_needed, &settings.restarts())?
+                    }
+                },
             }
         }
     };
@@ -536,6 +593,21 @@ pub fn cluster(
         }),
         changes: vec![],
     })
+}
+
+/// `rows` (one row per term of `terms`) as rows over `vocab`'s kept terms: a term not in
+/// `terms` gets zeros.
+fn by_term(terms: &[String], rows: &Array2<f64>, vocab: &Vocabulary) -> Array2<f64> {
+    let kept = vocab.terms.iter().filter(|x| x.kept());
+    let mut out = Array2::<f64>::zeros((vocab.n_kept(), rows.ncols()));
+    for (j, x) in kept.enumerate() {
+        if let Ok(i) = terms.binary_search_by(|y| y.as_str().cmp(&x.term)) {
+            if i < rows.nrows() {
+                out.row_mut(j).assign(&rows.row(i));
+            }
+        }
+    }
+    out
 }
 
 /// Positions of the rows of `m` that hold at least one term.
@@ -1047,6 +1119,59 @@ pub(crate) mod tests {
             .all(|c| c.theme.contains('/') || c.theme.starts_with("cluster_")));
         let assigned = a.assignments.iter().filter(|x| x.cluster.is_some()).count();
         assert_eq!(assigned, 6);
+    }
+
+    #[test]
+    fn a_fit_restarted_from_its_own_clusters_keeps_them() {
+        for reduce in [Reduce::None, Reduce::Lsa] {
+            let p = discover(|p| {
+                p.k = Some(K::Fixed(3));
+                p.seed = 7;
+                p.reduce = reduce;
+                p.lsa_dims = 5;
+            });
+            let (v, m) = weigh(TEXTS, &TfidfParams::default());
+            let a = cluster(&m, &v, &analyzer(), &p).unwrap();
+            // the fit's clusters by term, as a previous run's are read back
+            let terms: Vec<String> = v
+                .terms
+                .iter()
+                .filter(|x| x.kept())
+                .map(|x| x.term.clone())
+                .collect();
+            let centroids = match &a.lsa {
+                Some(l) => a.centroids.dot(&l.components.t()),
+                None => a.centroids.clone(),
+            };
+            let start = Start {
+                terms: &terms,
+                centroids: &centroids,
+                components: a.lsa.as_ref().map(|l| &l.components),
+            };
+            let b = cluster_from(&m, &v, &analyzer(), &p, Some(start)).unwrap();
+            let of = |c: &Clustering| c.assignments.iter().map(|x| x.cluster).collect::<Vec<_>>();
+            assert_eq!(of(&a), of(&b), "{reduce:?}");
+            assert!(b.warnings.is_empty(), "{:?}", b.warnings);
+            // another k: k-means++ as without a start, and a warning
+            let p4 = discover(|q| {
+                q.k = Some(K::Fixed(2));
+                q.seed = 7;
+                q.reduce = reduce;
+                q.lsa_dims = 5;
+            });
+            let c = cluster_from(&m, &v, &analyzer(), &p4, Some(start)).unwrap();
+            assert_eq!(c.clusters.len(), 2);
+            if reduce == Reduce::None {
+                // (in LSA space the basis still starts from the previous one)
+                let plain = cluster(&m, &v, &analyzer(), &p4).unwrap();
+                assert_eq!(of(&c), of(&plain));
+            }
+            assert!(
+                c.warnings[0].contains("k-means starts afresh"),
+                "{:?}",
+                c.warnings
+            );
+        }
     }
 
     #[test]

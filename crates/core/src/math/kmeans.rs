@@ -5,7 +5,7 @@
 
 use super::rows::{argmax, normalize_rows};
 use linfa::prelude::*;
-use linfa_clustering::KMeans;
+use linfa_clustering::{KMeans, KMeansInit};
 use linfa_nn::distance::Distance;
 use ndarray::{s, Array2, ArrayView2};
 use rand_xoshiro::rand_core::SeedableRng;
@@ -221,6 +221,27 @@ pub fn discover(data: &KMeansData, k: usize, r: &Restarts) -> Result<Array2<f64>
     Ok(centroids)
 }
 
+/// linfa's k-means from the centroids `start` (one row per cluster) instead of k-means++:
+/// one run of Lloyd's iterations, unit centroids. How an updated run restarts from the
+/// previous run's centroids.
+pub fn refine(
+    data: &KMeansData,
+    start: &Array2<f64>,
+    r: &Restarts,
+) -> Result<Array2<f64>, KMeansError> {
+    let rng = Xoshiro256Plus::seed_from_u64(r.seed);
+    let model = KMeans::params_with(start.nrows(), rng, SqL2)
+        .n_runs(1)
+        .init_method(KMeansInit::Precomputed(start.mapv(|v| v as f32)))
+        .max_n_iterations(r.max_iterations)
+        .tolerance(r.tolerance as f32)
+        .fit(data)
+        .map_err(|e| KMeansError(e.to_string()))?;
+    let mut centroids = model.centroids().mapv(f64::from);
+    normalize_rows(&mut centroids);
+    Ok(centroids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +270,37 @@ mod tests {
         let whole: f64 = a.iter().zip(&b).map(|(p, q)| (p - q) * (p - q)).sum();
         assert!((SqL2.rdistance(a.view(), b.view()) - whole).abs() < 1e-9 * whole);
         assert_eq!(SqL2.dist_to_rdist(SqL2.rdist_to_dist(4.0)), 4.0);
+    }
+
+    #[test]
+    fn refine_from_converged_centroids_stays_and_from_near_ones_converges() {
+        // three tight groups of unit rows
+        let mut x = Array2::<f64>::zeros((30, 3));
+        for i in 0..30 {
+            let g = i % 3;
+            x[[i, g]] = 1.0;
+            x[[i, (g + 1) % 3]] = 0.05 * (i / 3) as f64 / 10.0;
+        }
+        normalize_rows(&mut x);
+        let data = kmeans_data(&x);
+        let r = Restarts {
+            seed: 0,
+            n_runs: 10,
+            max_iterations: 300,
+            tolerance: 1e-6,
+        };
+        let found = discover(&data, 3, &r).unwrap();
+        let again = refine(&data, &found, &r).unwrap();
+        assert!((&again - &found).iter().all(|d| d.abs() < 1e-5));
+        // a rough start (each group's axis) reaches the same centroids, in the start's order
+        let start = Array2::from_shape_fn((3, 3), |(i, j)| if i == j { 1.0 } else { 0.0 });
+        let refined = refine(&data, &start, &r).unwrap();
+        for g in 0..3 {
+            assert_eq!(argmax(refined.row(g)), g);
+        }
+        let mut sorted: Vec<usize> = (0..3).map(|g| argmax(found.row(g))).collect();
+        sorted.sort();
+        assert_eq!(sorted, [0, 1, 2]);
     }
 
     #[test]

@@ -257,21 +257,48 @@ pub fn fit(
     dims: usize,
     seed: u64,
 ) -> Result<Lsa, LsaError> {
+    fit_from(m, cols, n_cols, dims, seed, None)
+}
+
+/// Power iterations when the range finder starts from a previous basis ([`fit_from`]).
+const WARM_POWER_ITERATIONS: usize = 0;
+
+/// [`fit`], with the range finder starting from `start` (`n_cols × d`: a previous fit's
+/// basis over these columns, e.g. before documents were added) instead of random directions
+/// alone: its columns replace the first `d` Gaussian ones, and one power iteration instead
+/// of five refines them. The singular vectors are those of this matrix; the start only
+/// saves passes over it.
+pub fn fit_from(
+    m: &SparseRows,
+    cols: &[u32],
+    n_cols: usize,
+    dims: usize,
+    seed: u64,
+    start: Option<&Array2<f64>>,
+) -> Result<Lsa, LsaError> {
     let x = Input { m, cols };
     let n = m.n_rows();
     let dims = dims.min(max_dims(n, n_cols));
     let l = (dims + OVERSAMPLE).min(n).min(n_cols);
     // one partial of Xᵀ·D over all rows: the transpose keeps one sequential sum per term
     let xt = m.transpose(cols, n_cols);
-    let omega = gaussian(n_cols, l, seed);
+    let mut omega = gaussian(n_cols, l, seed);
+    let mut iterations = POWER_ITERATIONS;
+    if let Some(v) = start.filter(|v| v.nrows() == n_cols && v.ncols() > 0) {
+        let d = v.ncols().min(l);
+        omega
+            .slice_mut(ndarray::s![.., ..d])
+            .assign(&v.slice(ndarray::s![.., ..d]));
+        iterations = WARM_POWER_ITERATIONS;
+    }
     // Between power iterations one CholeskyQR pass is enough: the next product only needs the
     // span, well conditioned (scikit-learn uses an LU factor there). The final basis gets two.
     let mut y = x.mul(&single(&omega), l);
     drop(omega);
-    for i in 0..POWER_ITERATIONS {
+    for i in 0..iterations {
         let q = orthonormal(y, 1)?;
         let z = orthonormal(TransposeProduct::partial(&xt, &single(&q), l).finish(), 1)?;
-        y = if i + 1 < POWER_ITERATIONS {
+        y = if i + 1 < iterations {
             x.mul(&single(&z), l)
         } else {
             x.mul(&double(&z), l)
