@@ -11,6 +11,7 @@ Examples:
   themata cluster pipelines/khamenei.toml      # after editing the themes: rerun clustering
   themata report pipelines/khamenei.toml       # ... and the report
   themata analyze pipelines/khamenei.toml \"Khamenei's negotiations\"
+  themata run pipelines/bbc.toml --update      # after adding files: only they are read
   themata evaluate out/bbc --gold ../corpora/bbc/labels.csv
   themata apply out/khamenei --input new-speeches/ --output out/new   # the fitted model, no refit
 
@@ -155,4 +156,11 @@ pub struct IngestArgs {
     /// (without --strict such a file is decoded with replacement characters and a warning).
     #[arg(long)]
     pub strict: bool,
+    /// Go on from the run already in the output directory instead of starting over: read
+    /// only input files that are new or changed since it, analyse only the passages that
+    /// are new (document frequencies and counts merge, so the TF-IDF tables are a full
+    /// run's), and in discover mode start k-means from its centroids. What cannot go on
+    /// from it runs in full, with a warning saying why.
+    #[arg(long)]
+    pub update: bool,
 }

@@ -5,7 +5,7 @@ mod cli;
 mod progress;
 
 use clap::Parser;
-use cli::{ApplyArgs, Cli, Command, IngestArgs, StageArgs};
+use cli::{ApplyArgs, Cli, Command, StageArgs};
 use progress::Terminal;
 use themata::engine::{Engine, Options, Stage};
 use themata::pipeline_file::{Overrides, Pipeline};
@@ -22,7 +22,7 @@ fn load(args: &StageArgs, strict: bool) -> themata::Result<Pipeline> {
 }
 
 /// Run `stage` (or, with `None`, every stage that is stale).
-fn run(args: &StageArgs, strict: bool, stage: Option<Stage>) -> themata::Result<()> {
+fn run(args: &StageArgs, strict: bool, update: bool, stage: Option<Stage>) -> themata::Result<()> {
     let pipeline = load(args, strict)?;
     stop_cleanly_on_signals(vec![pipeline.output.clone(), pipeline.report_dir.clone()]);
     let terminal = Terminal::new(args.quiet, args.verbose);
@@ -30,6 +30,7 @@ fn run(args: &StageArgs, strict: bool, stage: Option<Stage>) -> themata::Result<
         force: args.force,
         wait: !args.no_wait,
         previous: args.previous.clone(),
+        update,
         ..Default::default()
     };
     let mut engine = Engine::new(pipeline, opts, &terminal);
@@ -99,23 +100,13 @@ fn apply(a: &ApplyArgs) -> themata::Result<()> {
     Ok(())
 }
 
-fn ingest_args(a: &IngestArgs) -> (&StageArgs, bool) {
-    (&a.stage, a.strict)
-}
-
 fn execute(cli: Cli) -> themata::Result<()> {
     match cli.command {
-        Command::Run(a) => {
-            let (s, strict) = ingest_args(&a);
-            run(s, strict, None)
-        }
-        Command::Ingest(a) => {
-            let (s, strict) = ingest_args(&a);
-            run(s, strict, Some(Stage::Ingest))
-        }
-        Command::Tfidf(a) => run(&a, false, Some(Stage::Tfidf)),
-        Command::Cluster(a) => run(&a, false, Some(Stage::Cluster)),
-        Command::Report(a) => run(&a, false, Some(Stage::Report)),
+        Command::Run(a) => run(&a.stage, a.strict, a.update, None),
+        Command::Ingest(a) => run(&a.stage, a.strict, a.update, Some(Stage::Ingest)),
+        Command::Tfidf(a) => run(&a, false, false, Some(Stage::Tfidf)),
+        Command::Cluster(a) => run(&a, false, false, Some(Stage::Cluster)),
+        Command::Report(a) => run(&a, false, false, Some(Stage::Report)),
         Command::Evaluate { output, gold, json } => {
             let e = themata::evaluate::evaluate(&output, &gold)?;
             if json {

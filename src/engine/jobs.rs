@@ -30,6 +30,21 @@ pub(super) struct Ingest {
     walk_warnings: Vec<String>,
     /// Each file's size and modification time when it was found.
     stamps: Vec<Option<Stamp>>,
+    /// Each file's content hash, once the key took them.
+    hashes: std::cell::OnceCell<BTreeMap<String, String>>,
+}
+
+/// The settings the ingest stage's key records.
+fn ingest_settings(p: &Pipeline) -> serde_json::Value {
+    let mut settings = serde_json::json!({
+        "patterns": p.input.patterns, "input": p.input, "ingest": p.ingest
+    });
+    if p.input.strict {
+        // a run without --strict may have decoded invalid UTF-8 lossily: a strict run does
+        // not take its tables as fresh (a strict run's tables are fresh for the next one)
+        settings["strict"] = true.into();
+    }
+    settings
 }
 
 /// What tells that a file changed: its size and modification time.
@@ -49,6 +64,7 @@ impl Ingest {
             files,
             walk_warnings,
             stamps,
+            hashes: Default::default(),
         })
     }
 
@@ -82,24 +98,36 @@ impl Job for Ingest {
     const STAGE: Stage = Stage::Ingest;
 
     fn key(&self, e: &Engine) -> Result<StageKey> {
-        let p = &e.pipeline;
-        let mut settings = serde_json::json!({
-            "patterns": p.input.patterns, "input": p.input, "ingest": p.ingest
-        });
-        if p.input.strict {
-            // a run without --strict may have decoded invalid UTF-8 lossily: a strict run does
-            // not take its tables as fresh (a strict run's tables are fresh for the next one)
-            settings["strict"] = true.into();
-        }
+        let hashes = self.hashes.get_or_init(|| input_hashes(&self.files));
         Ok(StageKey::new(
             Self::STAGE.name(),
-            settings,
-            input_hashes(&self.files),
+            ingest_settings(&e.pipeline),
+            hashes.clone(),
             String::new(),
         ))
     }
 
     fn compute(&self, e: &mut Engine) -> Result<Corpus> {
+        if let Some(Some(base)) = e.base.take() {
+            let hashes = self.hashes.get_or_init(|| input_hashes(&self.files));
+            let settings = ingest_settings(&e.pipeline);
+            let done = base.ingest(
+                &self.files,
+                hashes,
+                &settings,
+                self.walk_warnings.clone(),
+                e,
+            );
+            e.base = Some(Some(base));
+            match done? {
+                Ok((mut corpus, reuse)) => {
+                    corpus.warnings.extend(self.changed_while_read());
+                    e.reuse = Some(reuse);
+                    return Ok(corpus);
+                }
+                Err(note) => e.warn(note),
+            }
+        }
         let p = &e.pipeline;
         e.observer
             .start(Task::ReadFiles, Some(self.files.len() as u64));
@@ -125,6 +153,7 @@ impl Job for Ingest {
                 ("duplicates".into(), corpus.duplicates.len() as u64),
             ]),
             warnings: corpus.warnings.clone(),
+            results: reuse_results(e),
             ..Default::default()
         })
     }
@@ -153,8 +182,28 @@ pub(super) struct Tfidf;
 pub(super) struct Weighted {
     vocab: Vocabulary,
     m: SparseRows,
+    state: tables::TermState,
     analyze_seconds: f64,
     analyze_bytes: usize,
+}
+
+/// `--update`: what the stage took from the earlier run, for its record's results.
+fn reuse_results(e: &Engine) -> serde_json::Value {
+    match &e.reuse {
+        Some(r) => serde_json::json!({ "update": r }),
+        None => serde_json::Value::Null,
+    }
+}
+
+/// The settings and input files the tfidf stage's key records.
+fn tfidf_key(p: &Pipeline) -> Result<(serde_json::Value, BTreeMap<String, String>)> {
+    let mut inputs = BTreeMap::new();
+    if let Some(f) = &p.analyzer.stop_words_file {
+        let h = file_hash(f).map_err(|e| Error::io(f, e))?;
+        inputs.insert(f.display().to_string(), h);
+    }
+    let settings = serde_json::json!({ "analyzer": p.analyzer, "tfidf": p.tfidf });
+    Ok((settings, inputs))
 }
 
 impl Job for Tfidf {
@@ -162,13 +211,7 @@ impl Job for Tfidf {
     const STAGE: Stage = Stage::Tfidf;
 
     fn key(&self, e: &Engine) -> Result<StageKey> {
-        let p = &e.pipeline;
-        let mut inputs = BTreeMap::new();
-        if let Some(f) = &p.analyzer.stop_words_file {
-            let h = file_hash(f).map_err(|e| Error::io(f, e))?;
-            inputs.insert(f.display().to_string(), h);
-        }
-        let settings = serde_json::json!({ "analyzer": p.analyzer, "tfidf": p.tfidf });
+        let (settings, inputs) = tfidf_key(&e.pipeline)?;
         Ok(StageKey::new(
             Self::STAGE.name(),
             settings,
@@ -180,35 +223,62 @@ impl Job for Tfidf {
     fn compute(&self, e: &mut Engine) -> Result<Weighted> {
         let analyzer = analyzer(&e.pipeline)?;
         e.ensure_corpus()?;
+        let t = Instant::now();
+        let mut updated = None;
+        if let Some(Some(mut base)) = e.base.take() {
+            let (settings, inputs) = tfidf_key(&e.pipeline)?;
+            let corpus = e.corpus.as_ref().expect("just read");
+            tfidf::kept_passages(corpus)?;
+            match base.counts(corpus, &analyzer, &settings, &inputs, e) {
+                Ok(u) => updated = Some(u),
+                Err(note) => e.warn(note),
+            }
+            e.base = Some(Some(base));
+        }
         let shards = e.opts.shards;
         let (p, observer) = (&e.pipeline, e.observer);
         let corpus = e.corpus.as_ref().expect("just read");
         let kept = tfidf::kept_passages(corpus)?;
         let texts: Vec<&str> = kept.iter().map(|x| x.text.as_str()).collect();
-        let ids: Vec<u32> = kept.iter().map(|x| x.passage_id).collect();
-        let analyze_bytes: usize = texts.iter().map(|t| t.len()).sum();
-        observer.start(Task::Analyze, Some(texts.len() as u64));
-        let t = Instant::now();
-        // consecutive shards, each counted on its own, merged in order
-        let per_shard = texts.len().div_ceil(shards).max(1);
-        let counts = texts
-            .chunks(per_shard)
-            .zip(ids.chunks(per_shard))
-            .map(|(texts, ids)| TermCounts::partial(&analyzer, ids, texts, observer))
-            .reduce(TermCounts::merge)
-            .unwrap_or_default()
-            .finish();
+        let mut analyze_bytes: usize = texts.iter().map(|t| t.len()).sum();
+        let counts = match updated {
+            Some((counts, reuse)) => {
+                analyze_bytes = reuse.bytes_analysed;
+                e.reuse = Some(reuse);
+                counts
+            }
+            None => {
+                let ids: Vec<u32> = kept.iter().map(|x| x.passage_id).collect();
+                observer.start(Task::Analyze, Some(texts.len() as u64));
+                // consecutive shards, each counted on its own, merged in order
+                let per_shard = texts.len().div_ceil(shards).max(1);
+                let counts = texts
+                    .chunks(per_shard)
+                    .zip(ids.chunks(per_shard))
+                    .map(|(texts, ids)| TermCounts::partial(&analyzer, ids, texts, observer))
+                    .reduce(TermCounts::merge)
+                    .unwrap_or_default();
+                observer.finish(Task::Analyze);
+                counts
+            }
+        };
         let analyze_seconds = t.elapsed().as_secs_f64();
-        observer.finish(Task::Analyze);
+        let surfaces = counts.surfaces.clone();
+        let counts = counts.finish();
         observer.start(Task::Weigh, None);
         let result = tfidf::fit(&counts, &p.tfidf);
+        let result = result.map(|(vocab, m)| {
+            let state = tables::TermState::of(&counts.rows, surfaces, &vocab);
+            (vocab, m, state)
+        });
         drop(counts);
         observer.event(Event::MemoryFreed);
         observer.finish(Task::Weigh);
-        let (vocab, m) = result?;
+        let (vocab, m, state) = result?;
         Ok(Weighted {
             vocab,
             m,
+            state,
             analyze_seconds,
             analyze_bytes,
         })
@@ -216,11 +286,16 @@ impl Job for Tfidf {
 
     fn write(&self, e: &Engine, w: &Weighted, dir: &Path) -> Result<Written> {
         tables::write_tfidf(dir, &w.vocab, &w.m, meta(&e.pipeline))?;
+        tables::write_term_state(dir, &w.state, meta(&e.pipeline))?;
+        let n_surfaces: usize = w.state.surfaces.iter().map(Vec::len).sum();
         Ok(Written {
             rows: BTreeMap::from([
                 ("vocabulary".into(), w.vocab.terms.len() as u64),
                 ("tfidf".into(), w.m.nnz() as u64),
+                ("term_counts".into(), w.state.dropped.nnz() as u64),
+                ("surface_forms".into(), n_surfaces as u64),
             ]),
+            results: reuse_results(e),
             metrics: BTreeMap::from([
                 ("analyze_seconds".into(), w.analyze_seconds),
                 ("analyze_bytes".into(), w.analyze_bytes as f64),
@@ -294,7 +369,16 @@ impl Job for Cluster {
             range: (params.k_min, params.k_max),
         };
         e.observer.start(task, None);
-        let c = cluster::cluster(m, vocab, &analyzer, params);
+        // --update: k-means goes on from the earlier run's clusters
+        let start = match (e.opts.update, &e.previous) {
+            (true, Some(Some(prev))) if e.opts.previous.is_none() => Some(cluster::Start {
+                terms: &prev.terms,
+                centroids: &prev.centroids,
+                components: e.previous_basis.as_ref(),
+            }),
+            _ => None,
+        };
+        let c = cluster::cluster_from(m, vocab, &analyzer, params, start);
         e.observer.finish(task);
         let mut c = c?;
         if let (Some(prev), Some(keys)) = (e.previous.as_ref().and_then(Option::as_ref), keys) {

@@ -16,6 +16,7 @@ mod fingerprint;
 mod jobs;
 mod lock;
 pub mod manifest;
+mod update;
 
 pub use fingerprint::{StageKey, BUILD};
 pub use lock::{holds_a_lock, DirLock, LOCK_FILE};
@@ -36,7 +37,8 @@ use themata_core::stable::Themes;
 pub enum Stage {
     /// Input files → documents, passages, duplicates.
     Ingest,
-    /// Kept passages → vocabulary, TF-IDF weights.
+    /// Kept passages → vocabulary, TF-IDF weights, and the counts behind them (the dropped
+    /// terms' counts, the surface forms).
     Tfidf,
     /// TF-IDF rows → assignments, clusters, their terms, seed words, and the fitted model
     /// (centroids, LSA basis, model.json).
@@ -64,7 +66,12 @@ impl Stage {
     pub fn outputs(self) -> &'static [&'static str] {
         match self {
             Stage::Ingest => &[tables::DOCUMENTS, tables::PASSAGES, tables::DUPLICATES],
-            Stage::Tfidf => &[tables::VOCABULARY, tables::TFIDF],
+            Stage::Tfidf => &[
+                tables::VOCABULARY,
+                tables::TFIDF,
+                tables::TERM_COUNTS,
+                tables::SURFACE_FORMS,
+            ],
             Stage::Cluster => &[
                 tables::ASSIGNMENTS,
                 tables::CLUSTERS,
@@ -160,6 +167,10 @@ pub struct Options {
     /// Discover mode: the run whose theme ids and names a new fit keeps (`--previous`);
     /// `None`: the run already in the output directory, if any.
     pub previous: Option<std::path::PathBuf>,
+    /// `run --update`: go on from the run in the output directory (read only new or changed
+    /// input files, analyse only new passages, start k-means from its centroids); see
+    /// [`update`].
+    pub update: bool,
 }
 
 impl Default for Options {
@@ -169,6 +180,7 @@ impl Default for Options {
             shards: 1,
             wait: true,
             previous: None,
+            update: false,
         }
     }
 }
@@ -221,6 +233,13 @@ pub struct Engine<'o> {
     /// Discover mode: the previous run's themes, read before the first stage of this run
     /// replaces any table (`Some(None)`: there is none).
     previous: Option<Option<Themes>>,
+    /// The LSA basis of the run in the output directory, read with its themes.
+    previous_basis: Option<ndarray::Array2<f64>>,
+    /// `--update`: the run in the output directory, read before the first stage of this run
+    /// replaces any table (`Some(None)`: there is none to go on from).
+    base: Option<Option<update::Base>>,
+    /// What the stage computing now took from the earlier run (`--update`).
+    reuse: Option<update::Reuse>,
 }
 
 impl<'o> Engine<'o> {
@@ -234,6 +253,9 @@ impl<'o> Engine<'o> {
                 ..opts
             },
             previous: None,
+            base: None,
+            reuse: None,
+            previous_basis: None,
             observer,
             lock: None,
             manifest: Manifest::default(),
@@ -327,6 +349,8 @@ impl<'o> Engine<'o> {
             self.observer.event(Event::Runs { stage, reason: r });
         }
         self.read_previous_themes()?;
+        self.read_base();
+        self.reuse = None;
         let t = Instant::now();
         let out = job.compute(self)?;
         self.begin(stage)?;
@@ -480,8 +504,13 @@ impl<'o> Engine<'o> {
                     ))
                 }
             },
-            None => match tables::read_previous_themes(&self.pipeline.output) {
-                Ok(t) => t,
+            None => match tables::read_previous(&self.pipeline.output) {
+                Ok(Some((t, lsa))) => {
+                    // --update: the range finder of the LSA starts from this basis
+                    self.previous_basis = lsa.map(|b| b.components);
+                    Some(t)
+                }
+                Ok(None) => None,
                 Err(e) => {
                     let w = format!(
                         "theme ids are not matched to the previous run in this directory: {e}"
@@ -494,6 +523,28 @@ impl<'o> Engine<'o> {
         };
         self.previous = Some(themes);
         Ok(())
+    }
+
+    /// `--update`, before the first stage replaces a table: read the run in the output
+    /// directory to go on from (a warning says why when there is none).
+    fn read_base(&mut self) {
+        if self.base.is_some() || !self.opts.update {
+            return;
+        }
+        let base = match update::Base::read(self) {
+            Ok(b) => Some(b),
+            Err(note) => {
+                self.warn(note);
+                None
+            }
+        };
+        self.base = Some(base);
+    }
+
+    /// A warning: shown now, and recorded with the next stage that completes.
+    fn warn(&mut self, w: String) {
+        self.observer.event(Event::Warning(&w));
+        self.notes.push(w);
     }
 
     /// The fingerprint the manifest records for `stage` (empty when none).

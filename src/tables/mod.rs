@@ -16,10 +16,12 @@ pub use cluster::{
 };
 pub use ingest::{read_corpus, write_corpus};
 pub use model::{
-    read_fitted, read_model_file, read_model_tables, read_previous_themes, write_model_file,
-    write_model_tables, Fitted, ModelCluster, ModelFile, MODEL_FORMAT,
+    read_fitted, read_model_file, read_model_tables, read_previous, read_previous_themes,
+    write_model_file, write_model_tables, Fitted, ModelCluster, ModelFile, MODEL_FORMAT,
 };
-pub use tfidf::{read_tfidf, read_vocabulary, write_tfidf};
+pub use tfidf::{
+    read_term_counts, read_tfidf, read_vocabulary, write_term_state, write_tfidf, TermState,
+};
 
 use crate::error::{Error, Result};
 use crate::files::atomic_write;
@@ -37,6 +39,11 @@ pub const DUPLICATES: &str = "duplicates.parquet";
 pub const VOCABULARY: &str = "vocabulary.parquet";
 /// `tfidf.parquet`: one row per non-zero weight.
 pub const TFIDF: &str = "tfidf.parquet";
+/// `term_counts.parquet`: the counts of the terms TF-IDF dropped, one row per passage and
+/// term.
+pub const TERM_COUNTS: &str = "term_counts.parquet";
+/// `surface_forms.parquet`: one row per term and surface form.
+pub const SURFACE_FORMS: &str = "surface_forms.parquet";
 /// `assignments.parquet`: one row per kept passage.
 pub const ASSIGNMENTS: &str = "assignments.parquet";
 /// `clusters.parquet`: one row per cluster.

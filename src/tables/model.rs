@@ -210,6 +210,11 @@ pub fn read_fitted(dir: &Path) -> Result<Option<Fitted>> {
 /// `themata_core::stable`): `None` when the directory holds no model. A model that cannot be
 /// read back ([`read_fitted`]) is an error naming the file.
 pub fn read_previous_themes(dir: &Path) -> Result<Option<Themes>> {
+    Ok(read_previous(dir)?.map(|(t, _)| t))
+}
+
+/// [`read_previous_themes`], with the run's LSA basis when it had one.
+pub fn read_previous(dir: &Path) -> Result<Option<(Themes, Option<LsaBasis>)>> {
     let Some(Fitted {
         file,
         vocabulary: vocab,
@@ -239,13 +244,14 @@ pub fn read_previous_themes(dir: &Path) -> Result<Option<Themes>> {
         .into_iter()
         .filter_map(|a| Some((*key.get(&a.passage_id)?, a.cluster?)))
         .collect();
-    Ok(Some(Themes::new(
+    let themes = Themes::new(
         &vocab,
         &centroids,
         lsa.as_ref(),
         file.clusters.iter().map(|c| c.theme.clone()).collect(),
         members,
-    )))
+    );
+    Ok(Some((themes, lsa)))
 }
 
 /// A cluster of the model: its id and theme.

@@ -14,6 +14,7 @@ mod shards;
 mod sklearn_oracle;
 mod stages;
 mod themes;
+mod update;
 
 use polars::prelude::*;
 use std::path::{Path, PathBuf};
@@ -124,4 +125,6 @@ pub const TABLES: &[&str] = &[
     "duplicates.parquet",
     "centroids.parquet",
     "lsa_components.parquet",
+    "term_counts.parquet",
+    "surface_forms.parquet",
 ];
