@@ -28,12 +28,6 @@ pub(super) fn read(
     };
     // the columns the pipeline names, checked against the file's schema (its metadata) and
     // read alone: other columns are neither decoded nor held
-    let mut names: Vec<String> = Vec::new();
-    guarded(&mut || {
-        let schema = ParquetReader::new(std::io::Cursor::new(bytes)).schema()?;
-        names = schema.iter_names().map(|n| n.to_string()).collect();
-        Ok(DataFrame::empty())
-    })?;
     let wanted: Vec<(&str, &str)> = [
         (Some(&cols.text_column), "text"),
         (cols.id_column.as_ref(), "id"),
@@ -45,6 +39,17 @@ pub(super) fn read(
     .into_iter()
     .filter_map(|(c, what)| c.map(|c| (c.as_str(), what)))
     .collect();
+    // first its structure, which polars' reader trusts (see parquet_check): counts the bytes
+    // cannot back would make it ask for more memory than there is, and abort
+    let named: Vec<&str> = wanted.iter().map(|(c, _)| *c).collect();
+    super::parquet_check::check(bytes, &named)
+        .map_err(|e| input_err(path, format!("not a readable Parquet file: {e}")))?;
+    let mut names: Vec<String> = Vec::new();
+    guarded(&mut || {
+        let schema = ParquetReader::new(std::io::Cursor::new(bytes)).schema()?;
+        names = schema.iter_names().map(|n| n.to_string()).collect();
+        Ok(DataFrame::empty())
+    })?;
     for (name, what) in &wanted {
         if !names.iter().any(|n| n == name) {
             return Err(input_err(
