@@ -456,3 +456,34 @@ fn pipeline_file_errors_found_before_work_exit_2_before_any_table() {
         );
     }
 }
+
+/// Corrupt Parquet files on which polars' reader aborted the process (found by fuzzing): a
+/// run on either is exit code 1 with one line naming the file, no abort and no table.
+#[test]
+fn corrupt_parquet_files_are_errors_not_aborts() {
+    for (name, want) in [
+        (
+            "parquet-metadata-alloc-abort.parquet",
+            "not a readable Parquet file: its footer is corrupt",
+        ),
+        ("parquet-alloc-abort.parquet", "no text column \"text\""),
+    ] {
+        let c = Case::new(GOOD);
+        let bytes = std::fs::read(root().join("tests/fixtures/fuzz").join(name)).unwrap();
+        c.file("a.txt", b"alpha beta gamma\n\nalpha delta")
+            .file(name, &bytes);
+        let p = c.dir.path().join("p.toml");
+        let out = themata(&[
+            "run",
+            p.to_str().unwrap(),
+            "--set",
+            "input.patterns=[\"*\"]",
+            "-q",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(name) && err.contains(want), "{name}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(c.tables_written().is_empty(), "{name}");
+    }
+}
