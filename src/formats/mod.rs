@@ -423,7 +423,7 @@ pub fn read_file(
         check_utf8(path, &bytes)?;
     }
     if !format.is_document() {
-        let (records, w) = parquet::read(path, &bytes, input)?;
+        let (records, w) = parquet::read(path, rel, &bytes, input)?;
         drop(bytes);
         return Ok(records_to_documents(rel, records, w, ingest));
     }
@@ -471,7 +471,7 @@ pub fn read_records(
     match format {
         InputFormat::Jsonl => jsonl::read(rel, bytes, input).map_err(|e| Error::io(path, e)),
         InputFormat::Csv => csv::read(path, rel, bytes, input),
-        InputFormat::Parquet => parquet::read(path, bytes, input),
+        InputFormat::Parquet => parquet::read(path, rel, bytes, input),
         other => Err(input_err(
             path,
             format!("{} is not a record format", other.as_str()),
@@ -479,13 +479,25 @@ pub fn read_records(
     }
 }
 
-/// The documents of a record file's records (named `file#id`).
+/// Warnings of one record file shown and kept one by one; the others are counted in one.
+const RECORD_WARNINGS: usize = 20;
+
+/// The documents of a record file's records (named `file#id`), and its warnings (past
+/// [`RECORD_WARNINGS`], counted).
 fn records_to_documents(
     rel: &str,
     records: Vec<Record>,
     mut warnings: Vec<String>,
     ingest: &IngestParams,
 ) -> FileDocuments {
+    if warnings.len() > RECORD_WARNINGS {
+        let more = warnings.len() - RECORD_WARNINGS;
+        warnings.truncate(RECORD_WARNINGS);
+        warnings.push(format!(
+            "{rel}: {more} more warnings, not shown ({} in all)",
+            RECORD_WARNINGS + more
+        ));
+    }
     if records.is_empty() {
         warnings.push(format!("{rel}: no records"));
     }
@@ -610,7 +622,7 @@ mod tests {
                 date_column: Some(date),
                 ..Default::default()
             };
-            let e = parquet::read(Path::new("f.parquet"), &bytes, &cols)
+            let e = parquet::read(Path::new("f.parquet"), "f.parquet", &bytes, &cols)
                 .unwrap_err()
                 .to_string();
             assert!(
@@ -618,6 +630,23 @@ mod tests {
                 "{name}: {e}"
             );
         }
+    }
+
+    /// A record file with many bad records: the first warnings one by one, the rest counted.
+    #[test]
+    fn many_bad_records_are_counted_in_one_warning() {
+        let mut lines: String = (0..500).map(|i| format!("{{bad {i}\n")).collect();
+        lines.push_str("{\"text\": \"one good record\"}\n");
+        let (records, w) =
+            jsonl::read("r.jsonl", lines.as_bytes(), &InputParams::default()).unwrap();
+        let (docs, w) = records_to_documents("r.jsonl", records, w, &IngestParams::default());
+        assert_eq!(docs.len(), 1);
+        assert_eq!(w.len(), RECORD_WARNINGS + 1);
+        assert!(w[0].starts_with("r.jsonl:1: malformed JSON"), "{}", w[0]);
+        assert_eq!(
+            w[RECORD_WARNINGS],
+            "r.jsonl: 480 more warnings, not shown (500 in all)"
+        );
     }
 
     /// Found by the parquet fuzz target: polars' reader asked for 76 GB on the first file
@@ -628,7 +657,7 @@ mod tests {
     fn parquet_files_that_made_polars_abort_are_errors() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
         let bytes = std::fs::read(dir.join("parquet-metadata-alloc-abort.parquet")).unwrap();
-        let e = parquet::read(Path::new("f.parquet"), &bytes, &cols())
+        let e = parquet::read(Path::new("f.parquet"), "f.parquet", &bytes, &cols())
             .unwrap_err()
             .to_string();
         assert!(
@@ -648,7 +677,7 @@ mod tests {
                 ..Default::default()
             };
             // an error, or records: not an abort
-            let _ = parquet::read(Path::new("f.parquet"), &bytes, &cols);
+            let _ = parquet::read(Path::new("f.parquet"), "f.parquet", &bytes, &cols);
         }
     }
 
@@ -659,7 +688,7 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/fuzz/parquet-alloc-abort.parquet");
         let bytes = std::fs::read(path).unwrap();
-        let e = parquet::read(Path::new("f.parquet"), &bytes, &cols())
+        let e = parquet::read(Path::new("f.parquet"), "f.parquet", &bytes, &cols())
             .unwrap_err()
             .to_string();
         assert_eq!(
@@ -765,7 +794,7 @@ mod tests {
             title_column: None,
             ..c
         };
-        let (r, _) = parquet::read(Path::new("f.parquet"), &buf, &c).unwrap();
+        let (r, _) = parquet::read(Path::new("f.parquet"), "f.parquet", &buf, &c).unwrap();
         assert_eq!(r[0].meta.date.as_deref(), Some("2025-01-23"));
         assert_eq!(r[1].meta.date, None);
         assert_eq!(r[1].meta.author.as_deref(), Some("C D"));
@@ -780,9 +809,9 @@ mod tests {
             title_column: None,
             ..cols()
         };
-        let (r, _) = parquet::read(Path::new("f.parquet"), &buf, &c).unwrap();
+        let (r, _) = parquet::read(Path::new("f.parquet"), "f.parquet", &buf, &c).unwrap();
         assert_eq!((r[1].id.as_str(), r[1].text.as_str()), ("2", "beta"));
-        let e = parquet::read(Path::new("f.parquet"), b"PAR1 not really", &c)
+        let e = parquet::read(Path::new("f.parquet"), "f.parquet", b"PAR1 not really", &c)
             .unwrap_err()
             .to_string();
         assert!(
@@ -793,7 +822,7 @@ mod tests {
             text_column: "body".into(),
             ..c
         };
-        assert!(parquet::read(Path::new("f.parquet"), &buf, &c)
+        assert!(parquet::read(Path::new("f.parquet"), "f.parquet", &buf, &c)
             .unwrap_err()
             .to_string()
             .contains("no text column"));

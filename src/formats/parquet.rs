@@ -8,6 +8,7 @@ use themata_core::model::DocumentMeta;
 
 pub(super) fn read(
     path: &Path,
+    rel: &str,
     bytes: &[u8],
     cols: &InputParams,
 ) -> Result<(Vec<Record>, Vec<String>)> {
@@ -96,10 +97,7 @@ pub(super) fn read(
     let mut warnings = Vec::new();
     for (i, t) in text.into_iter().enumerate() {
         let Some(t) = t else {
-            warnings.push(format!(
-                "{}: row {i}: null text, record skipped",
-                path.display()
-            ));
+            warnings.push(format!("{rel}: row {i}: null text, record skipped"));
             continue;
         };
         out.push(Record::new(
