@@ -25,6 +25,16 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The BBC News corpus (not part of the repository): `THEMATA_BBC`, by default
+/// `../shared/corpora/bbc` beside the repository, as in CI.
+pub fn bbc() -> PathBuf {
+    let bbc = std::env::var("THEMATA_BBC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("../shared/corpora/bbc"));
+    assert!(bbc.is_dir(), "no BBC corpus at {}", bbc.display());
+    bbc
+}
+
 /// Run the themata binary.
 pub fn themata(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_themata"))

@@ -6,7 +6,7 @@
 use super::freshness::{synthetic_corpus, SYNTHETIC_PIPELINE};
 use super::{f64s, opt_u32s, root, run_example, strs, table, themata_in, u32s};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// `themata apply RUN --input INPUT --output OUT [extra]` in `dir`: exit code and stderr.
 fn apply(dir: &Path, run: &Path, input: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
@@ -267,10 +267,7 @@ fn run_bbc(input: &Path, out: &Path) {
 #[test]
 #[ignore = "needs the BBC corpus"]
 fn bbc_model_applies_exactly_and_to_held_out_articles() {
-    let bbc = std::env::var("THEMATA_BBC")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join("../shared/corpora/bbc"));
-    assert!(bbc.is_dir(), "no BBC corpus at {}", bbc.display());
+    let bbc = super::bbc();
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("full");
     run_bbc(&bbc, &run);

@@ -68,10 +68,7 @@ fn shards_of_a_corpus_clustered_in_lsa_space_give_the_unsharded_tables() {
 #[test]
 #[ignore = "needs the BBC corpus"]
 fn shards_of_bbc_give_the_unsharded_tables() {
-    let bbc = std::env::var("THEMATA_BBC")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join("../shared/corpora/bbc"));
-    assert!(bbc.is_dir(), "no BBC corpus at {}", bbc.display());
+    let bbc = super::bbc();
     for pipeline in ["pipelines/bbc.toml", "pipelines/sklearn-compat.toml"] {
         assert_shards_change_nothing(&root().join(pipeline), Some(&bbc));
     }

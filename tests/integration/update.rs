@@ -225,10 +225,7 @@ fn an_update_of_the_example_gives_a_full_runs_tables_and_themes() {
 #[test]
 #[ignore = "needs the BBC corpus"]
 fn bbc_updated_with_ten_percent_agrees_with_a_full_run() {
-    let bbc = std::env::var("THEMATA_BBC")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join("../shared/corpora/bbc"));
-    assert!(bbc.is_dir(), "no BBC corpus at {}", bbc.display());
+    let bbc = super::bbc();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let grow = d.join("bbc");

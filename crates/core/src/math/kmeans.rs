@@ -5,7 +5,7 @@
 
 use super::rows::{argmax, normalize_rows};
 use linfa::prelude::*;
-use linfa_clustering::{KMeans, KMeansInit};
+use linfa_clustering::{KMeans, KMeansInit, KMeansParams};
 use linfa_nn::distance::Distance;
 use ndarray::{s, Array2, ArrayView2};
 use rand_xoshiro::rand_core::SeedableRng;
@@ -207,18 +207,27 @@ pub struct Restarts {
     pub tolerance: f64,
 }
 
-/// linfa's k-means++ with `n_runs` restarts: unit centroids.
-pub fn discover(data: &KMeansData, k: usize, r: &Restarts) -> Result<Array2<f64>, KMeansError> {
-    let rng = Xoshiro256Plus::seed_from_u64(r.seed);
-    let model = KMeans::params_with(k, rng, SqL2)
-        .n_runs(r.n_runs)
+/// linfa's k-means settings for `k` clusters as `r` says (its restarts aside).
+fn params(k: usize, r: &Restarts) -> KMeansParams<f32, Xoshiro256Plus, SqL2> {
+    KMeans::params_with(k, Xoshiro256Plus::seed_from_u64(r.seed), SqL2)
         .max_n_iterations(r.max_iterations)
         .tolerance(r.tolerance as f32)
-        .fit(data)
-        .map_err(|e| KMeansError(e.to_string()))?;
+}
+
+/// Fit `p` to `data`: unit centroids.
+fn unit_centroids(
+    p: KMeansParams<f32, Xoshiro256Plus, SqL2>,
+    data: &KMeansData,
+) -> Result<Array2<f64>, KMeansError> {
+    let model = p.fit(data).map_err(|e| KMeansError(e.to_string()))?;
     let mut centroids = model.centroids().mapv(f64::from);
     normalize_rows(&mut centroids);
     Ok(centroids)
+}
+
+/// linfa's k-means++ with `n_runs` restarts: unit centroids.
+pub fn discover(data: &KMeansData, k: usize, r: &Restarts) -> Result<Array2<f64>, KMeansError> {
+    unit_centroids(params(k, r).n_runs(r.n_runs), data)
 }
 
 /// linfa's k-means from the centroids `start` (one row per cluster) instead of k-means++:
@@ -229,17 +238,10 @@ pub fn refine(
     start: &Array2<f64>,
     r: &Restarts,
 ) -> Result<Array2<f64>, KMeansError> {
-    let rng = Xoshiro256Plus::seed_from_u64(r.seed);
-    let model = KMeans::params_with(start.nrows(), rng, SqL2)
+    let p = params(start.nrows(), r)
         .n_runs(1)
-        .init_method(KMeansInit::Precomputed(start.mapv(|v| v as f32)))
-        .max_n_iterations(r.max_iterations)
-        .tolerance(r.tolerance as f32)
-        .fit(data)
-        .map_err(|e| KMeansError(e.to_string()))?;
-    let mut centroids = model.centroids().mapv(f64::from);
-    normalize_rows(&mut centroids);
-    Ok(centroids)
+        .init_method(KMeansInit::Precomputed(start.mapv(|v| v as f32)));
+    unit_centroids(p, data)
 }
 
 #[cfg(test)]
