@@ -263,8 +263,7 @@ impl Job for Tfidf {
             }
         };
         let analyze_seconds = t.elapsed().as_secs_f64();
-        let surfaces = counts.surfaces.clone();
-        let counts = counts.finish();
+        let (counts, surfaces) = counts.finish_keeping_surfaces();
         observer.start(Task::Weigh, None);
         let result = tfidf::fit(&counts, &p.tfidf);
         let result = result.map(|(vocab, m)| {

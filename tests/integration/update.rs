@@ -5,7 +5,7 @@
 
 use super::freshness::{synthetic_corpus, SYNTHETIC_PIPELINE};
 use super::{opt_u32s, root, strs, table, themata_in, u32s};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The tables a full run and an updated run must have the same.
 const SAME: &[&str] = &[
@@ -73,20 +73,15 @@ fn copy_files(from: &Path, to: &Path, keep: impl Fn(usize, &str) -> bool) -> Vec
 
 /// The files under `dir`, relative, `/`-separated.
 fn walk(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        for e in std::fs::read_dir(dir.join(&rel)).unwrap() {
-            let e = e.unwrap();
-            let r = rel.join(e.file_name());
-            if e.file_type().unwrap().is_dir() {
-                stack.push(r);
-            } else {
-                out.push(r.to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    out
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(dir).unwrap();
+            rel.to_string_lossy().replace('\\', "/")
+        })
+        .collect()
 }
 
 /// Discover mode in LSA space: a run on part of a corpus, then `--update` after files were

@@ -443,25 +443,9 @@ impl TermCounts {
                 next += 1;
             }
         }
-        let keep = |t: usize| df[t] > 0;
-        let out_terms: Vec<String> = terms
-            .into_iter()
-            .enumerate()
-            .filter(|(t, _)| keep(*t))
-            .map(|(_, x)| x)
-            .collect();
-        let out_surfaces = surfaces
-            .into_iter()
-            .enumerate()
-            .filter(|(t, _)| keep(*t))
-            .map(|(_, x)| x)
-            .collect();
-        let out_cf = cf
-            .iter()
-            .enumerate()
-            .filter(|(t, _)| keep(*t))
-            .map(|(_, &x)| x)
-            .collect();
+        let keep: Vec<bool> = df.iter().map(|&d| d > 0).collect();
+        let (out_terms, out_surfaces, out_cf) =
+            (only(terms, &keep), only(surfaces, &keep), only(cf, &keep));
         let gone_rows: rustc_hash::FxHashSet<u32> = gone.rows.row_ids.iter().copied().collect();
         let mut out_rows = SparseRows::empty();
         let mut cols = Vec::new();
@@ -477,7 +461,7 @@ impl TermCounts {
         TermCounts {
             terms: out_terms,
             surfaces: out_surfaces,
-            df: df.into_iter().filter(|&d| d > 0).collect(),
+            df: only(df, &keep),
             cf: out_cf,
             rows: out_rows,
         }
@@ -496,6 +480,12 @@ impl TermCounts {
     /// The counts with each term's label: its most frequent surface form (ties: the
     /// smallest).
     pub fn finish(self) -> Counts {
+        self.finish_keeping_surfaces().0
+    }
+
+    /// [`TermCounts::finish`], handing back the surface forms too (what a run keeps to be
+    /// updated later), without copying them.
+    pub fn finish_keeping_surfaces(self) -> (Counts, Vec<Vec<(String, u64)>>) {
         let labels = self
             .surfaces
             .iter()
@@ -509,14 +499,24 @@ impl TermCounts {
                 best.map_or(String::new(), |b| b.0.clone())
             })
             .collect();
-        Counts {
+        let counts = Counts {
             terms: self.terms,
             labels,
             df: self.df,
             cf: self.cf,
             rows: self.rows,
-        }
+        };
+        (counts, self.surfaces)
     }
+}
+
+/// The items of `v` whose `keep` is true, in order.
+fn only<T>(v: Vec<T>, keep: &[bool]) -> Vec<T> {
+    v.into_iter()
+        .zip(keep)
+        .filter(|(_, &k)| k)
+        .map(|(x, _)| x)
+        .collect()
 }
 
 /// Two lists of surface forms, each in code-point order, as one: occurrences of the same
