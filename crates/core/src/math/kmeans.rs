@@ -1,20 +1,18 @@
-//! k-means pieces: linfa's k-means for discover mode (with a faster distance), our guided
-//! spherical k-means, and the update step's sums as state that merges.
+//! k-means pieces: discover mode on our k-means ([`Lloyd`], behind linfa's traits; linfa's
+//! own k-means with a faster distance stays as its cross-check), our guided spherical
+//! k-means, and the update step's sums as state that merges.
 //!
 //! Rows are L2-normalised, so Euclidean k-means is spherical k-means up to ties.
 
+pub use super::lloyd::KMeansError;
+use super::lloyd::{Init, Lloyd};
 use super::rows::{argmax, normalize_rows};
 use linfa::prelude::*;
-use linfa_clustering::{KMeans, KMeansInit, KMeansParams};
+use linfa_clustering::{KMeans, KMeansParams};
 use linfa_nn::distance::Distance;
 use ndarray::{s, Array2, ArrayView2};
 use rand_xoshiro::rand_core::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
-
-/// k-means failed.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("k-means failed: {0}")]
-pub struct KMeansError(String);
 
 /// The update step's state: per centroid, the sum and the number of the rows assigned to it.
 /// A sum over rows: `partial` over a slice of rows, `merge` in row order, and the centroids
@@ -207,46 +205,59 @@ pub struct Restarts {
     pub tolerance: f64,
 }
 
-/// linfa's k-means settings for `k` clusters as `r` says (its restarts aside).
-fn params(k: usize, r: &Restarts) -> KMeansParams<f32, Xoshiro256Plus, SqL2> {
-    KMeans::params_with(k, Xoshiro256Plus::seed_from_u64(r.seed), SqL2)
-        .max_n_iterations(r.max_iterations)
-        .tolerance(r.tolerance as f32)
+/// Unit rows of a fit's centroids, in double precision.
+fn unit(centroids: &Array2<f32>) -> Array2<f64> {
+    let mut c = centroids.mapv(f64::from);
+    normalize_rows(&mut c);
+    c
 }
 
-/// Fit `p` to `data`: unit centroids.
-fn unit_centroids(
-    p: KMeansParams<f32, Xoshiro256Plus, SqL2>,
-    data: &KMeansData,
-) -> Result<Array2<f64>, KMeansError> {
-    let model = p.fit(data).map_err(|e| KMeansError(e.to_string()))?;
-    let mut centroids = model.centroids().mapv(f64::from);
-    normalize_rows(&mut centroids);
-    Ok(centroids)
+/// Our k-means ([`Lloyd`]) for `k` clusters as `r` says.
+fn lloyd(k: usize, r: &Restarts) -> Lloyd {
+    Lloyd::params(k)
+        .seed(r.seed)
+        .n_runs(r.n_runs)
+        .max_iterations(r.max_iterations)
+        .tolerance(r.tolerance)
 }
 
-/// linfa's k-means++ with `n_runs` restarts: unit centroids.
+/// k-means++ with `n_runs` restarts ([`Lloyd`]): unit centroids.
 pub fn discover(data: &KMeansData, k: usize, r: &Restarts) -> Result<Array2<f64>, KMeansError> {
-    unit_centroids(params(k, r).n_runs(r.n_runs), data)
+    Ok(unit(&lloyd(k, r).fit(data)?.centroids))
 }
 
-/// linfa's k-means from the centroids `start` (one row per cluster) instead of k-means++:
-/// one run of Lloyd's iterations, unit centroids. How an updated run restarts from the
-/// previous run's centroids.
+/// k-means from the centroids `start` (one row per cluster) instead of k-means++: one run
+/// of Lloyd's iterations, unit centroids. How an updated run restarts from the previous
+/// run's centroids.
 pub fn refine(
     data: &KMeansData,
     start: &Array2<f64>,
     r: &Restarts,
 ) -> Result<Array2<f64>, KMeansError> {
-    let p = params(start.nrows(), r)
-        .n_runs(1)
-        .init_method(KMeansInit::Precomputed(start.mapv(|v| v as f32)));
-    unit_centroids(p, data)
+    let p = lloyd(start.nrows(), r).init(Init::Precomputed(start.mapv(|v| v as f32)));
+    Ok(unit(&p.fit(data)?.centroids))
+}
+
+/// linfa's own k-means++ with `n_runs` restarts, which [`discover`] replaced: unit
+/// centroids. Kept as the cross-check of [`Lloyd`] in tests and its yardstick in the benches.
+pub fn linfa_discover(
+    data: &KMeansData,
+    k: usize,
+    r: &Restarts,
+) -> Result<Array2<f64>, KMeansError> {
+    let p: KMeansParams<f32, Xoshiro256Plus, SqL2> =
+        KMeans::params_with(k, Xoshiro256Plus::seed_from_u64(r.seed), SqL2)
+            .max_n_iterations(r.max_iterations)
+            .tolerance(r.tolerance as f32)
+            .n_runs(r.n_runs);
+    let model = p.fit(data).map_err(|e| KMeansError::new(e.to_string()))?;
+    Ok(unit(model.centroids()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::math::lloyd::tests::{blobs, same_partition};
 
     #[test]
     fn sq_l2_matches_the_plain_sum_on_rows_and_strided_views() {
@@ -323,5 +334,34 @@ mod tests {
         );
         let empty = CentroidSums::partial(x.slice(s![..1, ..]), &labels[..1], 3);
         assert!(empty.means()[1].is_none());
+    }
+
+    #[test]
+    fn agrees_with_linfas_kmeans() {
+        let (x, truth) = blobs(5, 120, 10, 0.6, 11);
+        let data = DatasetBase::from(x.clone());
+        let fit = Lloyd::params(5).seed(7).fit(&data).unwrap();
+        let ours = fit.predict(&x).to_vec();
+        assert!(same_partition(&ours, &truth));
+        // linfa on the same (unit) rows finds the same partition
+        let mut unit = x.mapv(f64::from);
+        normalize_rows(&mut unit);
+        let r = Restarts {
+            seed: 7,
+            n_runs: 10,
+            max_iterations: 300,
+            tolerance: 1e-4,
+        };
+        let ud = kmeans_data(&unit);
+        let linfa_c = linfa_discover(&ud, 5, &r).unwrap();
+        let ours_c = discover(&ud, 5, &r).unwrap();
+        let label = |c: &Array2<f64>| -> Vec<usize> {
+            unit.rows()
+                .into_iter()
+                .map(|row| argmax(c.dot(&row).view()))
+                .collect()
+        };
+        assert!(same_partition(&label(&linfa_c), &label(&ours_c)));
+        assert!(same_partition(&label(&ours_c), &truth));
     }
 }

@@ -4,6 +4,7 @@
 pub mod agreement;
 pub mod ctfidf;
 pub mod kmeans;
+pub mod lloyd;
 pub mod lsa;
 pub mod rows;
 pub mod validity;
