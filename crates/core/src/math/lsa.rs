@@ -20,6 +20,7 @@
 use super::rows::normalize_rows;
 use crate::model::SparseRows;
 use linfa_linalg::eigh::Eigh;
+use multiversion::multiversion;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand_xoshiro::rand_core::{RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256Plus;
@@ -43,16 +44,31 @@ struct Input<'a> {
 }
 
 impl Input<'_> {
-    /// `X · D` for a dense `n_cols × l` matrix `D`, given row-major (see [`single`]): each
-    /// row of the product from its own row of `X`.
-    fn mul<T: Copy + Into<f64> + Sync>(&self, d: &[T], l: usize) -> Array2<f64> {
+    /// `X · D` for a dense `n_cols × l` matrix `D`, given row-major in single precision (see
+    /// [`single`]) and summed in single precision: each row of the product from its own row
+    /// of `X`.
+    fn mul_single(&self, d: &[f32], l: usize) -> Array2<f64> {
+        let mut out = vec![0.0; self.m.n_rows() * l];
+        out.par_chunks_mut(l).enumerate().for_each_init(
+            || vec![0f32; l],
+            |buf, (r, row)| {
+                buf.fill(0.0);
+                let (ids, w) = self.m.row(r);
+                gather_single(buf, ids, w, self.cols, d);
+                for (o, &b) in row.iter_mut().zip(buf.iter()) {
+                    *o = b as f64;
+                }
+            },
+        );
+        Array2::from_shape_vec((self.m.n_rows(), l), out).expect("shape matches length")
+    }
+
+    /// `X · D` summed in double precision (`D` in single precision, see [`single`]).
+    fn mul(&self, d: &[f32], l: usize) -> Array2<f64> {
         let mut out = vec![0.0; self.m.n_rows() * l];
         out.par_chunks_mut(l).enumerate().for_each(|(r, row)| {
             let (ids, w) = self.m.row(r);
-            for (&t, &v) in ids.iter().zip(w) {
-                let c = self.cols[t as usize] as usize;
-                axpy(row, v, &d[c * l..(c + 1) * l]);
-            }
+            gather_double(row, ids, w, self.cols, d);
         });
         Array2::from_shape_vec((self.m.n_rows(), l), out).expect("shape matches length")
     }
@@ -61,7 +77,7 @@ impl Input<'_> {
 impl Input<'_> {
     /// The normalised rows of `X · V` for the components `V` (`n_cols × dims`).
     fn embed(&self, components: &Array2<f64>) -> Array2<f64> {
-        let mut e = self.mul(&double(components), components.ncols());
+        let mut e = self.mul(&single(components), components.ncols());
         normalize_rows(&mut e);
         e
     }
@@ -85,16 +101,32 @@ impl TransposeProduct {
     /// slice's rows holding column `c`, as positions into `d`, with their values) and `d`
     /// the slice's rows of `D`, row-major, `l` wide. Each output row is summed by one thread,
     /// in row order.
-    pub fn partial<T: Copy + Into<f64> + Sync>(xt: &SparseRows, d: &[T], l: usize) -> Self {
+    pub fn partial(xt: &SparseRows, d: &[f32], l: usize) -> Self {
         let n_cols = xt.n_rows();
         let mut out = vec![0.0; n_cols * l];
         out.par_chunks_mut(l).enumerate().for_each(|(c, row)| {
             let (rows, values) = xt.row(c);
-            for (&r, &v) in rows.iter().zip(values) {
-                let r = r as usize;
-                axpy(row, v, &d[r * l..(r + 1) * l]);
-            }
+            gather_double(row, rows, values, &[], d);
         });
+        TransposeProduct(Array2::from_shape_vec((n_cols, l), out).expect("shape matches length"))
+    }
+
+    /// [`TransposeProduct::partial`] of a single-precision `D`, summed in single precision
+    /// (inside the power iterations, where only the span matters).
+    pub fn partial_single(xt: &SparseRows, d: &[f32], l: usize) -> Self {
+        let n_cols = xt.n_rows();
+        let mut out = vec![0.0; n_cols * l];
+        out.par_chunks_mut(l).enumerate().for_each_init(
+            || vec![0f32; l],
+            |buf, (c, row)| {
+                buf.fill(0.0);
+                let (rows, values) = xt.row(c);
+                gather_single(buf, rows, values, &[], d);
+                for (o, &b) in row.iter_mut().zip(buf.iter()) {
+                    *o = b as f64;
+                }
+            },
+        );
         TransposeProduct(Array2::from_shape_vec((n_cols, l), out).expect("shape matches length"))
     }
 
@@ -135,29 +167,50 @@ impl Gram {
     }
 }
 
-/// `y += a · x` over equal-length slices (a loop the compiler vectorises); sums in double
-/// precision whatever `x` is stored in.
-#[inline]
-fn axpy<T: Copy + Into<f64>>(y: &mut [f64], a: f64, x: &[T]) {
-    for (y, &x) in y.iter_mut().zip(x) {
-        *y += a * x.into();
+/// `out += Σ w[i] · D[row of idx[i]]`: the rows of the row-major `D` (`out.len()` wide) that
+/// a sparse row's entries gather, each scaled by its value. `cols` renumbers `idx` (empty:
+/// `idx` are rows of `D` already). Single precision, in AVX registers where the CPU has them;
+/// no fused multiply-add, so every CPU gives the same sums.
+#[multiversion(targets("x86_64+avx2", "x86_64+avx"))]
+fn gather_single(out: &mut [f32], idx: &[u32], w: &[f64], cols: &[u32], d: &[f32]) {
+    let l = out.len();
+    for (&t, &v) in idx.iter().zip(w) {
+        let c = if cols.is_empty() {
+            t as usize
+        } else {
+            cols[t as usize] as usize
+        };
+        let a = v as f32;
+        for (o, &x) in out.iter_mut().zip(&d[c * l..(c + 1) * l]) {
+            *o += a * x;
+        }
+    }
+}
+
+/// [`gather_single`] summed in double precision (`D` still read in single precision: the
+/// gathers, not the sums, bound the products).
+#[multiversion(targets("x86_64+avx2", "x86_64+avx"))]
+fn gather_double(out: &mut [f64], idx: &[u32], w: &[f64], cols: &[u32], d: &[f32]) {
+    let l = out.len();
+    for (&t, &v) in idx.iter().zip(w) {
+        let c = if cols.is_empty() {
+            t as usize
+        } else {
+            cols[t as usize] as usize
+        };
+        for (o, &x) in out.iter_mut().zip(&d[c * l..(c + 1) * l]) {
+            *o += v * x as f64;
+        }
     }
 }
 
 /// A dense factor as the sparse products read it: each nonzero of `X` gathers one of its
-/// rows, and these gathers bound the products. Inside the power iterations only the span of
-/// the factors matters, so they are read in single precision (half the memory traffic); the
-/// last products, which give the basis and the singular vectors, read double precision.
+/// rows, and these gathers bound the products, so factors are read in single precision (half
+/// the memory traffic). Inside the power iterations only the span matters, and the sums run in
+/// single precision too; the last products, which give the basis, the singular vectors and
+/// the embedding, sum in double precision.
 fn single(d: &Array2<f64>) -> Vec<f32> {
     d.iter().map(|&v| v as f32).collect()
-}
-
-/// The row-major values of `d` in double precision (see [`single`]).
-fn double(d: &Array2<f64>) -> std::borrow::Cow<'_, [f64]> {
-    match d.as_slice() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(d.iter().copied().collect()),
-    }
 }
 
 /// Standard normal samples from a seeded generator (Box–Muller).
@@ -291,21 +344,26 @@ pub fn fit_from(
             .assign(&v.slice(ndarray::s![.., ..d]));
         iterations = WARM_POWER_ITERATIONS;
     }
-    // Between power iterations one CholeskyQR pass is enough: the next product only needs the
-    // span, well conditioned (scikit-learn uses an LU factor there). The final basis gets two.
-    let mut y = x.mul(&single(&omega), l);
+    // Between power iterations only the span matters: one CholeskyQR pass of the smaller of
+    // the two factors (n × l or n_cols × l) keeps it well conditioned (scikit-learn uses an
+    // LU factor on both sides); the larger one goes unnormalised into the next product. The
+    // final basis gets two passes.
+    let rows_smaller = n <= n_cols;
+    let mut y = x.mul_single(&single(&omega), l);
     drop(omega);
     for i in 0..iterations {
-        let q = orthonormal(y, 1)?;
-        let z = orthonormal(TransposeProduct::partial(&xt, &single(&q), l).finish(), 1)?;
+        let q = if rows_smaller { orthonormal(y, 1)? } else { y };
+        let z = TransposeProduct::partial_single(&xt, &single(&q), l).finish();
+        drop(q);
+        let z = if rows_smaller { z } else { orthonormal(z, 1)? };
         y = if i + 1 < iterations {
-            x.mul(&single(&z), l)
+            x.mul_single(&single(&z), l)
         } else {
-            x.mul(&double(&z), l)
+            x.mul(&single(&z), l)
         };
     }
     let q = orthonormal(y, 2)?; // n × l
-    let bt = TransposeProduct::partial(&xt, &double(&q), l).finish(); // n_cols × l (= Bᵀ, B = Qᵀ X)
+    let bt = TransposeProduct::partial(&xt, &single(&q), l).finish(); // n_cols × l (= Bᵀ, B = Qᵀ X)
     drop((xt, q));
     let bbt = bt.t().dot(&bt); // l × l = B Bᵀ
     let (vals, vecs) = bbt.eigh().map_err(|e| LsaError(e.to_string()))?;
@@ -398,13 +456,14 @@ mod tests {
         let m = blocks();
         let lsa = fit_blocks(&m, 22, 1);
         let d = dense(&m, 23);
-        // rank of the matrix is below 22: the embedding keeps every cosine
+        // rank of the matrix is below 22: the embedding keeps every cosine (to single
+        // precision: the products read the factors in single precision)
         let g = d.dot(&d.t());
         let e = lsa.embedding.dot(&lsa.embedding.t());
         for i in 0..40 {
             for j in 0..40 {
                 assert!(
-                    (g[[i, j]] - e[[i, j]]).abs() < 1e-8,
+                    (g[[i, j]] - e[[i, j]]).abs() < 1e-6,
                     "{i},{j}: {} vs {}",
                     g[[i, j]],
                     e[[i, j]]
@@ -511,7 +570,7 @@ mod tests {
     fn transpose_products_of_row_slices_add_up() {
         let m = blocks();
         let cols: Vec<u32> = (0..23).collect();
-        let d = gaussian(m.n_rows(), 4, 1);
+        let d = gaussian(m.n_rows(), 4, 1).mapv(|v| v as f32);
         let d = d.as_slice().unwrap();
         let whole = TransposeProduct::partial(&m.transpose(&cols, 23), d, 4).finish();
         // rows 0..15 and 15..40 as two slices, each with its rows of D
