@@ -414,7 +414,10 @@ impl Job for Cluster {
             ]),
             results,
             warnings: c.warnings.clone(),
-            ..Default::default()
+            metrics: BTreeMap::from([
+                ("lsa_seconds".into(), c.seconds.lsa),
+                ("kmeans_seconds".into(), c.seconds.kmeans),
+            ]),
         })
     }
 

@@ -31,8 +31,8 @@ use crate::analyze::Analyzer;
 use crate::math::kmeans::{self, KMeansError, Restarts};
 use crate::math::lsa::{self, LsaError};
 use crate::model::{
-    Assignment, AssignmentStatus, ClusterInfo, Clustering, LsaBasis, Measure, SparseRows,
-    Vocabulary, UNASSIGNED,
+    Assignment, AssignmentStatus, ClusterInfo, ClusterSeconds, Clustering, LsaBasis, Measure,
+    SparseRows, Vocabulary, UNASSIGNED,
 };
 use crate::ParamError;
 use ndarray::Array2;
@@ -443,6 +443,7 @@ pub fn cluster_from(
             n_cols,
         });
     }
+    let started = std::time::Instant::now();
     let (x, lsa, space) = if use_lsa {
         let basis = start.and_then(|s| Some(by_term(s.terms, s.components?, vocab)));
         let mut fit = lsa::fit_from(
@@ -460,6 +461,12 @@ pub fn cluster_from(
         let x = dense_rows(m, &cols, n_cols, &nonempty);
         (x, None, format!("tfidf ({n_cols} terms)"))
     };
+    let lsa_seconds = if use_lsa {
+        started.elapsed().as_secs_f64()
+    } else {
+        0.0
+    };
+    let started = std::time::Instant::now();
     let mut seeds = vec![];
     let mut sweep_rows = vec![];
     let mut warnings = vec![];
@@ -521,6 +528,10 @@ pub fn cluster_from(
                 },
             }
         }
+    };
+    let seconds = ClusterSeconds {
+        lsa: lsa_seconds,
+        kmeans: started.elapsed().as_secs_f64(),
     };
     let k = centroids.nrows();
     let best = assign(&x, &nonempty, m.n_rows(), &centroids, floors(settings));
@@ -592,6 +603,7 @@ pub fn cluster_from(
             singular_values: l.singular_values.to_vec(),
         }),
         changes: vec![],
+        seconds,
     })
 }
 

@@ -171,6 +171,24 @@ pub struct Clustering {
     pub lsa: Option<LsaBasis>,
     /// Discover mode with a previous run: what became of each theme (see `stable`).
     pub changes: Vec<ThemeChange>,
+    /// Where the time went: seconds of the LSA fit and of k-means.
+    pub seconds: ClusterSeconds,
+}
+
+/// Seconds of the two costly steps of clustering. Timings are not part of the result: any
+/// two compare equal, so that two clusterings are equal when their results are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClusterSeconds {
+    /// The LSA fit (0 without LSA).
+    pub lsa: f64,
+    /// k-means (every restart, or the sweep of `k = "auto"`).
+    pub kmeans: f64,
+}
+
+impl PartialEq for ClusterSeconds {
+    fn eq(&self, _: &ClusterSeconds) -> bool {
+        true
+    }
 }
 
 /// What became of a theme between the previous run and this one.
