@@ -1,7 +1,9 @@
 //! Criterion benches of the hot stages on seeded generated data:
-//! the analyzer (MB/s), counting + TF-IDF weighting, LSA and k-means clustering.
+//! the analyzer (MB/s), counting + TF-IDF weighting, LSA and k-means clustering, and the
+//! k-means and SVD kernels against the linfa implementations they replace.
 //!
-//! `cargo bench -p themata-core --bench stages` (add `-- analyzer` etc. to run one group).
+//! `cargo bench -p themata-core --bench stages` (add `-- analyzer`, `-- kernels` etc. to run
+//! one group).
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use themata_core::analyze::{Analyzer, AnalyzerParams, Counts, StopWords, TermCounts};
@@ -180,5 +182,66 @@ fn clustering(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, analyzer, weighting, clustering);
+/// The k-means and SVD kernels against linfa's: our [`Lloyd`](themata_core::math::lloyd)
+/// (`kmeans::discover`) against linfa-clustering's k-means (`kmeans::linfa_discover`) on the
+/// LSA embedding of 20,000 passages (k = 20, 3 restarts each); our randomized SVD
+/// (`lsa::fit`) against linfa-linalg's `TruncatedSvd` (LOBPCG, which needs a dense matrix)
+/// on 2,000 passages, 20 dimensions.
+fn kernels(c: &mut Criterion) {
+    use linfa_linalg::{lobpcg::TruncatedSvd, Order};
+    use rand_xoshiro::rand_core::SeedableRng;
+    use themata_core::math::{kmeans, lsa};
+    let mut g = c.benchmark_group("kernels");
+    g.sample_size(10);
+
+    let (v, m, _) = matrix(20_000, 5);
+    let (cols, n_cols) = v.columns();
+    let fit = lsa::fit(&m, &cols, n_cols, 100, 0).unwrap();
+    let data = kmeans::kmeans_data(&fit.embedding);
+    let r = kmeans::Restarts {
+        seed: 0,
+        n_runs: 3,
+        max_iterations: 300,
+        tolerance: 1e-4,
+    };
+    g.throughput(Throughput::Elements(20_000));
+    g.bench_function("k-means k=20, 20k x 100, ours (Lloyd)", |b| {
+        b.iter(|| black_box(kmeans::discover(&data, 20, &r).unwrap()))
+    });
+    g.bench_function("k-means k=20, 20k x 100, linfa-clustering", |b| {
+        b.iter(|| black_box(kmeans::linfa_discover(&data, 20, &r).unwrap()))
+    });
+
+    let (v, m, _) = matrix(2_000, 6);
+    let (cols, n_cols) = v.columns();
+    g.throughput(Throughput::Elements(2_000));
+    g.bench_function("svd 20 dims, 2k passages, ours (randomized, sparse)", |b| {
+        b.iter(|| black_box(lsa::fit(&m, &cols, n_cols, 20, 0).unwrap()))
+    });
+    let mut dense = ndarray::Array2::<f64>::zeros((m.n_rows(), n_cols));
+    for r in 0..m.n_rows() {
+        let (c, w) = m.row(r);
+        for (&t, &x) in c.iter().zip(w) {
+            if cols[t as usize] != u32::MAX {
+                dense[[r, cols[t as usize] as usize]] = x;
+            }
+        }
+    }
+    g.bench_function(
+        "svd 20 dims, 2k passages, linfa-linalg TruncatedSvd (dense)",
+        |b| {
+            b.iter(|| {
+                let rng = rand_xoshiro::Xoshiro256Plus::seed_from_u64(0);
+                black_box(
+                    TruncatedSvd::new_with_rng(dense.clone(), Order::Largest, rng)
+                        .decompose(20)
+                        .unwrap(),
+                )
+            })
+        },
+    );
+    g.finish();
+}
+
+criterion_group!(benches, analyzer, weighting, clustering, kernels);
 criterion_main!(benches);
