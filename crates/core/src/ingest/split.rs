@@ -12,7 +12,6 @@ pub fn split(text: &str, how: Split) -> Vec<(usize, usize)> {
 
 /// Byte spans of the passages of `text`, with the window geometry for `Split::Window`.
 pub fn split_with(text: &str, how: Split, window: usize, overlap: usize) -> Vec<(usize, usize)> {
-    let lines = line_spans(text);
     let non_blank = |&(s, e): &(usize, usize)| !text[s..e].trim().is_empty();
     match how {
         Split::Document => {
@@ -22,7 +21,7 @@ pub fn split_with(text: &str, how: Split, window: usize, overlap: usize) -> Vec<
                 vec![(0, text.len())]
             }
         }
-        Split::Line => lines.into_iter().filter(non_blank).collect(),
+        Split::Line => line_spans(text).into_iter().filter(non_blank).collect(),
         Split::Sentence => text
             .split_sentence_bound_indices()
             .filter_map(|(i, s)| {
@@ -52,7 +51,7 @@ pub fn split_with(text: &str, how: Split, window: usize, overlap: usize) -> Vec<
         Split::Paragraph => {
             let mut out: Vec<(usize, usize)> = Vec::new();
             let mut open = false; // the last span may still grow
-            for (s, e) in lines {
+            for (s, e) in line_spans(text) {
                 let line = text[s..e].trim();
                 if line.is_empty() {
                     open = false;
