@@ -246,56 +246,46 @@ impl TermCounts {
             .par_iter()
             .map(|w| analyzer.analyze_word(w).ok())
             .collect();
-        let mut term_ids: FxHashMap<&str, u32> = FxHashMap::default();
-        let mut terms: Vec<&str> = Vec::new();
-        let mut surface_ids: FxHashMap<&str, u32> = FxHashMap::default();
-        // (surface form, its term, occurrences)
-        let mut surfaces: Vec<(&str, u32, u64)> = Vec::new();
-        let word_terms: Vec<u32> = tokens
-            .iter()
-            .zip(&occurrences)
-            .map(|(tok, &n)| {
-                let Some(tok) = tok else { return DROPPED };
-                let sid = *surface_ids.entry(&tok.surface).or_insert_with(|| {
-                    let tid = *term_ids.entry(&tok.term).or_insert_with(|| {
-                        terms.push(&tok.term);
-                        (terms.len() - 1) as u32
-                    });
-                    surfaces.push((&tok.surface, tid, 0));
-                    (surfaces.len() - 1) as u32
-                });
-                let s = &mut surfaces[sid as usize];
-                s.2 += n;
-                s.1
+        // the analysed words sorted by (term, surface form, word id) — a total order, so the
+        // parallel sort gives the same order on any number of threads: terms come out in
+        // code-point order, and each term's surface forms in code-point order after it
+        let mut kept: Vec<(&str, &str, u32)> = tokens
+            .par_iter()
+            .enumerate()
+            .filter_map(|(w, tok)| {
+                let tok = tok.as_ref()?;
+                Some((tok.term.as_ref(), tok.surface.as_ref(), w as u32))
             })
             .collect();
-
-        // sort terms by code point (byte order of UTF-8) and renumber
-        let mut order: Vec<u32> = (0..terms.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| terms[a as usize].cmp(terms[b as usize]));
-        let mut rank = vec![0u32; terms.len()];
-        for (new, &old) in order.iter().enumerate() {
-            rank[old as usize] = new as u32;
-        }
-        let word_ranks: Vec<u32> = word_terms
-            .iter()
-            .map(|&t| {
-                if t == DROPPED {
-                    DROPPED
-                } else {
-                    rank[t as usize]
+        kept.par_sort_unstable();
+        // one group of the sorted words per term (in parallel): the term and its surface forms
+        // with their occurrences
+        type Group<'k, 'a> = (&'a str, &'k [(&'a str, &'a str, u32)], Vec<(String, u64)>);
+        let groups: Vec<Group> = kept
+            .par_chunk_by(|a, b| a.0 == b.0)
+            .map(|g| {
+                let mut list: Vec<(String, u64)> = Vec::new();
+                for &(_, surface, w) in g {
+                    let n = occurrences[w as usize];
+                    match list.last_mut() {
+                        Some((form, m)) if form.as_str() == surface => *m += n,
+                        _ => list.push((surface.to_string(), n)),
+                    }
                 }
+                (g[0].0, g, list)
             })
             .collect();
-
-        // surface forms of each sorted term, in code-point order
-        let mut per_term: Vec<Vec<(String, u64)>> = vec![Vec::new(); terms.len()];
-        for &(surface, t, n) in &surfaces {
-            per_term[rank[t as usize] as usize].push((surface.to_string(), n));
+        let mut word_ranks = vec![DROPPED; words.len()];
+        let mut terms: Vec<&str> = Vec::with_capacity(groups.len());
+        let mut per_term: Vec<Vec<(String, u64)>> = Vec::with_capacity(groups.len());
+        for (t, (term, g, list)) in groups.into_iter().enumerate() {
+            for &(_, _, w) in g {
+                word_ranks[w as usize] = t as u32;
+            }
+            terms.push(term);
+            per_term.push(list);
         }
-        for list in &mut per_term {
-            list.sort_unstable();
-        }
+        drop(kept);
 
         // each chunk's rows over sorted term ids
         chunks
@@ -310,10 +300,7 @@ impl TermCounts {
             cf[t as usize] += c as u64;
         }
         TermCounts {
-            terms: order
-                .iter()
-                .map(|&t| terms[t as usize].to_string())
-                .collect(),
+            terms: terms.iter().map(|t| t.to_string()).collect(),
             surfaces: per_term,
             df,
             cf,
