@@ -319,37 +319,154 @@ fn nearest(
     (best, d1.sqrt(), d2.sqrt())
 }
 
-/// One restart's state: labels and Hamerly's bounds.
+/// Elkan's bounds (one per row and centroid) while they take at most this many values (64 MiB
+/// of `f32` per restart); Hamerly's (one per row) beyond.
+const ELKAN_BOUNDS: usize = 1 << 24;
+
+/// One restart's state: labels, bounds, and the sums of the rows of each centroid.
 struct Run<'a> {
     rows: &'a Rows<'a>,
     k: usize,
     centers: Vec<f32>,
     cnorms: Vec<f32>,
     labels: Vec<u32>,
+    /// Per row, an upper bound of the distance to its centroid.
     upper: Vec<f32>,
+    /// Elkan: per row and centroid (`n × k`), a lower bound of the distance to it. Hamerly:
+    /// per row, a lower bound of the distance to every centroid but its own.
     lower: Vec<f32>,
+    elkan: bool,
+    /// Per centroid, the sum and the number of its rows, as `labels` say: kept up to date by
+    /// the assignment step (rows that change centroid, in row order), `None` when they must
+    /// be summed afresh.
+    sums: Option<(Vec<f64>, Vec<u64>)>,
+}
+
+/// A row's label and bounds: what one step of the assignment reads and updates.
+struct RowState<'s> {
+    label: &'s mut u32,
+    upper: &'s mut f32,
+    lower: &'s mut [f32],
+}
+
+/// What the assignment step knows of the centroids.
+struct Centroids<'c> {
+    k: usize,
+    d: usize,
+    centers: &'c [f32],
+    cnorms: &'c [f32],
+    /// How far each moved in the update step.
+    moves: &'c [f32],
+    /// `k × k`: the distances between centroids (Elkan).
+    between: &'c [f32],
+    /// Half the distance from each centroid to its nearest other one.
+    half: &'c [f32],
+    /// The largest move, its centroid, and the second-largest move (Hamerly).
+    m1: f32,
+    arg: usize,
+    m2: f32,
+}
+
+impl Centroids<'_> {
+    fn dist(&self, x: &[f32], xn: f32, j: usize) -> f32 {
+        let mut o = [0f32];
+        dots(x, &self.centers[j * self.d..(j + 1) * self.d], &mut o);
+        sq_dist(xn, self.cnorms[j], o[0]).sqrt()
+    }
+
+    /// Elkan's step for one row: the bounds move with the centroids; a centroid is looked at
+    /// only when neither its lower bound nor half its distance to the row's centroid rules it
+    /// out.
+    fn elkan(&self, x: &[f32], xn: f32, r: RowState) {
+        let k = self.k;
+        let mut a = *r.label as usize;
+        let mut u = *r.upper + self.moves[a];
+        for (l, &m) in r.lower.iter_mut().zip(self.moves) {
+            *l = (*l - m).max(0.0);
+        }
+        if u > self.half[a] {
+            let mut tight = false;
+            for j in 0..k {
+                if j == a || u <= r.lower[j] || u <= 0.5 * self.between[a * k + j] {
+                    continue;
+                }
+                if !tight {
+                    u = self.dist(x, xn, a);
+                    r.lower[a] = u;
+                    tight = true;
+                    if u <= r.lower[j] || u <= 0.5 * self.between[a * k + j] {
+                        continue;
+                    }
+                }
+                let dj = self.dist(x, xn, j);
+                r.lower[j] = dj;
+                if dj < u || (dj == u && j < a) {
+                    a = j;
+                    u = dj;
+                }
+            }
+        }
+        *r.label = a as u32;
+        *r.upper = u;
+    }
+
+    /// Hamerly's step for one row: one lower bound for all the other centroids.
+    fn hamerly(&self, x: &[f32], xn: f32, r: RowState, buf: &mut [f32]) {
+        let j = *r.label as usize;
+        *r.upper += self.moves[j];
+        r.lower[0] -= if j == self.arg { self.m2 } else { self.m1 };
+        let bound = self.half[j].max(r.lower[0]);
+        if *r.upper <= bound {
+            return;
+        }
+        // tighten the upper bound: the distance to its own centroid
+        *r.upper = self.dist(x, xn, j);
+        if *r.upper <= bound {
+            return;
+        }
+        let (nj, d1, d2) = nearest(x, xn, self.centers, self.cnorms, buf);
+        *r.label = nj;
+        *r.upper = d1;
+        r.lower[0] = d2;
+    }
 }
 
 impl<'a> Run<'a> {
     fn new(rows: &'a Rows<'a>, k: usize, centers: Vec<f32>) -> Run<'a> {
+        Run::with_bounds(rows, k, centers, rows.n().saturating_mul(k) <= ELKAN_BOUNDS)
+    }
+
+    /// A run with Elkan's bounds (`elkan`) or Hamerly's.
+    fn with_bounds(rows: &'a Rows<'a>, k: usize, centers: Vec<f32>, elkan: bool) -> Run<'a> {
         let d = rows.d;
         let cnorms = sq_norms(&centers, d);
         let n = rows.n();
-        let (mut labels, mut upper, mut lower) = (vec![0u32; n], vec![0f32; n], vec![0f32; n]);
+        let lw = if elkan { k } else { 1 };
+        let (mut labels, mut upper, mut lower) = (vec![0u32; n], vec![0f32; n], vec![0f32; n * lw]);
         labels
             .par_chunks_mut(BLOCK)
             .zip(upper.par_chunks_mut(BLOCK))
-            .zip(lower.par_chunks_mut(BLOCK))
+            .zip(lower.par_chunks_mut(BLOCK * lw))
             .enumerate()
             .for_each(|(b, ((a, u), l))| {
                 let mut buf = vec![0f32; k];
                 for o in 0..a.len() {
                     let i = b * BLOCK + o;
-                    let (j, d1, d2) =
-                        nearest(rows.row(i), rows.norms[i], &centers, &cnorms, &mut buf);
+                    let (x, xn) = (rows.row(i), rows.norms[i]);
+                    let (j, d1, d2) = nearest(x, xn, &centers, &cnorms, &mut buf);
                     a[o] = j;
                     u[o] = d1;
-                    l[o] = d2;
+                    if elkan {
+                        // `nearest` left the dot products in `buf`
+                        for (lj, (&dot, &cn)) in l[o * k..(o + 1) * k]
+                            .iter_mut()
+                            .zip(buf.iter().zip(&cnorms))
+                        {
+                            *lj = sq_dist(xn, cn, dot).sqrt();
+                        }
+                    } else {
+                        l[o] = d2;
+                    }
                 }
             });
         Run {
@@ -360,11 +477,14 @@ impl<'a> Run<'a> {
             labels,
             upper,
             lower,
+            elkan,
+            sums: None,
         }
     }
 
-    /// Per centroid, the sum (double precision) and count of its rows.
-    fn sums(&self) -> (Vec<f64>, Vec<u64>) {
+    /// Per centroid, the sum (double precision) and count of its rows, summed afresh over
+    /// fixed blocks of rows.
+    fn fresh_sums(&self) -> (Vec<f64>, Vec<u64>) {
         let (k, d) = (self.k, self.rows.d);
         let parts = by_blocks(self.rows.n(), |r| {
             let mut s = vec![0.0; k * d];
@@ -436,7 +556,12 @@ impl<'a> Run<'a> {
     /// and the total move (Frobenius norm).
     fn update_centroids(&mut self) -> (Vec<f32>, f64) {
         let (k, d) = (self.k, self.rows.d);
-        let (mut sums, mut counts) = self.sums();
+        let (mut sums, mut counts) = match self.sums.take() {
+            Some(s) => s,
+            None => self.fresh_sums(),
+        };
+        // a relocated row keeps its label: the sums no longer follow the labels
+        let relocated = counts.contains(&0);
         self.relocate_empty(&mut sums, &mut counts);
         let mut moves = vec![0f32; k];
         let mut total = 0.0;
@@ -456,14 +581,17 @@ impl<'a> Run<'a> {
             total += m;
         }
         self.cnorms = sq_norms(&self.centers, d);
+        if !relocated {
+            self.sums = Some((sums, counts));
+        }
         (moves, total.sqrt())
     }
 
-    /// The assignment step with Hamerly's bounds, after the centroids moved by `moves`:
-    /// the number of rows that changed centroid.
+    /// The assignment step with Elkan's or Hamerly's bounds, after the centroids moved by
+    /// `moves`: the number of rows that changed centroid.
     fn assign(&mut self, moves: &[f32]) -> usize {
         let (k, d) = (self.k, self.rows.d);
-        // the largest and second-largest move, for the lower bounds
+        // the largest and second-largest move, for Hamerly's lower bounds
         let (mut m1, mut m2, mut arg) = (0f32, 0f32, usize::MAX);
         for (j, &m) in moves.iter().enumerate() {
             if m > m1 {
@@ -474,54 +602,87 @@ impl<'a> Run<'a> {
                 m2 = m;
             }
         }
-        // half the distance from each centroid to its nearest other one
+        // the distances between centroids, and half the distance to the nearest other one
+        let mut between = vec![0f32; k * k];
         let mut half = vec![f32::INFINITY; k];
-        let mut o = vec![0f32; k];
         for (a, h) in half.iter_mut().enumerate() {
-            dots(&self.centers[a * d..(a + 1) * d], &self.centers, &mut o);
-            for (b, (&cn, &dot)) in self.cnorms.iter().zip(&o).enumerate() {
+            let row = &mut between[a * k..(a + 1) * k];
+            dots(&self.centers[a * d..(a + 1) * d], &self.centers, row);
+            for (b, v) in row.iter_mut().enumerate() {
+                *v = if a == b {
+                    0.0
+                } else {
+                    sq_dist(self.cnorms[a], self.cnorms[b], *v).sqrt()
+                };
                 if a != b {
-                    *h = h.min(0.5 * sq_dist(self.cnorms[a], cn, dot).sqrt());
+                    *h = h.min(0.5 * *v);
                 }
             }
         }
-        let (rows, centers, cnorms) = (self.rows, &self.centers, &self.cnorms);
-        self.labels
+        let c = Centroids {
+            k,
+            d,
+            centers: &self.centers,
+            cnorms: &self.cnorms,
+            moves,
+            between: &between,
+            half: &half,
+            m1,
+            arg,
+            m2,
+        };
+        let (rows, elkan) = (self.rows, self.elkan);
+        let lw = if elkan { k } else { 1 };
+        // per block, the rows that changed centroid: (row, old, new)
+        let changes: Vec<Vec<(u32, u32, u32)>> = self
+            .labels
             .par_chunks_mut(BLOCK)
             .zip(self.upper.par_chunks_mut(BLOCK))
-            .zip(self.lower.par_chunks_mut(BLOCK))
+            .zip(self.lower.par_chunks_mut(BLOCK * lw))
             .enumerate()
             .map(|(b, ((a, u), l))| {
                 let mut buf = vec![0f32; k];
-                let mut changed = 0;
-                for o in 0..a.len() {
+                let mut changed = vec![];
+                for (o, ((label, upper), lower)) in
+                    a.iter_mut().zip(u).zip(l.chunks_mut(lw)).enumerate()
+                {
                     let i = b * BLOCK + o;
-                    let j = a[o] as usize;
-                    u[o] += moves[j];
-                    l[o] -= if j == arg { m2 } else { m1 };
-                    let bound = half[j].max(l[o]);
-                    if u[o] <= bound {
-                        continue;
+                    let old = *label;
+                    let r = RowState {
+                        label,
+                        upper,
+                        lower,
+                    };
+                    let (x, xn) = (rows.row(i), rows.norms[i]);
+                    if elkan {
+                        c.elkan(x, xn, r);
+                    } else {
+                        c.hamerly(x, xn, r, &mut buf);
                     }
-                    // tighten the upper bound: the distance to its own centroid
-                    let mut own = [0f32];
-                    dots(rows.row(i), &centers[j * d..(j + 1) * d], &mut own);
-                    u[o] = sq_dist(rows.norms[i], cnorms[j], own[0]).sqrt();
-                    if u[o] <= bound {
-                        continue;
+                    if *label != old {
+                        changed.push((i as u32, old, *label));
                     }
-                    let (nj, d1, d2) =
-                        nearest(rows.row(i), rows.norms[i], centers, cnorms, &mut buf);
-                    if nj as usize != j {
-                        changed += 1;
-                    }
-                    a[o] = nj;
-                    u[o] = d1;
-                    l[o] = d2;
                 }
                 changed
             })
-            .sum()
+            .collect();
+        let n_changed = changes.iter().map(Vec::len).sum();
+        if let Some((sums, counts)) = &mut self.sums {
+            // in row order, whatever the number of threads
+            for &(i, old, new) in changes.iter().flatten() {
+                let (old, new) = (old as usize, new as usize);
+                let x = rows.row(i as usize);
+                for (t, &v) in sums[old * d..(old + 1) * d].iter_mut().zip(x) {
+                    *t -= v as f64;
+                }
+                for (t, &v) in sums[new * d..(new + 1) * d].iter_mut().zip(x) {
+                    *t += v as f64;
+                }
+                counts[old] -= 1;
+                counts[new] += 1;
+            }
+        }
+        n_changed
     }
 
     /// The sum of squared distances to the centroids, computed afresh.
@@ -780,7 +941,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn hamerly_gives_plain_lloyds_result() {
+    fn elkan_and_hamerly_give_plain_lloyds_result() {
         let (x, _) = blobs(8, 250, 12, 6.0, 3); // overlapping blobs: many rows move
         let start = x.select(ndarray::Axis(0), &[0, 1, 2, 3, 4, 5, 6, 7]);
         let fit = Lloyd::params(8)
@@ -795,6 +956,25 @@ pub(crate) mod tests {
         assert!(fit.iterations > 5, "{} iterations", fit.iterations);
         for (a, b) in fit.centroids.iter().zip(&c) {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+        // both kinds of bounds, from the same start: the same labels as plain Lloyd
+        let data = x.as_slice().unwrap();
+        let rows = Rows {
+            x: data,
+            d: 12,
+            norms: sq_norms(data, 12),
+        };
+        for elkan in [true, false] {
+            let mut run = Run::with_bounds(&rows, 8, start.iter().copied().collect(), elkan);
+            assert_eq!(run.elkan, elkan);
+            run.iterate(300, 1e-6);
+            assert_eq!(
+                run.labels.iter().map(|&l| l as usize).collect::<Vec<_>>(),
+                labels
+            );
+            for (a, b) in run.centers.iter().zip(&c) {
+                assert!((a - b).abs() < 1e-4, "elkan {elkan}: {a} vs {b}");
+            }
         }
     }
 
