@@ -2,10 +2,10 @@
 
 use crate::math::ctfidf::ctfidf;
 use crate::model::{ClusterTerm, Measure, SparseRows, Vocabulary};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// The `n` best `(term, value)` pairs of a map (ties: lower term id first).
-fn top_n(map: HashMap<u32, f64>, n: usize) -> Vec<(u32, f64)> {
+fn top_n(map: FxHashMap<u32, f64>, n: usize) -> Vec<(u32, f64)> {
     let mut v: Vec<(u32, f64)> = map.into_iter().collect();
     v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     v.truncate(n);
@@ -41,7 +41,7 @@ pub(super) fn mean_tfidf_terms(
     k: usize,
     n: usize,
 ) -> Vec<ClusterTerm> {
-    let mut sums = vec![HashMap::<u32, f64>::new(); k];
+    let mut sums = vec![FxHashMap::<u32, f64>::default(); k];
     let mut sizes = vec![0usize; k];
     for (r, l) in labels.iter().enumerate() {
         if let Some(c) = l {
@@ -70,7 +70,7 @@ pub fn ctfidf_terms(
     k: usize,
     n: usize,
 ) -> Vec<ClusterTerm> {
-    let mut classes = vec![HashMap::<u32, f64>::new(); k + 1];
+    let mut classes = vec![FxHashMap::<u32, f64>::default(); k + 1];
     for (r, l) in labels.iter().enumerate() {
         let c = l.map_or(k, |c| c as usize);
         let (a, b) = (m.indptr[r], m.indptr[r + 1]);

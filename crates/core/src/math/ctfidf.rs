@@ -1,13 +1,13 @@
 //! c-TF-IDF: BERTopic's class-based TF-IDF, which ranks a class's terms by how much more
 //! frequent they are in it than in the corpus.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// c-TF-IDF (Grootendorst 2022, BERTopic's `ClassTfidfTransformer`): each class's term
 /// counts, L1-normalised, times `ln(1 + A / f_t)`, with `f_t` the term's count over all
 /// classes and `A` the mean number of words per class. `classes[c]` maps term → count.
-pub fn ctfidf(classes: &[HashMap<u32, f64>]) -> Vec<HashMap<u32, f64>> {
-    let mut f: HashMap<u32, f64> = HashMap::new();
+pub fn ctfidf(classes: &[FxHashMap<u32, f64>]) -> Vec<FxHashMap<u32, f64>> {
+    let mut f: FxHashMap<u32, f64> = FxHashMap::default();
     for class in classes {
         for (&t, &v) in class {
             *f.entry(t).or_insert(0.0) += v;
@@ -35,8 +35,8 @@ mod tests {
         // class 0: t0 ×2, t1 ×2; class 1: t1 ×1, t2 ×3
         // f = (2, 3, 3), A = 8 words / 2 classes = 4
         let classes = vec![
-            HashMap::from([(0, 2.0), (1, 2.0)]),
-            HashMap::from([(1, 1.0), (2, 3.0)]),
+            FxHashMap::from_iter([(0, 2.0), (1, 2.0)]),
+            FxHashMap::from_iter([(1, 1.0), (2, 3.0)]),
         ];
         let w = ctfidf(&classes);
         let near = |a: f64, b: f64| (a - b).abs() < 1e-12;
