@@ -31,13 +31,6 @@ struct CentroidValue<'a> {
     value: f64,
 }
 
-/// One row of `lsa_components.parquet`.
-struct Component {
-    term_id: u32,
-    dimension: u32,
-    value: f64,
-}
-
 /// Write `centroids.parquet` (in the TF-IDF space only the non-zero values, with their
 /// term) and `lsa_components.parquet` (every value; no rows when k-means ran on TF-IDF rows).
 pub fn write_model_tables(
@@ -75,23 +68,28 @@ pub fn write_model_tables(
         "value" => |x: &CentroidValue| x.value,
     })?;
     write(dir, CENTROIDS, df, meta)?;
-    let mut comps = Vec::new();
+    // the basis row by row (term by term), each row's dimensions in order: built as columns
+    // (millions of values on a large vocabulary)
+    let (mut term_id, mut dimension, mut value) = (vec![], vec![], vec![]);
     if let Some(b) = &c.lsa {
-        for (col, row) in b.components.rows().into_iter().enumerate() {
-            for (d, &value) in row.iter().enumerate() {
-                comps.push(Component {
-                    term_id: terms[col],
-                    dimension: d as u32,
-                    value,
-                });
-            }
-        }
+        let dims = b.components.ncols();
+        term_id = (0..b.components.nrows())
+            .flat_map(|col| std::iter::repeat_n(terms[col], dims))
+            .collect();
+        dimension = (0..b.components.nrows())
+            .flat_map(|_| 0..dims as u32)
+            .collect();
+        value = b.components.iter().copied().collect();
     }
-    let df = frame!(LSA_COMPONENTS, &comps, {
-        "term_id" => |x: &Component| x.term_id,
-        "dimension" => |x: &Component| x.dimension,
-        "value" => |x: &Component| x.value,
-    })?;
+    let df = DataFrame::new(
+        value.len(),
+        vec![
+            super::col("term_id", term_id),
+            super::col("dimension", dimension),
+            super::col("value", value),
+        ],
+    )
+    .map_err(|e| super::table_err(Path::new(LSA_COMPONENTS), e))?;
     write(dir, LSA_COMPONENTS, df, meta)
 }
 
