@@ -167,6 +167,16 @@ impl Gram {
     }
 }
 
+/// The row of `D` that term `t` gathers: `cols[t]`, or `t` itself when `cols` is empty.
+#[inline(always)]
+fn column(cols: &[u32], t: u32) -> usize {
+    if cols.is_empty() {
+        t as usize
+    } else {
+        cols[t as usize] as usize
+    }
+}
+
 /// `out += Σ w[i] · D[row of idx[i]]`: the rows of the row-major `D` (`out.len()` wide) that
 /// a sparse row's entries gather, each scaled by its value. `cols` renumbers `idx` (empty:
 /// `idx` are rows of `D` already). Single precision, in AVX registers where the CPU has them;
@@ -175,11 +185,7 @@ impl Gram {
 fn gather_single(out: &mut [f32], idx: &[u32], w: &[f64], cols: &[u32], d: &[f32]) {
     let l = out.len();
     for (&t, &v) in idx.iter().zip(w) {
-        let c = if cols.is_empty() {
-            t as usize
-        } else {
-            cols[t as usize] as usize
-        };
+        let c = column(cols, t);
         let a = v as f32;
         for (o, &x) in out.iter_mut().zip(&d[c * l..(c + 1) * l]) {
             *o += a * x;
@@ -193,11 +199,7 @@ fn gather_single(out: &mut [f32], idx: &[u32], w: &[f64], cols: &[u32], d: &[f32
 fn gather_double(out: &mut [f64], idx: &[u32], w: &[f64], cols: &[u32], d: &[f32]) {
     let l = out.len();
     for (&t, &v) in idx.iter().zip(w) {
-        let c = if cols.is_empty() {
-            t as usize
-        } else {
-            cols[t as usize] as usize
-        };
+        let c = column(cols, t);
         for (o, &x) in out.iter_mut().zip(&d[c * l..(c + 1) * l]) {
             *o += v * x as f64;
         }
