@@ -100,6 +100,18 @@ fn apply(a: &ApplyArgs) -> themata::Result<()> {
     Ok(())
 }
 
+/// Write a command's output to stdout. A reader that stops early (`| head`) closes the pipe:
+/// that ends the command quietly with exit code 0, as for other Unix tools.
+fn emit(text: &str) -> themata::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(themata::Error::io("<stdout>", e)),
+    }
+}
+
 fn execute(cli: Cli) -> themata::Result<()> {
     match cli.command {
         Command::Run(a) => run(&a.stage, a.strict, a.update, None),
@@ -110,21 +122,24 @@ fn execute(cli: Cli) -> themata::Result<()> {
         Command::Evaluate { output, gold, json } => {
             let e = themata::evaluate::evaluate(&output, &gold)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default());
+                emit(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&e).unwrap_or_default()
+                ))
             } else {
-                print!("{}", themata::evaluate::to_text(&e));
+                emit(&themata::evaluate::to_text(&e))
             }
-            Ok(())
         }
         Command::Apply(a) => apply(&a),
         Command::Analyze { pipeline, text } => {
             let p = Pipeline::load(&pipeline, &Overrides::default())?;
             let a = Analyzer::new(&p.analyzer)
                 .map_err(|e| themata::Error::config(&pipeline, e.to_string()))?;
-            for t in a.tokens(&text) {
-                println!("{}\t{}", t.term, t.surface);
-            }
-            Ok(())
+            let lines: String = a
+                .tokens(&text)
+                .map(|t| format!("{}\t{}\n", t.term, t.surface))
+                .collect();
+            emit(&lines)
         }
     }
 }

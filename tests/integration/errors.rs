@@ -487,3 +487,36 @@ fn corrupt_parquet_files_are_errors_not_aborts() {
         assert!(c.tables_written().is_empty(), "{name}");
     }
 }
+
+/// A reader that stops early (`themata analyze … | head -1`) closes the pipe: the command
+/// ends quietly with exit code 0 instead of panicking on the write.
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    // ~95 KB of text, ~200 KB of output: more than a pipe holds, so a write meets the
+    // closed end
+    let text = "negotiations talks ".repeat(5000);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_themata"))
+        .args(["analyze", "pipelines/khamenei.toml", &text])
+        .current_dir(crate::root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("themata runs");
+    let mut first = [0u8; 16];
+    let mut stdout = child.stdout.take().unwrap();
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(first.starts_with(b"negoti"), "{first:?}");
+}
