@@ -24,6 +24,7 @@
 //! `max_iterations`. Empty clusters are relocated as scikit-learn does: to the rows farthest
 //! from their centroids.
 
+use super::rows::row_block;
 use linfa::traits::{Fit, PredictInplace};
 use linfa::DatasetBase;
 use multiversion::multiversion;
@@ -51,11 +52,6 @@ impl From<linfa::Error> for KMeansError {
 
 /// Rows per block of the assignment step (work units only: no sum crosses them).
 const BLOCK: usize = 256;
-
-/// Rows per block of the sums: a function of the row count only, at most 64 blocks.
-fn sum_block(n: usize) -> usize {
-    n.div_ceil(64).max(1024)
-}
 
 /// How a restart picks its first centroids.
 #[derive(Debug, Clone, PartialEq)]
@@ -202,15 +198,24 @@ fn sq_dist(xn: f32, cn: f32, dot: f32) -> f32 {
     (xn + cn - 2.0 * dot).max(0.0)
 }
 
+/// Squared distance of the row `x` (squared norm `xn`) to centroid `j` of `centers`
+/// (row-major, `x.len()` wide; squared norms `cnorms`).
+fn sq_dist_to(x: &[f32], xn: f32, centers: &[f32], cnorms: &[f32], j: usize) -> f32 {
+    let d = x.len();
+    let mut o = [0f32];
+    dots(x, &centers[j * d..(j + 1) * d], &mut o);
+    sq_dist(xn, cnorms[j], o[0])
+}
+
 /// A uniform number in `[0, 1)`.
 fn uniform(rng: &mut Xoshiro256Plus) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Per block of rows (of [`sum_block`] rows), `f(block range)`, in parallel; the results in
+/// Per block of rows (of [`row_block`] rows), `f(block range)`, in parallel; the results in
 /// block order.
 fn by_blocks<T: Send>(n: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
-    let b = sum_block(n);
+    let b = row_block(n);
     (0..n.div_ceil(b))
         .into_par_iter()
         .map(|i| f(i * b..((i + 1) * b).min(n)))
@@ -352,7 +357,6 @@ struct RowState<'s> {
 /// What the assignment step knows of the centroids.
 struct Centroids<'c> {
     k: usize,
-    d: usize,
     centers: &'c [f32],
     cnorms: &'c [f32],
     /// How far each moved in the update step.
@@ -369,9 +373,7 @@ struct Centroids<'c> {
 
 impl Centroids<'_> {
     fn dist(&self, x: &[f32], xn: f32, j: usize) -> f32 {
-        let mut o = [0f32];
-        dots(x, &self.centers[j * self.d..(j + 1) * self.d], &mut o);
-        sq_dist(xn, self.cnorms[j], o[0]).sqrt()
+        sq_dist_to(x, xn, self.centers, self.cnorms, j).sqrt()
     }
 
     /// Elkan's step for one row: the bounds move with the centroids; a centroid is looked at
@@ -513,10 +515,13 @@ impl<'a> Run<'a> {
 
     /// Squared distance of row `i` to centroid `j`, computed afresh.
     fn exact(&self, i: usize, j: usize) -> f32 {
-        let d = self.rows.d;
-        let mut o = [0f32];
-        dots(self.rows.row(i), &self.centers[j * d..(j + 1) * d], &mut o);
-        sq_dist(self.rows.norms[i], self.cnorms[j], o[0])
+        sq_dist_to(
+            self.rows.row(i),
+            self.rows.norms[i],
+            &self.centers,
+            self.cnorms.as_slice(),
+            j,
+        )
     }
 
     /// Give each empty cluster one of the rows farthest from their centroids (scikit-learn's
@@ -621,7 +626,6 @@ impl<'a> Run<'a> {
         }
         let c = Centroids {
             k,
-            d,
             centers: &self.centers,
             cnorms: &self.cnorms,
             moves,

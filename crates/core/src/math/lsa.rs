@@ -17,7 +17,7 @@
 //! Deterministic: the random test matrix comes from the seed, and every sum runs in a fixed
 //! order.
 
-use super::rows::normalize_rows;
+use super::rows::{normalize_rows, row_block};
 use crate::model::SparseRows;
 use linfa_linalg::eigh::Eigh;
 use multiversion::multiversion;
@@ -272,12 +272,6 @@ fn orthonormal(mut q: Array2<f64>, passes: usize) -> Result<Array2<f64>, LsaErro
         mul_in_place(&mut q, &vecs);
     }
     Ok(q)
-}
-
-/// Rows per block of the blocked dense products: a function of the row count only, so that
-/// sums never depend on the number of threads; at most 64 blocks.
-fn row_block(n: usize) -> usize {
-    n.div_ceil(64).max(1024)
 }
 
 /// `AᵀA`, as partials over fixed blocks of rows (in parallel), merged in block order.
