@@ -1,5 +1,7 @@
 //! The sklearn-compatible profile reproduces scikit-learn's TfidfVectorizer on the
-//! `seeds_passages` corpus (rebuilt here from the example corpus), to 1e-12.
+//! `seeds_passages` corpus (rebuilt here from the example corpus), to 1e-12: with single
+//! words (the oracle of `../shared/oracles/`) and with words and bigrams
+//! (`ngram_range=(1, 2)`, made by `scripts/make_ngram_oracle.py`).
 
 use super::*;
 use std::collections::HashMap;
@@ -24,11 +26,29 @@ fn build_seeds_passages(dir: &Path) {
 
 #[test]
 fn tfidf_matches_scikit_learn_oracle() {
+    matches_oracle("oracle_seeds_passages", &[]);
+}
+
+#[test]
+fn bigram_tfidf_matches_scikit_learn_ngram_range_1_2() {
+    let vocab = matches_oracle("oracle_seeds_passages_bigrams", &["analyzer.ngrams=[1, 2]"]);
+    let terms = strs(&vocab, "term");
+    let labels = strs(&vocab, "label");
+    // bigrams are there, named by their stems and labelled by their surface forms
+    let i = terms.iter().position(|t| t == "strateg patienc").unwrap();
+    assert_eq!(labels[i], "strategic patience");
+    assert!(terms.iter().filter(|t| t.contains(' ')).count() > 1000);
+}
+
+/// Run the sklearn-compatible profile (with `sets`) on the seed passages and compare its
+/// tables with the oracle in `tests/fixtures/<oracle>`; the run's vocabulary table.
+fn matches_oracle(oracle: &str, sets: &[&str]) -> DataFrame {
     let tmp = tempfile::tempdir().unwrap();
     let corpus = tmp.path().join("corpus");
     build_seeds_passages(&corpus);
     let out = tmp.path().join("out");
-    themata_ok(&[
+    let report = format!("report.dir={}", tmp.path().join("r").display());
+    let mut args = vec![
         "run",
         "pipelines/sklearn-compat.toml",
         "-q",
@@ -37,9 +57,13 @@ fn tfidf_matches_scikit_learn_oracle() {
         "--output",
         out.to_str().unwrap(),
         "--set",
-        &format!("report.dir={}", tmp.path().join("r").display()),
-    ]);
-    let oracle = root().join("tests/fixtures/oracle_seeds_passages");
+        &report,
+    ];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    themata_ok(&args);
+    let oracle = root().join("tests/fixtures").join(oracle);
 
     // documents: the same paths
     let o_docs = themata::tables::read(&oracle, "docs.parquet").unwrap();
@@ -119,4 +143,5 @@ fn tfidf_matches_scikit_learn_oracle() {
             weights[i]
         );
     }
+    vocab
 }

@@ -177,3 +177,73 @@ fn the_benchmark_pipelines_are_valid() {
         );
     }
 }
+
+#[test]
+fn with_bigrams_seed_phrases_match_as_phrases() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_example(tmp.path(), &["--set", "analyzer.ngrams=[1, 2]"]);
+    let out = tmp.path().join("out");
+    let seeds = table(&out, "theme_seeds.parquet");
+    let (seed, terms, label, status) = (
+        strs(&seeds, "seed"),
+        strs(&seeds, "terms"),
+        strs(&seeds, "label"),
+        strs(&seeds, "status"),
+    );
+    let at = |s: &str| seed.iter().position(|x| x == s).unwrap();
+    // "strategic patience" is the bigram, which the first document holds
+    let i = at("strategic patience");
+    assert_eq!(terms[i], "strateg patienc");
+    assert_eq!(label[i], "strategic patience");
+    assert_eq!(status[i], "live");
+    // a four-word seed is its bigrams, stop words dropped first: "no peace no war"
+    // reads as "peac war"
+    let i = at("no peace no war");
+    assert_eq!(terms[i], "peac war");
+    // one-word seeds stay words
+    assert_eq!(terms[at("doctrine")], "doctrin");
+    // the vocabulary holds the bigrams, labelled by their surface forms
+    let vocab = table(&out, "vocabulary.parquet");
+    let vterms = strs(&vocab, "term");
+    assert!(vterms.iter().any(|t| t == "nuclear deal"));
+    let sorted = {
+        let mut v = vterms.clone();
+        v.sort();
+        v
+    };
+    assert_eq!(vterms, sorted, "terms in code-point order");
+    // the analyze command shows the bigrams after the words
+    let p = tmp.path().join("bigrams.toml");
+    let text = std::fs::read_to_string(root().join("pipelines/khamenei.toml"))
+        .unwrap()
+        .replace("stem = true", "stem = true\nngrams = [1, 2]")
+        .replace(
+            "../corpus/khamenei",
+            root().join("corpus/khamenei").to_str().unwrap(),
+        )
+        .replace("../out/khamenei", tmp.path().join("out2").to_str().unwrap())
+        .replace(
+            "../reports/khamenei",
+            tmp.path().join("r2").to_str().unwrap(),
+        );
+    std::fs::write(&p, text).unwrap();
+    let o = themata(&["analyze", p.to_str().unwrap(), "the nuclear deal's end"]);
+    assert!(o.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "nuclear\tnuclear\ndeal\tdeal\nend\tend\nnuclear deal\tnuclear deal\ndeal end\tdeal end\n"
+    );
+    // a bad range names the key, exit 2
+    let (code, err) = themata_in(
+        tmp.path(),
+        &[
+            "run",
+            p.to_str().unwrap(),
+            "-q",
+            "--set",
+            "analyzer.ngrams=[2, 1]",
+        ],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("analyzer.ngrams"), "{err}");
+}

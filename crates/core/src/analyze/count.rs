@@ -7,7 +7,7 @@
 //! Terms are numbered in code-point order at every step, so a merge renumbers a row without
 //! reordering it, and the result does not depend on where the slices end.
 
-use super::{Analyzer, Token};
+use super::{Analyzer, Ngrams, Token};
 use crate::analyze::for_each_word;
 use crate::model::SparseRows;
 use crate::{Observer, Task};
@@ -29,7 +29,16 @@ struct ChunkWords<'t> {
     keys: Vec<ShortWord>,
     /// Occurrences of each chunk word in the chunk.
     occurrences: Vec<u64>,
-    /// Rows as CSR over chunk word ids, each row in order of first occurrence.
+    /// Rows over chunk word ids, each row in order of first occurrence.
+    rows: Rows,
+    /// With n-grams: every word of every row in text order, as chunk word ids (row `r` is
+    /// `seq[seq_ptr[r]..seq_ptr[r + 1]]`); empty otherwise.
+    seq: Vec<u32>,
+    seq_ptr: Vec<usize>,
+}
+
+/// Rows of a chunk as CSR: row `r` holds `ids[indptr[r]..indptr[r + 1]]` with their counts.
+struct Rows {
     indptr: Vec<usize>,
     ids: Vec<u32>,
     counts: Vec<u32>,
@@ -85,8 +94,13 @@ struct Seen {
 /// What a word or term id becomes when the word is dropped by the analyzer.
 const DROPPED: u32 = u32::MAX;
 
-/// Segment a chunk of texts and count the occurrences of each distinct word segment.
-fn segment_chunk<'t>(scratch: &mut Scratch<'t>, texts: &[&'t str]) -> ChunkWords<'t> {
+/// Segment a chunk of texts and count the occurrences of each distinct word segment; with
+/// `sequence`, also keep each row's words in text order (for n-grams).
+fn segment_chunk<'t>(
+    scratch: &mut Scratch<'t>,
+    texts: &[&'t str],
+    sequence: bool,
+) -> ChunkWords<'t> {
     let Scratch { short, long } = scratch;
     short.clear();
     long.clear();
@@ -97,14 +111,22 @@ fn segment_chunk<'t>(scratch: &mut Scratch<'t>, texts: &[&'t str]) -> ChunkWords
         words: Vec::with_capacity(bytes / 64),
         keys: Vec::with_capacity(bytes / 64),
         occurrences: vec![],
-        indptr: Vec::with_capacity(texts.len() + 1),
-        ids: Vec::with_capacity(bytes / 8),
-        counts: Vec::with_capacity(bytes / 8),
+        rows: Rows {
+            indptr: Vec::with_capacity(texts.len() + 1),
+            ids: Vec::with_capacity(bytes / 8),
+            counts: Vec::with_capacity(bytes / 8),
+        },
+        seq: vec![],
+        seq_ptr: vec![],
     };
-    out.indptr.push(0);
+    let rows = &mut out.rows;
+    rows.indptr.push(0);
+    if sequence {
+        out.seq_ptr.push(0);
+    }
     for (r, &text) in texts.iter().enumerate() {
         let r = r as u32;
-        let start = out.ids.len();
+        let start = rows.ids.len();
         for_each_word(text, |word| {
             let key = if word.len() <= ShortWord::MAX_LEN {
                 // the word is a slice of the text
@@ -127,22 +149,209 @@ fn segment_chunk<'t>(scratch: &mut Scratch<'t>, texts: &[&'t str]) -> ChunkWords
             } else {
                 long.entry(word).or_insert_with(new_word)
             };
+            if sequence {
+                out.seq.push(seen.id);
+            }
             if seen.row == r {
-                out.counts[start + seen.place as usize] += 1;
+                rows.counts[start + seen.place as usize] += 1;
             } else {
                 seen.row = r;
-                seen.place = (out.ids.len() - start) as u32;
-                out.ids.push(seen.id);
-                out.counts.push(1);
+                seen.place = (rows.ids.len() - start) as u32;
+                rows.ids.push(seen.id);
+                rows.counts.push(1);
             }
         });
-        out.indptr.push(out.ids.len());
+        rows.indptr.push(rows.ids.len());
+        if sequence {
+            out.seq_ptr.push(out.seq.len());
+        }
     }
     out.occurrences = vec![0; out.words.len()];
-    for (&id, &n) in out.ids.iter().zip(&out.counts) {
+    for (&id, &n) in out.rows.ids.iter().zip(&out.rows.counts) {
         out.occurrences[id as usize] += n as u64;
     }
     out
+}
+
+/// An n-gram as corpus word ids, padded with [`DROPPED`].
+type Gram = [u32; Ngrams::MAX];
+
+/// One chunk's n-grams: its distinct n-grams in order of first occurrence (the index is the
+/// chunk n-gram id), their occurrences, and its rows over them.
+struct ChunkGrams {
+    grams: Vec<Gram>,
+    occurrences: Vec<u64>,
+    rows: Rows,
+}
+
+/// The n-grams of a chunk's rows (sizes `ng`, at least 2): `map` gives each chunk word's
+/// corpus word id, `kept` whether the analyzer keeps a corpus word. Dropped words are
+/// skipped before the n-grams are formed.
+fn chunk_grams(chunk: &ChunkWords, map: &[u32], kept: &[bool], ng: Ngrams) -> ChunkGrams {
+    let mut index: FxHashMap<Gram, Seen> = FxHashMap::default();
+    let mut out = ChunkGrams {
+        grams: vec![],
+        occurrences: vec![],
+        rows: Rows {
+            indptr: vec![0],
+            ids: vec![],
+            counts: vec![],
+        },
+    };
+    let rows = &mut out.rows;
+    let mut words: Vec<u32> = Vec::new();
+    for r in 0..chunk.seq_ptr.len().saturating_sub(1) {
+        let start = rows.ids.len();
+        words.clear();
+        words.extend(
+            chunk.seq[chunk.seq_ptr[r]..chunk.seq_ptr[r + 1]]
+                .iter()
+                .map(|&c| map[c as usize])
+                .filter(|&w| kept[w as usize]),
+        );
+        for n in ng.min.max(2)..=ng.max {
+            for window in words.windows(n) {
+                let mut g = [DROPPED; Ngrams::MAX];
+                g[..n].copy_from_slice(window);
+                let seen = index.entry(g).or_insert_with(|| {
+                    out.grams.push(g);
+                    Seen {
+                        id: (out.grams.len() - 1) as u32,
+                        row: DROPPED,
+                        place: 0,
+                    }
+                });
+                if seen.row == r as u32 {
+                    rows.counts[start + seen.place as usize] += 1;
+                } else {
+                    seen.row = r as u32;
+                    seen.place = (rows.ids.len() - start) as u32;
+                    rows.ids.push(seen.id);
+                    rows.counts.push(1);
+                }
+            }
+        }
+        rows.indptr.push(rows.ids.len());
+    }
+    out.occurrences = vec![0; out.grams.len()];
+    for (&id, &n) in out.rows.ids.iter().zip(&out.rows.counts) {
+        out.occurrences[id as usize] += n as u64;
+    }
+    out
+}
+
+/// The n-gram terms of the chunks' rows (rows in chunk order, named `ids`), counted as the
+/// words are: distinct n-grams merged in chunk order, each named once (its words' terms and
+/// surface forms joined by a space), sorted by (term, surface form, n-gram) so that terms
+/// come out in code-point order on any number of threads, rows mapped and summed.
+fn count_grams(
+    chunks: &[ChunkWords],
+    chunk_maps: &[Vec<u32>],
+    tokens: &[Option<Token>],
+    ng: Ngrams,
+    ids: &[u32],
+) -> TermCounts {
+    let kept: Vec<bool> = tokens.iter().map(Option::is_some).collect();
+    let mut parts: Vec<ChunkGrams> = chunks
+        .par_iter()
+        .zip(chunk_maps)
+        .map(|(chunk, map)| chunk_grams(chunk, map, &kept, ng))
+        .collect();
+    let mut index: FxHashMap<Gram, u32> = FxHashMap::default();
+    let mut grams: Vec<Gram> = Vec::new();
+    let mut occurrences: Vec<u64> = Vec::new();
+    let part_maps: Vec<Vec<u32>> = parts
+        .iter()
+        .map(|part| {
+            part.grams
+                .iter()
+                .zip(&part.occurrences)
+                .map(|(g, &n)| {
+                    let id = *index.entry(*g).or_insert_with(|| {
+                        grams.push(*g);
+                        occurrences.push(0);
+                        (grams.len() - 1) as u32
+                    });
+                    occurrences[id as usize] += n;
+                    id
+                })
+                .collect()
+        })
+        .collect();
+    drop(index);
+    // an n-gram's term, or surface form: its words' joined by a space
+    let join = |g: &Gram, surface: bool| -> String {
+        let mut s = String::new();
+        for &w in g.iter().take_while(|&&w| w != DROPPED) {
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            let t = tokens[w as usize].as_ref().expect("a kept word");
+            s.push_str(if surface { &t.surface } else { &t.term });
+        }
+        s
+    };
+    let mut named: Vec<(String, String, u32)> = grams
+        .par_iter()
+        .enumerate()
+        .map(|(i, g)| (join(g, false), join(g, true), i as u32))
+        .collect();
+    drop(grams);
+    named.par_sort_unstable();
+    let mut ranks = vec![DROPPED; occurrences.len()];
+    let mut terms: Vec<String> = Vec::new();
+    let mut surfaces: Vec<Vec<(String, u64)>> = Vec::new();
+    for (term, surface, g) in named {
+        if terms.last() != Some(&term) {
+            terms.push(term);
+            surfaces.push(vec![]);
+        }
+        ranks[g as usize] = (terms.len() - 1) as u32;
+        let list = surfaces.last_mut().expect("pushed");
+        let n = occurrences[g as usize];
+        match list.last_mut() {
+            Some((form, m)) if *form == surface => *m += n,
+            _ => list.push((surface, n)),
+        }
+    }
+    parts
+        .par_iter_mut()
+        .zip(&part_maps)
+        .for_each(|(part, map)| {
+            let to: Vec<u32> = map.iter().map(|&g| ranks[g as usize]).collect();
+            term_rows(&mut part.rows, &to);
+        });
+    let rows: Vec<&Rows> = parts.iter().map(|p| &p.rows).collect();
+    counted(terms, surfaces, ids, concat(&rows))
+}
+
+/// A [`TermCounts`] of its terms, surface forms and rows (as [`concat`] gives them): the
+/// document frequencies and occurrences counted from the rows.
+fn counted(
+    terms: Vec<String>,
+    surfaces: Vec<Vec<(String, u64)>>,
+    ids: &[u32],
+    (indptr, cols, counts): (Vec<usize>, Vec<u32>, Vec<u32>),
+) -> TermCounts {
+    let mut df = vec![0u32; terms.len()];
+    let mut cf = vec![0u64; terms.len()];
+    for (&t, &c) in cols.iter().zip(&counts) {
+        df[t as usize] += 1;
+        cf[t as usize] += c as u64;
+    }
+    TermCounts {
+        terms,
+        surfaces,
+        df,
+        cf,
+        rows: SparseRows {
+            row_ids: ids.to_vec(),
+            indptr,
+            cols,
+            counts,
+            values: vec![],
+        },
+    }
 }
 
 /// The terms of a slice of passages: the state of the analyze step, which merges.
@@ -203,10 +412,11 @@ impl TermCounts {
         observer: &dyn Observer,
     ) -> TermCounts {
         assert_eq!(ids.len(), texts.len(), "one id per text");
+        let ngrams = analyzer.ngram_range();
         let mut chunks: Vec<ChunkWords> = texts
             .par_chunks(chunk)
             .map_init(Scratch::default, |scratch, c| {
-                let r = segment_chunk(scratch, c);
+                let r = segment_chunk(scratch, c, ngrams.has_phrases());
                 observer.advance(Task::Analyze, c.len() as u64);
                 r
             })
@@ -286,111 +496,85 @@ impl TermCounts {
             per_term.push(list);
         }
         drop(kept);
+        let grams = ngrams
+            .has_phrases()
+            .then(|| count_grams(&chunks, &chunk_maps, &tokens, ngrams, ids));
+        if ngrams.min > 1 {
+            return grams.expect("n-grams of 2 words or more");
+        }
 
         // each chunk's rows over sorted term ids
         chunks
             .par_iter_mut()
             .zip(&chunk_maps)
-            .for_each(|(chunk, map)| term_rows(chunk, map, &word_ranks));
-        let (indptr, cols, counts) = concat(&chunks);
-        let mut df = vec![0u32; terms.len()];
-        let mut cf = vec![0u64; terms.len()];
-        for (&t, &c) in cols.iter().zip(&counts) {
-            df[t as usize] += 1;
-            cf[t as usize] += c as u64;
+            .for_each(|(chunk, map)| {
+                let to: Vec<u32> = map.iter().map(|&w| word_ranks[w as usize]).collect();
+                term_rows(&mut chunk.rows, &to);
+            });
+        let rows: Vec<&Rows> = chunks.iter().map(|c| &c.rows).collect();
+        let words = counted(
+            terms.iter().map(|t| t.to_string()).collect(),
+            per_term,
+            ids,
+            concat(&rows),
+        );
+        match grams {
+            Some(grams) => words.join_columns(grams),
+            None => words,
         }
-        TermCounts {
-            terms: terms.iter().map(|t| t.to_string()).collect(),
-            surfaces: per_term,
-            df,
-            cf,
-            rows: SparseRows {
-                row_ids: ids.to_vec(),
-                indptr,
-                cols,
-                counts,
-                values: vec![],
-            },
+    }
+
+    /// The counts of the same passages over `self`'s terms and `other`'s (which share none,
+    /// as words and n-grams do): the union of the terms in code-point order, each row the
+    /// union of its two rows.
+    fn join_columns(self, other: TermCounts) -> TermCounts {
+        assert_eq!(self.rows.row_ids, other.rows.row_ids, "the same passages");
+        let (united, a_new, b_new, a_rows, b_rows) = unite(self, other);
+        let mut rows = SparseRows::empty();
+        let (mut cols, mut counts) = (Vec::new(), Vec::new());
+        for r in 0..a_rows.n_rows() {
+            let (ac, an) = a_rows.row_counts(r);
+            let (bc, bn) = b_rows.row_counts(r);
+            cols.clear();
+            counts.clear();
+            let (mut i, mut j) = (0, 0);
+            loop {
+                let a = ac.get(i).map(|&c| a_new[c as usize]);
+                let b = bc.get(j).map(|&c| b_new[c as usize]);
+                match (a, b) {
+                    (None, None) => break,
+                    (Some(a), b) if b.is_none_or(|b| a < b) => {
+                        cols.push(a);
+                        counts.push(an[i]);
+                        i += 1;
+                    }
+                    (_, b) => {
+                        cols.push(b.unwrap_or_default());
+                        counts.push(bn[j]);
+                        j += 1;
+                    }
+                }
+            }
+            rows.push_row(a_rows.row_ids[r], &cols, &counts, &[]);
         }
+        TermCounts { rows, ..united }
     }
 
     /// The counts of `self`'s passages followed by `other`'s: the union of the terms (in
     /// code-point order), counts and document frequencies added, rows appended.
-    pub fn merge(mut self, mut other: TermCounts) -> TermCounts {
-        let (na, nb) = (self.terms.len(), other.terms.len());
-        let mut a_new = vec![0u32; na];
-        let mut b_new = vec![0u32; nb];
-        let mut terms = Vec::with_capacity(na.max(nb));
-        let mut surfaces = Vec::with_capacity(na.max(nb));
-        let (mut df, mut cf) = (
-            Vec::with_capacity(na.max(nb)),
-            Vec::with_capacity(na.max(nb)),
-        );
-        let (mut a_terms, mut b_terms) = (
-            std::mem::take(&mut self.terms).into_iter().peekable(),
-            std::mem::take(&mut other.terms).into_iter().peekable(),
-        );
-        let (mut a_surf, mut b_surf) = (
-            std::mem::take(&mut self.surfaces).into_iter(),
-            std::mem::take(&mut other.surfaces).into_iter(),
-        );
-        let (mut i, mut j) = (0usize, 0usize);
-        loop {
-            let side = match (a_terms.peek(), b_terms.peek()) {
-                (None, None) => break,
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some(a), Some(b)) => a.cmp(b),
-            };
-            let id = terms.len() as u32;
-            match side {
-                std::cmp::Ordering::Less => {
-                    terms.push(a_terms.next().expect("peeked"));
-                    surfaces.push(a_surf.next().expect("one list per term"));
-                    df.push(self.df[i]);
-                    cf.push(self.cf[i]);
-                    a_new[i] = id;
-                    i += 1;
-                }
-                std::cmp::Ordering::Greater => {
-                    terms.push(b_terms.next().expect("peeked"));
-                    surfaces.push(b_surf.next().expect("one list per term"));
-                    df.push(other.df[j]);
-                    cf.push(other.cf[j]);
-                    b_new[j] = id;
-                    j += 1;
-                }
-                std::cmp::Ordering::Equal => {
-                    terms.push(a_terms.next().expect("peeked"));
-                    b_terms.next();
-                    surfaces.push(merge_surfaces(
-                        a_surf.next().expect("one list per term"),
-                        b_surf.next().expect("one list per term"),
-                    ));
-                    df.push(self.df[i] + other.df[j]);
-                    cf.push(self.cf[i] + other.cf[j]);
-                    a_new[i] = id;
-                    b_new[j] = id;
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
+    pub fn merge(self, other: TermCounts) -> TermCounts {
+        let (united, a_new, b_new, mut a_rows, mut b_rows) = unite(self, other);
         // the new ids keep the order of the old ones: rows stay sorted
-        for c in &mut self.rows.cols {
+        for c in &mut a_rows.cols {
             *c = a_new[*c as usize];
         }
-        for c in &mut other.rows.cols {
+        for c in &mut b_rows.cols {
             *c = b_new[*c as usize];
         }
-        let mut rows = self.rows;
-        rows.append(other.rows);
+        a_rows.append(b_rows);
         TermCounts {
-            terms,
-            surfaces,
-            df,
-            cf,
-            rows,
+            rows: a_rows,
+            ..united
         }
     }
 
@@ -497,6 +681,85 @@ impl TermCounts {
     }
 }
 
+/// The terms of `a` and `b` as one list in code-point order, with their surface forms,
+/// document frequencies and occurrences added (the rows left empty); each side's old term
+/// id → new id (in the same order, so sorted rows stay sorted once renumbered); and the two
+/// sides' rows as they were.
+fn unite(
+    mut a: TermCounts,
+    mut b: TermCounts,
+) -> (TermCounts, Vec<u32>, Vec<u32>, SparseRows, SparseRows) {
+    let (this, other) = (&mut a, &mut b);
+    let (na, nb) = (this.terms.len(), other.terms.len());
+    let mut a_new = vec![0u32; na];
+    let mut b_new = vec![0u32; nb];
+    let mut terms = Vec::with_capacity(na.max(nb));
+    let mut surfaces = Vec::with_capacity(na.max(nb));
+    let (mut df, mut cf) = (
+        Vec::with_capacity(na.max(nb)),
+        Vec::with_capacity(na.max(nb)),
+    );
+    let (mut a_terms, mut b_terms) = (
+        std::mem::take(&mut this.terms).into_iter().peekable(),
+        std::mem::take(&mut other.terms).into_iter().peekable(),
+    );
+    let (mut a_surf, mut b_surf) = (
+        std::mem::take(&mut this.surfaces).into_iter(),
+        std::mem::take(&mut other.surfaces).into_iter(),
+    );
+    let (mut i, mut j) = (0usize, 0usize);
+    loop {
+        let side = match (a_terms.peek(), b_terms.peek()) {
+            (None, None) => break,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some(a), Some(b)) => a.cmp(b),
+        };
+        let id = terms.len() as u32;
+        match side {
+            std::cmp::Ordering::Less => {
+                terms.push(a_terms.next().expect("peeked"));
+                surfaces.push(a_surf.next().expect("one list per term"));
+                df.push(this.df[i]);
+                cf.push(this.cf[i]);
+                a_new[i] = id;
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                terms.push(b_terms.next().expect("peeked"));
+                surfaces.push(b_surf.next().expect("one list per term"));
+                df.push(other.df[j]);
+                cf.push(other.cf[j]);
+                b_new[j] = id;
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                terms.push(a_terms.next().expect("peeked"));
+                b_terms.next();
+                surfaces.push(merge_surfaces(
+                    a_surf.next().expect("one list per term"),
+                    b_surf.next().expect("one list per term"),
+                ));
+                df.push(this.df[i] + other.df[j]);
+                cf.push(this.cf[i] + other.cf[j]);
+                a_new[i] = id;
+                b_new[j] = id;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let (a_rows, b_rows) = (std::mem::take(&mut a.rows), std::mem::take(&mut b.rows));
+    let united = TermCounts {
+        terms,
+        surfaces,
+        df,
+        cf,
+        rows: SparseRows::empty(),
+    };
+    (united, a_new, b_new, a_rows, b_rows)
+}
+
 /// The items of `v` whose `keep` is true, in order.
 fn only<T>(v: Vec<T>, keep: &[bool]) -> Vec<T> {
     v.into_iter()
@@ -530,11 +793,10 @@ fn merge_surfaces(a: Vec<(String, u64)>, b: Vec<(String, u64)>) -> Vec<(String, 
     out
 }
 
-/// Turn a chunk's rows from chunk words into term ids, in place: `map` gives each chunk
-/// word's corpus word id and `word_ranks` each corpus word's term id (or [`DROPPED`]).
-/// Dropped words go, words with the same term add up, and each row is sorted by term id.
-fn term_rows(chunk: &mut ChunkWords, map: &[u32], word_ranks: &[u32]) {
-    let terms: Vec<u32> = map.iter().map(|&w| word_ranks[w as usize]).collect();
+/// Turn a chunk's rows from chunk ids (of words or n-grams) into term ids, in place: `terms`
+/// gives each chunk id's term id (or [`DROPPED`]). Dropped ones go, ids with the same term add
+/// up, and each row is sorted by term id.
+fn term_rows(chunk: &mut Rows, terms: &[u32]) {
     // (term id << 32 | count): sorting sorts by term id
     let mut row: Vec<u64> = Vec::new();
     // rows are read from `a..b` and written from `end` on (`end <= a`: a row only shrinks)
@@ -573,7 +835,7 @@ fn term_rows(chunk: &mut ChunkWords, map: &[u32], word_ranks: &[u32]) {
 
 /// The chunks' rows one after the other, as one CSR matrix (`indptr`, `term_ids`, `counts`),
 /// copied in parallel.
-fn concat(parts: &[ChunkWords]) -> (Vec<usize>, Vec<u32>, Vec<u32>) {
+fn concat(parts: &[&Rows]) -> (Vec<usize>, Vec<u32>, Vec<u32>) {
     let n_rows: usize = parts.iter().map(|p| p.indptr.len() - 1).sum();
     let nnz: usize = parts.iter().map(|p| p.ids.len()).sum();
     let mut indptr = vec![0usize; n_rows + 1];
@@ -583,7 +845,7 @@ fn concat(parts: &[ChunkWords]) -> (Vec<usize>, Vec<u32>, Vec<u32>) {
     let mut places = Vec::with_capacity(parts.len());
     let (mut i_rest, mut t_rest, mut c_rest) = (&mut indptr[1..], &mut ids[..], &mut counts[..]);
     let mut base = 0;
-    for p in parts {
+    for &p in parts {
         let (i, ir) = std::mem::take(&mut i_rest).split_at_mut(p.indptr.len() - 1);
         let (t, tr) = std::mem::take(&mut t_rest).split_at_mut(p.ids.len());
         let (c, cr) = std::mem::take(&mut c_rest).split_at_mut(p.ids.len());
@@ -657,13 +919,22 @@ mod tests {
             .iter()
             .map(|text| {
                 let mut row = BTreeMap::new();
-                for tok in text.unicode_words().filter_map(|w| a.analyze_word(w).ok()) {
-                    *row.entry(tok.term.to_string()).or_insert(0) += 1;
-                    *surfaces
-                        .entry(tok.term.to_string())
-                        .or_default()
-                        .entry(tok.surface.to_string())
-                        .or_insert(0) += 1;
+                let toks: Vec<Token> = text
+                    .unicode_words()
+                    .filter_map(|w| a.analyze_word(w).ok())
+                    .collect();
+                let ng = a.ngram_range();
+                for n in ng.min..=ng.max {
+                    for w in toks.windows(n) {
+                        let term: Vec<&str> = w.iter().map(|t| t.term.as_ref()).collect();
+                        let surface: Vec<&str> = w.iter().map(|t| t.surface.as_ref()).collect();
+                        *row.entry(term.join(" ")).or_insert(0) += 1;
+                        *surfaces
+                            .entry(term.join(" "))
+                            .or_default()
+                            .entry(surface.join(" "))
+                            .or_insert(0) += 1;
+                    }
                 }
                 row
             })
@@ -723,10 +994,21 @@ mod tests {
                 stem: false,
                 ..Default::default()
             },
+            AnalyzerParams {
+                ngrams: Ngrams { min: 1, max: 2 },
+                ..Default::default()
+            },
+            AnalyzerParams {
+                ngrams: Ngrams { min: 2, max: 3 },
+                min_token_len: 3,
+                ..Default::default()
+            },
         ] {
             let a = Analyzer::new(&settings).unwrap();
             let want = plain_count(&a, &texts);
             assert!(want.terms.len() > 15, "{:?}", want.terms);
+            let phrases = want.terms.iter().filter(|t| t.contains(' ')).count();
+            assert_eq!(phrases > 0, settings.ngrams.has_phrases());
             for (texts, want) in [(&texts[..], want), (&ties[..], plain_count(&a, &ties))] {
                 for chunk in [1, 7, 64, CHUNK] {
                     let ids: Vec<u32> = (0..texts.len() as u32).collect();
@@ -737,12 +1019,78 @@ mod tests {
                     assert_eq!(got.rows.indptr, want.rows.indptr, "chunks of {chunk}");
                     assert_eq!(got.rows.cols, want.rows.cols, "chunks of {chunk}");
                     assert_eq!(got.rows.counts, want.rows.counts, "chunks of {chunk}");
+                    let mut df = vec![0u32; got.terms.len()];
+                    for &c in &got.rows.cols {
+                        df[c as usize] += 1;
+                    }
+                    assert_eq!(got.df, df, "chunks of {chunk}");
                 }
             }
         }
         let c = count(&Analyzer::new(&AnalyzerParams::default()).unwrap(), &ties);
         assert_eq!(c.terms, ["leader", "negoti"]);
         assert_eq!(c.labels, ["leader", "negotiating"]);
+    }
+
+    #[test]
+    fn bigrams_skip_stop_words_and_are_named_as_scikit_learn_names_them() {
+        let a = Analyzer::new(&AnalyzerParams {
+            ngrams: Ngrams { min: 1, max: 2 },
+            ..Default::default()
+        })
+        .unwrap();
+        let c = count(
+            &a,
+            &["The nuclear deal, and the nuclear deals.", "Nuclear. Deal!"],
+        );
+        assert_eq!(c.terms, ["deal", "deal nuclear", "nuclear", "nuclear deal"]);
+        // a phrase's label is its most frequent surface form (ties: the smallest)
+        assert_eq!(
+            c.labels,
+            ["deal", "deal nuclear", "nuclear", "nuclear deal"]
+        );
+        assert_eq!(c.rows.row_counts(0), (&[0, 1, 2, 3][..], &[2, 1, 2, 2][..]));
+        // n-grams do not stop at punctuation (scikit-learn's do not), but at the passage
+        assert_eq!(c.rows.row_counts(1), (&[0, 2, 3][..], &[1, 1, 1][..]));
+        assert_eq!((c.df[3], c.cf[3]), (2, 3));
+        let only = Analyzer::new(&AnalyzerParams {
+            ngrams: Ngrams { min: 2, max: 2 },
+            ..Default::default()
+        })
+        .unwrap();
+        let c = count(&only, &["nuclear deal talks", "deal"]);
+        assert_eq!(c.terms, ["deal talk", "nuclear deal"]);
+        assert_eq!(c.rows.row_counts(1).0, &[] as &[u32]);
+    }
+
+    #[test]
+    fn partials_with_bigrams_merge_to_the_whole_on_any_threads() {
+        let texts = generated(700, 17);
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let ids: Vec<u32> = (0..texts.len() as u32).collect();
+        let a = Analyzer::new(&AnalyzerParams {
+            ngrams: Ngrams { min: 1, max: 2 },
+            ..Default::default()
+        })
+        .unwrap();
+        let whole = TermCounts::partial(&a, &ids, &texts, &Silent);
+        let merged = TermCounts::partial(&a, &ids[..333], &texts[..333], &Silent)
+            .merge(TermCounts::partial(&a, &ids[333..], &texts[333..], &Silent));
+        assert_eq!(merged, whole);
+        let gone = TermCounts::partial(&a, &ids[600..], &texts[600..], &Silent);
+        assert_eq!(
+            whole.clone().subtract(&gone),
+            TermCounts::partial(&a, &ids[..600], &texts[..600], &Silent)
+        );
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| TermCounts::partial(&a, &ids, &texts, &Silent))
+        };
+        assert_eq!(run(1), whole);
+        assert_eq!(run(3), whole);
     }
 
     #[test]

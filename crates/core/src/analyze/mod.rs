@@ -57,6 +57,60 @@ pub struct AnalyzerParams {
     pub keep_numbers: bool,
     /// Apply the Snowball stemmer of the language.
     pub stem: bool,
+    /// The n-gram sizes counted as terms (scikit-learn's `ngram_range`): `[1, 1]` single
+    /// words, `[1, 2]` words and bigrams. Left out of the written settings when `[1, 1]`.
+    #[serde(skip_serializing_if = "Ngrams::is_unigrams")]
+    pub ngrams: Ngrams,
+}
+
+/// The n-gram sizes counted as terms, `min..=max` (`analyzer.ngrams = [min, max]`).
+///
+/// An n-gram is `n` consecutive kept tokens of a passage (dropped words — stop words, short
+/// tokens, numbers when they are not kept — are skipped first, as scikit-learn drops stop
+/// words before it forms n-grams); its term is the tokens' terms joined by one space, as
+/// scikit-learn names it, and its surface form their surface forms joined the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "[usize; 2]", into = "[usize; 2]")]
+pub struct Ngrams {
+    /// The smallest n.
+    pub min: usize,
+    /// The largest n.
+    pub max: usize,
+}
+
+impl Ngrams {
+    /// The largest n supported.
+    pub const MAX: usize = 3;
+    /// Single words only (the default).
+    pub const UNIGRAMS: Ngrams = Ngrams { min: 1, max: 1 };
+
+    /// Whether only single words are counted.
+    pub fn is_unigrams(&self) -> bool {
+        *self == Ngrams::UNIGRAMS
+    }
+
+    /// Whether n-grams of more than one word are counted.
+    pub fn has_phrases(&self) -> bool {
+        self.max >= 2
+    }
+}
+
+impl Default for Ngrams {
+    fn default() -> Self {
+        Ngrams::UNIGRAMS
+    }
+}
+
+impl From<[usize; 2]> for Ngrams {
+    fn from([min, max]: [usize; 2]) -> Self {
+        Ngrams { min, max }
+    }
+}
+
+impl From<Ngrams> for [usize; 2] {
+    fn from(n: Ngrams) -> Self {
+        [n.min, n.max]
+    }
 }
 
 impl Default for AnalyzerParams {
@@ -69,6 +123,7 @@ impl Default for AnalyzerParams {
             min_token_len: 1,
             keep_numbers: true,
             stem: true,
+            ngrams: Ngrams::UNIGRAMS,
         }
     }
 }
@@ -86,6 +141,17 @@ impl AnalyzerParams {
             return Err(ParamError::new(
                 "analyzer.min_token_len",
                 "must be at least 1",
+            ));
+        }
+        let Ngrams { min, max } = self.ngrams;
+        if min < 1 || min > max || max > Ngrams::MAX {
+            return Err(ParamError::new(
+                "analyzer.ngrams",
+                format!(
+                    "must be [min, max] with 1 <= min <= max <= {} (got [{min}, {max}]): \
+                     [1, 1] words, [1, 2] words and bigrams",
+                    Ngrams::MAX
+                ),
             ));
         }
         Ok(())
@@ -161,6 +227,7 @@ pub struct Analyzer {
     stop: StopWordFilter,
     stemmer: Stemmer,
     language: &'static str,
+    ngrams: Ngrams,
 }
 
 /// Builds an [`Analyzer`] step by step.
@@ -194,6 +261,12 @@ impl AnalyzerBuilder {
         self
     }
 
+    /// The n-gram sizes counted as terms.
+    pub fn ngrams(mut self, ngrams: Ngrams) -> Self {
+        self.analyzer.ngrams = ngrams;
+        self
+    }
+
     /// The analyzer.
     pub fn build(mut self) -> Analyzer {
         let (algorithm, _) = language(self.analyzer.language).expect("a known language");
@@ -216,6 +289,7 @@ impl Analyzer {
                 stop: StopWordFilter::default(),
                 stemmer: Stemmer::new(algorithm, true),
                 language: name,
+                ngrams: Ngrams::UNIGRAMS,
             },
             stem: true,
         })
@@ -234,12 +308,18 @@ impl Analyzer {
             .min_token_len(params.min_token_len)
             .keep_numbers(params.keep_numbers)
             .stem(params.stem)
+            .ngrams(params.ngrams)
             .build())
     }
 
     /// The language's name.
     pub fn language(&self) -> &'static str {
         self.language
+    }
+
+    /// The n-gram sizes counted as terms.
+    pub fn ngram_range(&self) -> Ngrams {
+        self.ngrams
     }
 
     /// Steps 2–6 for one word segment.
@@ -275,6 +355,36 @@ impl Analyzer {
     /// The terms of a text as owned strings (for seeds and tests).
     pub fn terms(&self, text: &str) -> Vec<String> {
         self.tokens(text).map(|t| t.term.into_owned()).collect()
+    }
+
+    /// Every term a text counts as, with its surface form: with single words its tokens;
+    /// with n-grams, the n-grams of each size counted (smallest first, each in text order),
+    /// as the counting step forms them.
+    pub fn counted_terms(&self, text: &str) -> Vec<(String, String)> {
+        let tokens: Vec<Token> = self.tokens(text).collect();
+        let mut out = Vec::new();
+        for n in self.ngrams.min..=self.ngrams.max {
+            for w in tokens.windows(n) {
+                let term: Vec<&str> = w.iter().map(|t| t.term.as_ref()).collect();
+                let surface: Vec<&str> = w.iter().map(|t| t.surface.as_ref()).collect();
+                out.push((term.join(" "), surface.join(" ")));
+            }
+        }
+        out
+    }
+
+    /// The terms a theme's seed word (or phrase) stands for. With single words only, the
+    /// terms of its words (a bag of words). With n-grams, a seed of several words is a
+    /// phrase: its n-grams of the largest size counted that fits it ("nuclear deal" is the
+    /// bigram `nuclear deal`; a three-word seed with bigrams is its two bigrams); a
+    /// one-word seed is its word's term.
+    pub fn seed_terms(&self, seed: &str) -> Vec<String> {
+        let terms = self.terms(seed);
+        if !self.ngrams.has_phrases() || terms.len() < 2 {
+            return terms;
+        }
+        let n = terms.len().min(self.ngrams.max);
+        terms.windows(n).map(|w| w.join(" ")).collect()
     }
 
     /// Whether a folded token is a stop word.
@@ -363,6 +473,50 @@ mod tests {
             s.extra_stop_words = word_list("# comment\nKhamenei\nIran’s\n\n");
         });
         assert_eq!(a.terms("Khamenei and Iran's leader"), ["and", "leader"]);
+    }
+
+    #[test]
+    fn seeds_of_several_words_are_phrases_with_ngrams() {
+        let words = analyzer(|_| {});
+        assert_eq!(words.seed_terms("nuclear deal"), ["nuclear", "deal"]);
+        let phrases = analyzer(|s| s.ngrams = Ngrams { min: 1, max: 2 });
+        assert_eq!(phrases.seed_terms("nuclear deal"), ["nuclear deal"]);
+        assert_eq!(phrases.seed_terms("Negotiations"), ["negoti"]);
+        // stop words are dropped before the n-grams are formed, as in the text
+        assert_eq!(phrases.seed_terms("no peace, no war"), ["peac war"]);
+        assert_eq!(
+            phrases.seed_terms("Assembly of Experts said"),
+            ["assembl expert", "expert said"]
+        );
+        let trigrams = analyzer(|s| s.ngrams = Ngrams { min: 1, max: 3 });
+        assert_eq!(
+            trigrams.seed_terms("Assembly of Experts said"),
+            ["assembl expert said"]
+        );
+        assert!(phrases.seed_terms("the of").is_empty());
+    }
+
+    #[test]
+    fn ngrams_are_read_as_a_pair_and_checked() {
+        let p: AnalyzerParams = serde_json::from_str(r#"{"ngrams": [1, 2]}"#).unwrap();
+        assert_eq!(p.ngrams, Ngrams { min: 1, max: 2 });
+        assert!(p.check().is_ok());
+        // the default is not written, so settings written before n-grams read the same
+        let json = serde_json::to_value(AnalyzerParams::default()).unwrap();
+        assert!(json.get("ngrams").is_none());
+        assert_eq!(
+            serde_json::to_value(&p).unwrap()["ngrams"],
+            serde_json::json!([1, 2])
+        );
+        for bad in [[0, 1], [2, 1], [1, 4]] {
+            let p = AnalyzerParams {
+                ngrams: bad.into(),
+                ..Default::default()
+            };
+            let e = p.check().unwrap_err();
+            assert_eq!(e.key, "analyzer.ngrams");
+            assert!(e.message.contains(&format!("{bad:?}")), "{}", e.message);
+        }
     }
 
     #[test]

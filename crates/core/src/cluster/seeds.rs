@@ -17,7 +17,8 @@ pub fn seed_centroids(
     let mut seeds = Vec::new();
     for (k, theme) in themes.iter().enumerate() {
         for seed in &theme.seeds {
-            let terms = analyzer.terms(seed);
+            // a phrase with n-grams on, else a bag of words
+            let terms = analyzer.seed_terms(seed);
             let mut status = if terms.is_empty() {
                 SeedState::StopWord
             } else {
@@ -37,11 +38,17 @@ pub fn seed_centroids(
                     }
                 }
             }
+            // terms of several words (n-grams) are told apart by a comma
+            let sep = if terms.iter().any(|t| t.contains(' ')) {
+                ", "
+            } else {
+                " "
+            };
             seeds.push(SeedStatus {
                 theme: theme.name.clone(),
                 seed: seed.clone(),
-                terms: terms.join(" "),
-                label: labels.join(" "),
+                terms: terms.join(sep),
+                label: labels.join(sep),
                 df,
                 status,
             });
