@@ -13,6 +13,7 @@ Examples:
   themata analyze pipelines/khamenei.toml \"Khamenei's negotiations\"
   themata run pipelines/bbc.toml --update      # after adding files: only they are read
   themata evaluate out/bbc --gold ../corpora/bbc/labels.csv
+  themata keyness out/khamenei --by source     # the terms key to each source
   themata apply out/khamenei --input new-speeches/ --output out/new   # the fitted model, no refit
 
 One run writes an output directory at a time: a second run on the same directory waits
@@ -74,13 +75,53 @@ Exit codes: 0 success; 1 a file could not be read or written; 2 no model in RUN_
 of another themata version, a pipeline whose analyzer or tfidf settings differ from the
 model's, or OUTPUT is the run directory (nothing is written then).")]
     Apply(ApplyArgs),
-    /// Print the terms the pipeline's analyzer makes of a text (one per line: term, surface).
+    /// The terms most over-represented in one group of a run's passages against the rest
+    /// (log-likelihood G², p-value, Log Ratio), over the kept vocabulary: each value of a
+    /// documents field (or each theme) against all the others, or one selection (documents
+    /// by path, a date range) against the other kept passages.
+    #[command(after_help = "\
+Examples:
+  themata keyness out/khamenei --by source
+  themata keyness out/khamenei --by theme --group negotiation --top 10
+  themata keyness out/bbc --docs 'business/*' --out out/bbc/keyness-business.parquet
+  themata keyness out/news --dates 2020-01-01..2020-12-31   # a year against the other dated passages
+
+Passages with no value of the field (no source, no date) are left out, and counted.")]
+    Keyness(KeynessArgs),
+    /// Print the terms the pipeline's analyzer makes of a text (one per line: term, surface;
+    /// with `analyzer.ngrams`, the n-grams follow the words).
     Analyze {
         /// The pipeline file whose [analyzer] settings to use.
         pipeline: PathBuf,
         /// The text to analyse.
         text: String,
     },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["by", "docs", "dates"])))]
+pub struct KeynessArgs {
+    /// The run's output directory.
+    pub output: PathBuf,
+    /// Compare each value of this field with all the others.
+    #[arg(long, value_enum)]
+    pub by: Option<themata::keyness::Field>,
+    /// With --by: show this group only (still compared with all the others).
+    #[arg(long, requires = "by", value_name = "VALUE")]
+    pub group: Option<String>,
+    /// Compare the passages of documents whose path matches this glob with the rest.
+    #[arg(long, value_name = "GLOB")]
+    pub docs: Option<String>,
+    /// Compare documents dated FROM..TO (YYYY-MM-DD, inclusive; either end may be left
+    /// empty) with the other dated documents.
+    #[arg(long, value_name = "FROM..TO")]
+    pub dates: Option<String>,
+    /// Terms per group.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top: usize,
+    /// Also write the rows to this Parquet file (keyness.parquet's columns).
+    #[arg(long, value_name = "FILE.parquet")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -61,16 +61,20 @@ pub enum Error {
         holder: Option<u32>,
     },
 
+    /// The command line asks for what the run cannot give (an unknown group, a bad range).
+    #[error("{0}")]
+    Usage(String),
+
     /// The data cannot go through a stage (empty corpus, no terms left, a dead theme, ...).
     #[error(transparent)]
     Pipeline(#[from] themata_core::Error),
 }
 
 impl Error {
-    /// Process exit code for this error: 2 for configuration errors, 1 otherwise.
+    /// Process exit code for this error: 2 for configuration and usage errors, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Config { .. } => 2,
+            Error::Config { .. } | Error::Usage(_) => 2,
             _ => 1,
         }
     }

@@ -8,8 +8,8 @@
 //! 2. [`formats`]: finding input files and reading text, Markdown, HTML, JSON Lines, CSV and
 //!    Parquet into documents;
 //! 3. [`tables`]: each stage's Parquet tables, written and read back;
-//! 4. [`report`], [`evaluate`]: the report (json, markdown, html, charts, the passage map),
-//!    and scores against gold labels;
+//! 4. [`report`], [`evaluate`], [`keyness`]: the report (json, markdown, html, charts, the
+//!    passage map), scores against gold labels, and the terms key to a group of passages;
 //! 5. [`pipeline_file`]: the TOML file, composed of each stage's settings;
 //! 6. [`engine`]: the stages, their freshness and the manifest;
 //! 7. [`apply`]: a run's fitted model placed on new documents.
@@ -22,6 +22,7 @@ pub mod error;
 pub mod evaluate;
 pub mod files;
 pub mod formats;
+pub mod keyness;
 pub mod pipeline_file;
 pub mod report;
 pub mod tables;

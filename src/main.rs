@@ -100,6 +100,35 @@ fn apply(a: &ApplyArgs) -> themata::Result<()> {
     Ok(())
 }
 
+/// `themata keyness`: compute, print, and write the table when asked.
+fn keyness(a: &cli::KeynessArgs) -> themata::Result<()> {
+    use themata::keyness::{compute, parse_dates, write, Groups};
+    let groups = match (&a.by, &a.docs, &a.dates) {
+        (Some(f), _, _) => Groups::By(*f, a.group.clone()),
+        (_, Some(g), _) => Groups::Docs(g.clone()),
+        (_, _, Some(d)) => {
+            let (from, to) = parse_dates(d)?;
+            Groups::Dates(from, to)
+        }
+        _ => {
+            return Err(themata::Error::Usage(
+                "keyness: give one of --by, --docs, --dates".into(),
+            ))
+        }
+    };
+    let k = compute(&a.output, &groups, a.top)?;
+    if let Some(out) = &a.out {
+        // the run's pipeline, for the table's metadata
+        let name = themata::tables::read_model_file(&a.output)
+            .ok()
+            .flatten()
+            .map(|m| m.pipeline)
+            .unwrap_or_default();
+        write(out, &k, &name)?;
+    }
+    emit(&themata::keyness::to_text(&k))
+}
+
 /// Write a command's output to stdout. A reader that stops early (`| head`) closes the pipe:
 /// that ends the command quietly with exit code 0, as for other Unix tools.
 fn emit(text: &str) -> themata::Result<()> {
@@ -131,13 +160,15 @@ fn execute(cli: Cli) -> themata::Result<()> {
             }
         }
         Command::Apply(a) => apply(&a),
+        Command::Keyness(a) => keyness(&a),
         Command::Analyze { pipeline, text } => {
             let p = Pipeline::load(&pipeline, &Overrides::default())?;
             let a = Analyzer::new(&p.analyzer)
                 .map_err(|e| themata::Error::config(&pipeline, e.to_string()))?;
             let lines: String = a
-                .tokens(&text)
-                .map(|t| format!("{}\t{}\n", t.term, t.surface))
+                .counted_terms(&text)
+                .iter()
+                .map(|(term, surface)| format!("{term}\t{surface}\n"))
                 .collect();
             emit(&lines)
         }

@@ -93,7 +93,7 @@ use frame;
 
 /// Write a frame to `dir/name` atomically, zstd-compressed with full statistics and
 /// key-value metadata naming the pipeline and themata's version.
-fn write(dir: &Path, name: &str, mut df: DataFrame, meta: Meta) -> Result<()> {
+pub fn write(dir: &Path, name: &str, mut df: DataFrame, meta: Meta) -> Result<()> {
     atomic_write(&dir.join(name), |file| {
         writer(file, name, meta)
             .finish(&mut df)

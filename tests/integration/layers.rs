@@ -23,7 +23,7 @@ const ROOT: &[&[&str]] = &[
     &["files"],
     &["formats"],
     &["tables"],
-    &["report", "evaluate"],
+    &["report", "evaluate", "keyness"],
     &["pipeline_file"],
     &["engine"],
     &["apply"],

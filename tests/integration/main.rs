@@ -6,6 +6,7 @@ mod errors;
 mod example;
 mod formats;
 mod freshness;
+mod keyness;
 mod layers;
 mod model;
 mod reliability;

@@ -1,8 +1,9 @@
 //! The numerical kernels the stages are built from: LSA, k-means, validity indices,
-//! c-TF-IDF and agreement metrics. They know matrices and labels, not passages or themes.
+//! c-TF-IDF, keyness and agreement metrics. They know matrices and labels, not passages or themes.
 
 pub mod agreement;
 pub mod ctfidf;
+pub mod keyness;
 pub mod kmeans;
 pub mod lloyd;
 pub mod lsa;

@@ -1,0 +1,189 @@
+//! `themata keyness`: the terms key to a group of passages, checked against counts taken
+//! from the run's own tables, and its errors.
+
+use super::*;
+use std::collections::HashMap;
+
+/// G² of a term's 2 × 2 table, computed here the textbook way.
+fn g2(a: f64, b: f64, n1: f64, n2: f64) -> f64 {
+    let n = n1 + n2;
+    let e = |row: f64, col: f64| row * col / n;
+    let cell = |o: f64, e: f64| if o > 0.0 { o * (o / e).ln() } else { 0.0 };
+    2.0 * (cell(a, e(n1, a + b))
+        + cell(b, e(n2, a + b))
+        + cell(n1 - a, e(n1, n - a - b))
+        + cell(n2 - b, e(n2, n - a - b)))
+}
+
+#[test]
+fn keyness_by_document_matches_the_counts_of_the_tables() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_example(tmp.path(), &[]);
+    let out = tmp.path().join("out");
+    let file = tmp.path().join("k/keyness.parquet");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let o = themata(&[
+        "keyness",
+        out.to_str().unwrap(),
+        "--by",
+        "document",
+        "--top",
+        "8",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("keyness by document"), "{stdout}");
+
+    // each kept passage's document, and its counts, from the tables
+    let docs = table(&out, "documents.parquet");
+    let source = strs(&docs, "path");
+    let passages = table(&out, "passages.parquet");
+    let doc_of = u32s(&passages, "doc_id");
+    let m = table(&out, "tfidf.parquet");
+    let (pids, tids, counts) = (
+        u32s(&m, "passage_id"),
+        u32s(&m, "term_id"),
+        u32s(&m, "count"),
+    );
+    let mut by: HashMap<(String, u32), f64> = HashMap::new();
+    let mut totals: HashMap<String, f64> = HashMap::new();
+    for i in 0..pids.len() {
+        let s = source[doc_of[pids[i] as usize] as usize].clone();
+        if s.is_empty() {
+            continue;
+        }
+        *by.entry((s.clone(), tids[i])).or_default() += counts[i] as f64;
+        *totals.entry(s).or_default() += counts[i] as f64;
+    }
+    assert_eq!(
+        totals.len(),
+        3,
+        "the example has three documents: {totals:?}"
+    );
+    let all: f64 = totals.values().sum();
+
+    let k = table(file.parent().unwrap(), "keyness.parquet");
+    let (groups, ranks, terms) = (strs(&k, "group"), u32s(&k, "rank"), u32s(&k, "term_id"));
+    let (target, reference) = (
+        k.column("target")
+            .unwrap()
+            .u64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect::<Vec<_>>(),
+        k.column("reference")
+            .unwrap()
+            .u64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect::<Vec<_>>(),
+    );
+    let (g2s, ps, lrs) = (f64s(&k, "g2"), f64s(&k, "p_value"), f64s(&k, "log_ratio"));
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    for i in 0..k.height() {
+        let g = &groups[i];
+        let a = by.get(&(g.clone(), terms[i])).copied().unwrap_or(0.0);
+        let n1 = totals[g];
+        let b: f64 = totals
+            .keys()
+            .filter(|s| *s != g)
+            .map(|s| by.get(&(s.clone(), terms[i])).copied().unwrap_or(0.0))
+            .sum();
+        let n2 = all - n1;
+        assert_eq!((target[i] as f64, reference[i] as f64), (a, b), "row {i}");
+        // over-represented, G² as the textbook has it, ranked by it
+        assert!(a / n1 > b / n2, "row {i}");
+        assert!((g2s[i] - g2(a, b, n1, n2)).abs() < 1e-9, "row {i}");
+        assert!(ps[i] > 0.0 && ps[i] <= 1.0);
+        let rel = |x: f64, n: f64| if x == 0.0 { 0.5 / n } else { x / n };
+        assert!((lrs[i] - (rel(a, n1) / rel(b, n2)).log2()).abs() < 1e-12);
+        let r = seen.entry(g.clone()).or_insert(0);
+        *r += 1;
+        assert_eq!(ranks[i], *r);
+        if ranks[i] > 1 {
+            assert!(g2s[i - 1] >= g2s[i]);
+        }
+    }
+    assert_eq!(seen.len(), totals.len(), "a list for every document");
+    assert!(seen.values().all(|&n| n == 8));
+    // the printed table shows the labels of the top terms
+    let labels = strs(&k, "label");
+    assert!(stdout.contains(&labels[0]), "{stdout}");
+
+    // one theme against the others, and a selection of documents against the rest
+    let o = themata(&[
+        "keyness",
+        out.to_str().unwrap(),
+        "--by",
+        "theme",
+        "--group",
+        "negotiation",
+        "--top",
+        "5",
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && text.contains("negotiation:"),
+        "{text}"
+    );
+    assert!(!text.contains("doctrine:"), "{text}");
+    let o = themata(&["keyness", out.to_str().unwrap(), "--docs", "000_*"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("documents matching \"000_*\":"), "{text}");
+    let o = themata(&["keyness", out.to_str().unwrap(), "--dates", "2020-01-01.."]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("dated 2020-01-01..:"), "{text}");
+}
+
+#[test]
+fn keyness_errors_name_what_is_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_example(tmp.path(), &[]);
+    let out = tmp.path().join("out");
+    let run = |args: &[&str]| {
+        let mut all = vec!["keyness", out.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let o = themata(&all);
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["--by", "theme", "--group", "weather"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("\"weather\"") && err.contains("negotiation"),
+        "{err}"
+    );
+    let (code, err) = run(&["--dates", "2020-13.."]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--dates") && err.contains("YYYY-MM-DD"),
+        "{err}"
+    );
+    let (code, err) = run(&["--dates", "2021-01-01..2020-01-01"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("ends before it starts"), "{err}");
+    // the example knows the source of one document only: one group, nothing to compare
+    let (code, err) = run(&["--by", "source"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("two groups") && err.contains("found 1"),
+        "{err}"
+    );
+    // every passage in one group: nothing to compare
+    let (code, err) = run(&["--docs", "*"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("two groups"), "{err}");
+    // one of --by, --docs, --dates is required (clap's usage error)
+    let (code, _) = run(&[]);
+    assert_eq!(code, Some(2));
+    // not a run directory: the missing table is named
+    let o = themata(&["keyness", tmp.path().to_str().unwrap(), "--by", "source"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("documents.parquet"));
+}
