@@ -88,6 +88,23 @@ Examples:
 
 Passages with no value of the field (no source, no date) are left out, and counted.")]
     Keyness(KeynessArgs),
+    /// Pairs of consecutive terms of a run's kept passages that occur together more often
+    /// than chance (log-likelihood G², PMI), analysed with the run's analyzer: phrases to try
+    /// as seed words or with `analyzer.ngrams = [1, 2]`.
+    #[command(after_help = "\
+Examples:
+  themata collocations out/khamenei
+  themata collocations out/bbc --min-count 10 --top 50")]
+    Collocations {
+        /// The run's output directory.
+        output: PathBuf,
+        /// Pairs that occur fewer times are left out.
+        #[arg(long, default_value_t = 3, value_name = "N")]
+        min_count: u64,
+        /// Pairs listed, strongest first.
+        #[arg(long, default_value_t = 30, value_name = "N")]
+        top: usize,
+    },
     /// Print the terms the pipeline's analyzer makes of a text (one per line: term, surface;
     /// with `analyzer.ngrams`, the n-grams follow the words).
     Analyze {

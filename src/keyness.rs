@@ -9,13 +9,15 @@
 use crate::error::{Error, Result};
 use crate::tables;
 use polars::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use themata_core::math::keyness::keyness;
-use themata_core::model::{Corpus, Document, PassageStatus};
+use themata_core::model::{Corpus, Document, PassageStatus, SparseRows, Vocabulary};
 
 /// A documents field (or the theme) that groups passages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Field {
     /// documents.source
     Source,
@@ -65,7 +67,7 @@ pub enum Groups {
 }
 
 /// One over-represented term of a group.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KeyRow {
     pub group: String,
     pub rank: u32,
@@ -80,7 +82,7 @@ pub struct KeyRow {
 }
 
 /// A group compared: its passages and term occurrences, and the reference's.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupFigures {
     pub group: String,
     pub passages: usize,
@@ -90,7 +92,7 @@ pub struct GroupFigures {
 }
 
 /// The keyness of every group compared.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Keyness {
     /// What was compared, in words (`by source`, `documents matching "a/*"`).
     pub description: String,
@@ -247,7 +249,20 @@ pub fn compute(dir: &Path, groups: &Groups, top: usize) -> Result<Keyness> {
             .collect(),
         _ => BTreeMap::new(),
     };
-    let (of, target) = group_of(&corpus, &themes, groups)?;
+    compute_in(&corpus, &vocab, &m, &themes, groups, top)
+}
+
+/// [`compute`] on a run in memory: its corpus, vocabulary, TF-IDF rows (with counts) and
+/// each kept passage's theme (needed for `--by theme` only).
+pub fn compute_in(
+    corpus: &Corpus,
+    vocab: &Vocabulary,
+    m: &SparseRows,
+    themes: &BTreeMap<u32, String>,
+    groups: &Groups,
+    top: usize,
+) -> Result<Keyness> {
+    let (of, target) = group_of(corpus, themes, groups)?;
     let group_of: BTreeMap<u32, Option<String>> = of.into_iter().collect();
     // occurrences per group and term (dense over the vocabulary: groups are few)
     let n_terms = vocab.terms.len();

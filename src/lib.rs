@@ -8,15 +8,18 @@
 //! 2. [`formats`]: finding input files and reading text, Markdown, HTML, JSON Lines, CSV and
 //!    Parquet into documents;
 //! 3. [`tables`]: each stage's Parquet tables, written and read back;
-//! 4. [`report`], [`evaluate`], [`keyness`]: the report (json, markdown, html, charts, the
-//!    passage map), scores against gold labels, and the terms key to a group of passages;
-//! 5. [`pipeline_file`]: the TOML file, composed of each stage's settings;
-//! 6. [`engine`]: the stages, their freshness and the manifest;
-//! 7. [`apply`]: a run's fitted model placed on new documents.
+//! 4. [`keyness`], [`collocations`]: the terms key to a group of passages, and pairs of
+//!    terms that occur together more than chance;
+//! 5. [`report`], [`evaluate`]: the report (json, markdown, html, charts, the passage map),
+//!    and scores against gold labels;
+//! 6. [`pipeline_file`]: the TOML file, composed of each stage's settings;
+//! 7. [`engine`]: the stages, their freshness and the manifest;
+//! 8. [`apply`]: a run's fitted model placed on new documents.
 //!
 //! Nothing here prints: the binary (`main.rs`, `cli.rs`) shows progress and messages.
 
 pub mod apply;
+pub mod collocations;
 pub mod engine;
 pub mod error;
 pub mod evaluate;

@@ -161,6 +161,14 @@ fn execute(cli: Cli) -> themata::Result<()> {
         }
         Command::Apply(a) => apply(&a),
         Command::Keyness(a) => keyness(&a),
+        Command::Collocations {
+            output,
+            min_count,
+            top,
+        } => {
+            let rows = themata::collocations::compute(&output, min_count, top)?;
+            emit(&themata::collocations::to_text(&rows))
+        }
         Command::Analyze { pipeline, text } => {
             let p = Pipeline::load(&pipeline, &Overrides::default())?;
             let a = Analyzer::new(&p.analyzer)

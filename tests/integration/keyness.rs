@@ -187,3 +187,45 @@ fn keyness_errors_name_what_is_wrong() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("documents.parquet"));
 }
+
+#[test]
+fn collocations_of_the_example_are_its_recurring_phrases() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_example(tmp.path(), &[]);
+    let out = tmp.path().join("out");
+    let o = themata(&["collocations", out.to_str().unwrap(), "--top", "5"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "a header and five pairs: {text}");
+    // the strongest pair, and its count: the kept passages' occurrences of the phrase
+    let first: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(&first[..2], ["islamic", "republic"], "{text}");
+    let passages = table(&out, "passages.parquet");
+    let (texts, status) = (strs(&passages, "text"), strs(&passages, "status"));
+    let n: usize = texts
+        .iter()
+        .zip(&status)
+        .filter(|(_, s)| *s == "kept")
+        .map(|(t, _)| t.to_lowercase().matches("islamic republic").count())
+        .sum();
+    assert_eq!(first[2], n.to_string(), "{text}");
+    // G² falls down the list
+    let g2: Vec<f64> = lines[1..]
+        .iter()
+        .map(|l| l.split_whitespace().rev().nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert!(g2.windows(2).all(|w| w[0] >= w[1]), "{text}");
+    // a higher floor leaves fewer pairs; not a run directory names model.json
+    let o = themata(&["collocations", out.to_str().unwrap(), "--min-count", "5"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.lines()
+            .skip(1)
+            .all(|l| l.split_whitespace().nth(2).unwrap().parse::<u64>().unwrap() >= 5),
+        "{text}"
+    );
+    let o = themata(&["collocations", tmp.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("model.json"));
+}

@@ -14,6 +14,7 @@
 //! Passages, theme seed words and stop lists all go through the same analyzer. Counting
 //! ([`TermCounts`]) analyses each distinct word of a corpus once.
 
+pub mod collocations;
 mod count;
 mod fold;
 mod language;
