@@ -230,6 +230,8 @@ fn summary_json_doc_lists_every_field() {
             "cluster.k=3",
             "--set",
             "cluster.seed=7",
+            "--set",
+            "cluster.merge_to=2",
         ],
     );
     let rerun: serde_json::Value = serde_json::from_str(
@@ -237,6 +239,7 @@ fn summary_json_doc_lists_every_field() {
     )
     .unwrap();
     assert!(rerun.get("theme_changes").is_some(), "{rerun}");
+    assert_eq!(rerun["merges"].as_array().map(Vec::len), Some(1), "{rerun}");
     paths(&rerun, "", &maps, &mut actual);
     let missing: Vec<_> = actual.difference(&documented).collect();
     let extra: Vec<_> = documented.difference(&actual).collect();
