@@ -259,8 +259,9 @@ pub fn scatter(items: &[ScatterItem], width: f64, height: f64) -> Scatter {
     }
 }
 
-/// A dendrogram on its side: leaves (themes) as rows on the left, each join drawn at its
-/// distance `1 − similarity` from them, the root furthest right.
+/// A dendrogram on its side: leaves (themes) as rows on the left, each join drawn further
+/// right the less similar what it joins, on an axis of similarity from a little above the
+/// most similar join to the least similar one (the root, at the right end).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dendrogram {
     pub width: f64,
@@ -349,12 +350,17 @@ pub fn dendrogram(
     let label_x = (label_chars as f64 * CHAR + 8.0).min(width / 2.0);
     let x0 = label_x + 20.0;
     let plot = (width - x0 - 16.0).max(10.0);
-    let max_d = joins
-        .iter()
-        .map(|j| 1.0 - j.2)
-        .fold(0.0f64, f64::max)
-        .max(1e-9);
-    let sx = |sim: f64| x0 + ((1.0 - sim).max(0.0) / max_d).min(1.0) * plot;
+    // the axis spans the joins' similarities (and a little more towards 1), so that joins
+    // of near similarities are told apart; leaves sit at its left end
+    let top = joins.iter().map(|j| j.2).fold(f64::NEG_INFINITY, f64::max);
+    let bottom = joins.iter().map(|j| j.2).fold(f64::INFINITY, f64::min);
+    let (hi, lo) = if joins.is_empty() {
+        (1.0, 0.0)
+    } else {
+        ((top + (0.25 * (top - bottom)).max(0.01)).min(1.0), bottom)
+    };
+    let span = (hi - lo).max(1e-9);
+    let sx = |sim: f64| x0 + ((hi - sim) / span).clamp(0.0, 1.0) * plot;
     let mut pos = vec![(x0, 0.0); n];
     let mut out_leaves = Vec::with_capacity(k);
     for (row, &leaf) in order.iter().enumerate() {
@@ -387,10 +393,10 @@ pub fn dendrogram(
     let axis_y = 8.0 + k as f64 * ROW;
     let ticks = (0..=4)
         .map(|i| {
-            let d = max_d * i as f64 / 4.0;
+            let sim = hi - span * i as f64 / 4.0;
             Tick {
-                x: px(x0 + d / max_d * plot),
-                label: format!("{:.2}", 1.0 - d),
+                x: px(sx(sim)),
+                label: format!("{sim:.3}"),
             }
         })
         .collect();
@@ -520,8 +526,22 @@ mod tests {
         // a join sits between its children
         assert!(d.joins[0].y > d.leaves[0].y && d.joins[0].y < d.leaves[1].text_y);
         assert!(d.joins[2].path.starts_with('M'));
-        assert_eq!(d.ticks.first().unwrap().label, "1.00");
-        assert_eq!(d.ticks.last().unwrap().label, "0.20");
+        assert_eq!(d.ticks.first().unwrap().label, "1.000");
+        assert_eq!(d.ticks.last().unwrap().label, "0.200");
+        assert_eq!(d.ticks.last().unwrap().x, d.joins[2].x);
+        // near similarities are spread over the plot, not squeezed at its end
+        let close: Vec<DendroJoinItem> = vec![
+            (0, 2, 0.14, "j0".into()),
+            (1, 3, 0.13, "j1".into()),
+            (4, 5, 0.11, "root".into()),
+        ];
+        let z = dendrogram(&leaves, &close, 500.0, 10);
+        assert!(
+            z.joins[1].x - z.joins[0].x > 0.2 * (z.x1 - z.x0),
+            "{:?}",
+            z.joins
+        );
+        assert!(z.joins[0].x > z.x0);
         assert!(d
             .leaves
             .iter()

@@ -103,6 +103,7 @@ fn example_summary_html_is_self_contained_with_every_chart() {
         svg_ids(&html),
         [
             "theme-sizes",
+            "theme-dendrogram",
             "theme-mix",
             "top-terms-0",
             "top-terms-1",
