@@ -120,7 +120,7 @@ fn merge_to_merges_themes_with_every_table_and_the_model_consistent() {
         seeds.iter().all(|t| theme_set.contains(t.as_str())),
         "{seeds:?}"
     );
-    assert!(seeds.iter().any(|t| *t == joined));
+    assert!(seeds.contains(&joined));
     let centroids = table(&out, "centroids.parquet");
     assert_eq!(
         u32s(&centroids, "cluster")
