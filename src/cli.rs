@@ -9,6 +9,7 @@ Examples:
   themata run pipelines/sklearn-compat.toml --input ../corpora/bbc --output out/bbc
   themata run pipelines/khamenei.toml --set cluster.mode=discover --set cluster.k=4
   themata cluster pipelines/khamenei.toml      # after editing the themes: rerun clustering
+  themata run pipelines/khamenei.toml --set cluster.merge_to=2   # merge the most similar themes
   themata report pipelines/khamenei.toml       # ... and the report
   themata analyze pipelines/khamenei.toml \"Khamenei's negotiations\"
   themata run pipelines/bbc.toml --update      # after adding files: only they are read
@@ -40,8 +41,8 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Analyse kept passages into vocabulary.parquet and tfidf.parquet (needs ingest's tables).
     Tfidf(StageArgs),
-    /// Cluster passages into assignments, clusters, cluster_terms and theme_seeds tables
-    /// (needs the tfidf tables).
+    /// Cluster passages into assignments, clusters, cluster_terms, theme_seeds and
+    /// theme_hierarchy tables and the fitted model (needs the tfidf tables).
     Cluster(StageArgs),
     /// Write summary.md, summary.json and summary.html from the tables of the earlier
     /// stages.

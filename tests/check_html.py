@@ -121,13 +121,20 @@ def main():
         check("example: chromium loads summary.html", r.returncode == 0 and dom.elements,
               r.stderr[-2000:])
         svgs = [a.get("id") for _, a, _ in dom.tags("svg")]
-        want = (["theme-sizes", "theme-mix"]
+        want = (["theme-sizes"] + (["theme-dendrogram"] if summary["hierarchy"] else [])
+                + ["theme-mix"]
                 + [f"top-terms-{i}" for i in range(len(summary["themes"]))] + ["passage-map"])
         check("example: every chart is in the DOM", svgs == want, f"{svgs} != {want}")
         dots = dom.inside("circle", "passage-map")
         check("example: one dot per placed passage",
               len(dots) == len(summary["map"]["points"]) > 0,
               f"{len(dots)} dots, {len(summary['map']['points'])} points")
+        joins = dom.inside("path", "theme-dendrogram")
+        leaves = dom.inside("rect", "theme-dendrogram")
+        check("example: the dendrogram joins every theme",
+              len(summary["hierarchy"]) == len(summary["themes"]) - 1 > 0
+              and len(joins) == len(summary["hierarchy"]) and len(leaves) == len(summary["themes"]),
+              f"{len(joins)} joins, {len(leaves)} leaves, {len(summary['themes'])} themes")
         bars = dom.inside("rect", "theme-sizes")
         check("example: one bar per theme and unassigned",
               len(bars) == len(summary["themes"]) + 1, len(bars))

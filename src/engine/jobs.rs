@@ -323,7 +323,7 @@ impl Job for Tfidf {
     }
 }
 
-/// cluster: TF-IDF rows → assignments, clusters, cluster_terms, theme_seeds.
+/// cluster: TF-IDF rows → assignments, clusters, cluster_terms, theme_seeds, theme_hierarchy.
 pub(super) struct Cluster;
 
 impl Job for Cluster {
@@ -405,12 +405,16 @@ impl Job for Cluster {
         if !c.changes.is_empty() {
             results["theme_changes"] = serde_json::to_value(&c.changes).unwrap_or_default();
         }
+        if !c.merges.is_empty() {
+            results["merges"] = serde_json::to_value(&c.merges).unwrap_or_default();
+        }
         Ok(Written {
             rows: BTreeMap::from([
                 ("assignments".into(), c.assignments.len() as u64),
                 ("clusters".into(), c.clusters.len() as u64),
                 ("cluster_terms".into(), c.terms.len() as u64),
                 ("theme_seeds".into(), c.seeds.len() as u64),
+                ("theme_hierarchy".into(), c.hierarchy.len() as u64),
             ]),
             results,
             warnings: c.warnings.clone(),
@@ -428,8 +432,12 @@ impl Job for Cluster {
             .iter()
             .map(|x| format!("{} {}", x.theme, x.size))
             .collect();
+        let merged = match c.merges.len() {
+            0 => String::new(),
+            n => format!(" ({n} merge(s) of fitted themes)"),
+        };
         format!(
-            "cluster: {}; {unassigned} unassigned, in {:.2} s",
+            "cluster: {}{merged}; {unassigned} unassigned, in {:.2} s",
             sizes.join(", "),
             rec.seconds
         )

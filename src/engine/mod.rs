@@ -29,7 +29,9 @@ use crate::tables;
 use fingerprint::{inputs_diff, settings_diff};
 use std::path::Path;
 use std::time::Instant;
-use themata_core::model::{Clustering, Corpus, SparseRows, SweepRow, ThemeChange, Vocabulary};
+use themata_core::model::{
+    Clustering, Corpus, SparseRows, SweepRow, ThemeChange, ThemeMerge, Vocabulary,
+};
 use themata_core::stable::Themes;
 
 /// The stages, in the order data flows; each reads the tables of the one before it.
@@ -77,6 +79,7 @@ impl Stage {
                 tables::CLUSTERS,
                 tables::CLUSTER_TERMS,
                 tables::THEME_SEEDS,
+                tables::THEME_HIERARCHY,
                 tables::CENTROIDS,
                 tables::LSA_COMPONENTS,
                 tables::MODEL,
@@ -591,6 +594,8 @@ impl<'o> Engine<'o> {
                     rec.results["theme_changes"].clone(),
                 )
                 .unwrap_or_default();
+                c.merges = serde_json::from_value::<Vec<ThemeMerge>>(rec.results["merges"].clone())
+                    .unwrap_or_default();
             }
             self.clustering = Some(c);
         }

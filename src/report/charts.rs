@@ -259,6 +259,160 @@ pub fn scatter(items: &[ScatterItem], width: f64, height: f64) -> Scatter {
     }
 }
 
+/// A dendrogram on its side: leaves (themes) as rows on the left, each join drawn further
+/// right the less similar what it joins, on an axis of similarity from a little above the
+/// most similar join to the least similar one (the root, at the right end).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dendrogram {
+    pub width: f64,
+    pub height: f64,
+    /// Right edge of the leaf labels.
+    pub label_x: f64,
+    pub leaves: Vec<DendroLeaf>,
+    pub joins: Vec<DendroJoin>,
+    /// The similarity axis under the plot, from `x0` (similarity 1) to `x1`.
+    pub axis_y: f64,
+    pub x0: f64,
+    pub x1: f64,
+    pub ticks: Vec<Tick>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DendroLeaf {
+    pub label: String,
+    /// Tooltip: the theme and its passages.
+    pub title: String,
+    pub text_y: f64,
+    /// The swatch before the line.
+    pub y: f64,
+    pub x: f64,
+    pub color: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DendroJoin {
+    /// SVG path data: from the left child to the join, down to the right child.
+    pub path: String,
+    /// Tooltip: the similarity and what is under the join.
+    pub title: String,
+    /// Where the join is drawn (its vertical line's middle).
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tick {
+    pub x: f64,
+    pub label: String,
+}
+
+/// A leaf of a dendrogram: its label, passages and colour.
+pub type DendroLeafItem = (String, u32, &'static str);
+
+/// One join: `(left, right, similarity, tooltip)`; leaves are `0..leaves.len()`, the join
+/// of index `i` is node `leaves.len() + i` (children have lower ids than their join).
+pub type DendroJoinItem = (usize, usize, f64, String);
+
+/// The dendrogram of `joins` over `leaves`, `width` wide. Leaves are drawn in the tree's
+/// order (left subtree first), so that no lines cross; a join is never drawn left of its
+/// children.
+pub fn dendrogram(
+    leaves: &[DendroLeafItem],
+    joins: &[DendroJoinItem],
+    width: f64,
+    label_chars: usize,
+) -> Dendrogram {
+    let k = leaves.len();
+    let n = k + joins.len();
+    // leaf order: from the root (the last join) down, left first
+    let mut order = Vec::with_capacity(k);
+    let mut stack = vec![n.saturating_sub(1)];
+    let mut seen = vec![false; n];
+    while let Some(node) = stack.pop() {
+        if node >= n || seen[node] {
+            continue;
+        }
+        seen[node] = true;
+        if node < k {
+            order.push(node);
+        } else {
+            let (l, r, ..) = joins[node - k];
+            if r < node {
+                stack.push(r);
+            }
+            if l < node {
+                stack.push(l);
+            }
+        }
+    }
+    // leaves under no join (a partial tree) last, in id order
+    order.extend((0..k).filter(|&i| !seen[i]));
+    let label_x = (label_chars as f64 * CHAR + 8.0).min(width / 2.0);
+    let x0 = label_x + 20.0;
+    let plot = (width - x0 - 16.0).max(10.0);
+    // the axis spans the joins' similarities (and a little more towards 1), so that joins
+    // of near similarities are told apart; leaves sit at its left end
+    let top = joins.iter().map(|j| j.2).fold(f64::NEG_INFINITY, f64::max);
+    let bottom = joins.iter().map(|j| j.2).fold(f64::INFINITY, f64::min);
+    let (hi, lo) = if joins.is_empty() {
+        (1.0, 0.0)
+    } else {
+        ((top + (0.25 * (top - bottom)).max(0.01)).min(1.0), bottom)
+    };
+    let span = (hi - lo).max(1e-9);
+    let sx = |sim: f64| x0 + ((hi - sim) / span).clamp(0.0, 1.0) * plot;
+    let mut pos = vec![(x0, 0.0); n];
+    let mut out_leaves = Vec::with_capacity(k);
+    for (row, &leaf) in order.iter().enumerate() {
+        let y = 4.0 + row as f64 * ROW + ROW / 2.0;
+        pos[leaf] = (x0, y);
+        let (name, size, color) = &leaves[leaf];
+        out_leaves.push(DendroLeaf {
+            label: clip(name, label_chars),
+            title: format!("{name}: {size} passages"),
+            text_y: px(y + 4.0),
+            y: px(y - 5.0),
+            x: px(label_x + 6.0),
+            color,
+        });
+    }
+    let mut out_joins = Vec::with_capacity(joins.len());
+    for (i, (l, r, sim, title)) in joins.iter().enumerate() {
+        let node = k + i;
+        let (a, b) = (pos[*l.min(&node)], pos[*r.min(&node)]);
+        let x = sx(*sim).max(a.0).max(b.0);
+        let y = (a.1 + b.1) / 2.0;
+        pos[node] = (x, y);
+        out_joins.push(DendroJoin {
+            path: format!("M{} {}H{}V{}H{}", px(a.0), px(a.1), px(x), px(b.1), px(b.0)),
+            title: title.clone(),
+            x: px(x),
+            y: px(y),
+        });
+    }
+    let axis_y = 8.0 + k as f64 * ROW;
+    let ticks = (0..=4)
+        .map(|i| {
+            let sim = hi - span * i as f64 / 4.0;
+            Tick {
+                x: px(sx(sim)),
+                label: format!("{sim:.3}"),
+            }
+        })
+        .collect();
+    Dendrogram {
+        width,
+        height: px(axis_y + 22.0),
+        label_x: px(label_x),
+        leaves: out_leaves,
+        joins: out_joins,
+        axis_y: px(axis_y),
+        x0: px(x0),
+        x1: px(x0 + plot),
+        ticks,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +498,57 @@ mod tests {
         assert!(s.dots[1].cy < s.dots[2].cy);
         assert!(s.origin_x.is_some() && s.origin_y.is_some());
         assert!(scatter(&[], 100.0, 100.0).dots.is_empty());
+    }
+
+    #[test]
+    fn dendrogram_draws_leaves_in_tree_order_and_joins_by_distance() {
+        let leaves: Vec<DendroLeafItem> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|n| (n.to_string(), 5, "#000"))
+            .collect();
+        // (0, 2) at 0.9, (1, 3) at 0.8, then the two pairs at 0.2
+        let joins: Vec<DendroJoinItem> = vec![
+            (0, 2, 0.9, "j0".into()),
+            (1, 3, 0.8, "j1".into()),
+            (4, 5, 0.2, "root".into()),
+        ];
+        let d = dendrogram(&leaves, &joins, 500.0, 10);
+        let order: Vec<&str> = d.leaves.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(
+            order,
+            ["a", "c", "b", "d"],
+            "joined leaves sit side by side"
+        );
+        assert_eq!(d.joins.len(), 3);
+        // more similar joins are nearer the leaves; the root is at the right end
+        assert!(d.joins[0].x < d.joins[1].x && d.joins[1].x < d.joins[2].x);
+        assert!((d.joins[2].x - (d.width - 16.0)).abs() <= 0.1);
+        // a join sits between its children
+        assert!(d.joins[0].y > d.leaves[0].y && d.joins[0].y < d.leaves[1].text_y);
+        assert!(d.joins[2].path.starts_with('M'));
+        assert_eq!(d.ticks.first().unwrap().label, "1.000");
+        assert_eq!(d.ticks.last().unwrap().label, "0.200");
+        assert_eq!(d.ticks.last().unwrap().x, d.joins[2].x);
+        // near similarities are spread over the plot, not squeezed at its end
+        let close: Vec<DendroJoinItem> = vec![
+            (0, 2, 0.14, "j0".into()),
+            (1, 3, 0.13, "j1".into()),
+            (4, 5, 0.11, "root".into()),
+        ];
+        let z = dendrogram(&leaves, &close, 500.0, 10);
+        assert!(
+            z.joins[1].x - z.joins[0].x > 0.2 * (z.x1 - z.x0),
+            "{:?}",
+            z.joins
+        );
+        assert!(z.joins[0].x > z.x0);
+        assert!(d
+            .leaves
+            .iter()
+            .all(|l| l.text_y < d.axis_y && d.axis_y < d.height));
+        // one theme: a leaf and no join
+        let one = dendrogram(&leaves[..1], &[], 300.0, 10);
+        assert_eq!((one.leaves.len(), one.joins.len()), (1, 0));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! threads, per-stage timings and settings, from the manifest). Those values are wrapped in
 //! `<span class="volatile">` so a comparison of two renderings can leave them out.
 
-use super::charts::{self, BarItem, HBars, Scatter, StackItem, Stacked};
+use super::charts::{self, BarItem, Dendrogram, HBars, Scatter, StackItem, Stacked};
 use super::{shorten, DocumentMix, SeedFigure, Summary};
 use crate::error::{Error, Result};
 use askama::Template;
@@ -192,6 +192,8 @@ pub struct Page<'a> {
     pub mix_note: String,
     pub terms: Vec<TermChart>,
     pub map: Scatter,
+    /// The themes' dendrogram (`None` with fewer than two themes).
+    pub dendrogram: Option<Dendrogram>,
     pub set_aside_groups: Vec<SetAsideGroup>,
     pub set_aside_rows: Vec<SetAsideRow>,
     pub set_aside_more: usize,
@@ -352,6 +354,30 @@ pub fn page<'a>(s: &'a Summary, run: &'a RunInfo) -> Page<'a> {
         .collect();
     let map = charts::scatter(&points, 640.0, 480.0);
 
+    let dendrogram = (!s.hierarchy.is_empty()).then(|| {
+        let leaves: Vec<charts::DendroLeafItem> = s
+            .themes
+            .iter()
+            .map(|t| (t.theme.clone(), t.size, charts::color(Some(t.cluster))))
+            .collect();
+        let joins: Vec<charts::DendroJoinItem> = s
+            .hierarchy
+            .iter()
+            .map(|h| {
+                (
+                    h.left as usize,
+                    h.right as usize,
+                    h.similarity,
+                    format!(
+                        "similarity {:.3}: {} ({} passages)",
+                        h.similarity, h.members, h.passages
+                    ),
+                )
+            })
+            .collect();
+        charts::dendrogram(&leaves, &joins, 640.0, 24)
+    });
+
     let themes = s
         .themes
         .iter()
@@ -436,6 +462,7 @@ pub fn page<'a>(s: &'a Summary, run: &'a RunInfo) -> Page<'a> {
         mix_note,
         terms,
         map,
+        dendrogram,
         set_aside_groups,
         set_aside_rows,
         set_aside_more: s.set_aside.len().saturating_sub(MAX_SET_ASIDE_ROWS),

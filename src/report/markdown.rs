@@ -162,6 +162,41 @@ pub fn to_markdown(s: &Summary) -> String {
         }
         let _ = writeln!(o);
     }
+    if !s.hierarchy.is_empty() {
+        let _ = writeln!(o, "### Theme hierarchy\n");
+        let _ = writeln!(
+            o,
+            "Themes joined by average-linkage similarity of their centroids (the mean cosine \
+             over every pair of themes, one from each side), most similar first; the number \
+             before a join is its similarity.\n"
+        );
+        let _ = writeln!(o, "```text");
+        for line in hierarchy_tree(s) {
+            let _ = writeln!(o, "{}", line.replace('`', "'"));
+        }
+        let _ = writeln!(o, "```\n");
+    }
+    if !s.merges.is_empty() {
+        let _ = writeln!(o, "### Merged themes\n");
+        let _ = writeln!(
+            o,
+            "The fitted themes were merged after fitting (cluster.merge_above / \
+             cluster.merge_to), most similar first:\n"
+        );
+        let _ = writeln!(o, "| merged | similarity | into |");
+        let _ = writeln!(o, "|---|---:|---|");
+        for m in &s.merges {
+            let from: Vec<String> = m.from.iter().map(|f| md(f)).collect();
+            let _ = writeln!(
+                o,
+                "| {} | {:.3} | {} |",
+                from.join(" with "),
+                m.similarity,
+                md(&m.into)
+            );
+        }
+        let _ = writeln!(o);
+    }
     for t in &s.themes {
         let _ = writeln!(o, "### {}\n", md(&t.theme));
         if t.representatives.is_empty() {
@@ -270,6 +305,50 @@ pub fn to_markdown(s: &Summary) -> String {
         }
     }
     o
+}
+
+/// The dendrogram as a text tree, root first: a join reads `0.312: 2 themes, 40 passages`,
+/// a theme `doctrine (20 passages)`.
+pub(crate) fn hierarchy_tree(s: &Summary) -> Vec<String> {
+    let k = s.themes.len();
+    let mut out = Vec::new();
+    let Some(root) = s.hierarchy.last() else {
+        return out;
+    };
+    fn walk(
+        s: &Summary,
+        k: usize,
+        node: usize,
+        prefix: &str,
+        last: Option<bool>,
+        out: &mut Vec<String>,
+    ) {
+        let (branch, next) = match last {
+            None => ("", String::new()),
+            Some(true) => ("└── ", format!("{prefix}    ")),
+            Some(false) => ("├── ", format!("{prefix}│   ")),
+        };
+        if node < k {
+            let t = &s.themes[node];
+            out.push(format!("{prefix}{branch}{} ({} passages)", t.theme, t.size));
+            return;
+        }
+        let Some(h) = s.hierarchy.get(node - k) else {
+            return;
+        };
+        out.push(format!(
+            "{prefix}{branch}{:.3}: {} themes, {} passages",
+            h.similarity, h.themes, h.passages
+        ));
+        // a child's id is below its parent's (a table that says otherwise is not followed)
+        for (child, last) in [(h.left as usize, false), (h.right as usize, true)] {
+            if child < node {
+                walk(s, k, child, &next, Some(last), out);
+            }
+        }
+    }
+    walk(s, k, root.node as usize, "", None, &mut out);
+    out
 }
 
 #[cfg(test)]

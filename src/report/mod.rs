@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use themata_core::cluster::{theme_strength, ClusterParams, Mode};
 use themata_core::model::{
-    Clustering, Corpus, DocumentMeta, Measure, Named, PassageStatus, SparseRows, SweepRow,
-    ThemeChange, ThemeStrength, Vocabulary, UNASSIGNED,
+    Clustering, Corpus, DocumentMeta, HierarchyNode, Measure, Named, PassageStatus, SparseRows,
+    SweepRow, ThemeChange, ThemeMerge, ThemeStrength, Vocabulary, UNASSIGNED,
 };
 
 /// The settings of the report (`[report]` in a pipeline file).
@@ -76,6 +76,11 @@ pub struct Summary {
     /// Discover mode with a previous run: what became of each theme (absent otherwise).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub theme_changes: Vec<ThemeChange>,
+    /// The themes' dendrogram: average linkage of the centroids, one node per join.
+    pub hierarchy: Vec<HierarchyNode>,
+    /// `cluster.merge_above` / `cluster.merge_to`: the merges of fitted themes (empty
+    /// otherwise).
+    pub merges: Vec<ThemeMerge>,
     pub documents: Vec<DocumentMix>,
     pub seeds: Vec<SeedFigure>,
     /// Passages that take no part in TF-IDF and clustering, and why.
@@ -294,6 +299,8 @@ pub fn summarize(
             .then_some((ctx.cluster.min_similarity, ctx.cluster.min_margin)),
         k_sweep: c.sweep.clone(),
         theme_changes: c.changes.clone(),
+        hierarchy: c.hierarchy.clone(),
+        merges: c.merges.clone(),
         documents,
         seeds: c
             .seeds

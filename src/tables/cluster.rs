@@ -2,15 +2,17 @@
 
 use super::{
     frame, read, read_optional, write, Meta, Reader, ASSIGNMENTS, CLUSTERS, CLUSTER_TERMS,
-    THEME_SEEDS,
+    THEME_HIERARCHY, THEME_SEEDS,
 };
 use crate::error::Result;
 use polars::prelude::*;
 use std::path::Path;
-use themata_core::model::{Assignment, ClusterInfo, ClusterTerm, Clustering, Named, SeedStatus};
+use themata_core::model::{
+    Assignment, ClusterInfo, ClusterTerm, Clustering, HierarchyNode, Named, SeedStatus,
+};
 
-/// Write `assignments.parquet`, `clusters.parquet`, `cluster_terms.parquet` and
-/// `theme_seeds.parquet`.
+/// Write `assignments.parquet`, `clusters.parquet`, `cluster_terms.parquet`,
+/// `theme_seeds.parquet` and `theme_hierarchy.parquet`.
 pub fn write_clustering(dir: &Path, c: &Clustering, meta: Meta) -> Result<()> {
     write_assignments(dir, &c.assignments, meta)?;
     write_clusters(dir, &c.clusters, meta)?;
@@ -32,7 +34,17 @@ pub fn write_clustering(dir: &Path, c: &Clustering, meta: Meta) -> Result<()> {
         "df" => |x: &SeedStatus| x.df,
         "status" => |x: &SeedStatus| x.status.name(),
     })?;
-    write(dir, THEME_SEEDS, df, meta)
+    write(dir, THEME_SEEDS, df, meta)?;
+    let df = frame!(THEME_HIERARCHY, &c.hierarchy, {
+        "node" => |x: &HierarchyNode| x.node,
+        "left" => |x: &HierarchyNode| x.left,
+        "right" => |x: &HierarchyNode| x.right,
+        "similarity" => |x: &HierarchyNode| x.similarity,
+        "themes" => |x: &HierarchyNode| x.themes,
+        "passages" => |x: &HierarchyNode| x.passages,
+        "members" => |x: &HierarchyNode| x.members.as_str(),
+    })?;
+    write(dir, THEME_HIERARCHY, df, meta)
 }
 
 /// Write `clusters.parquet`.
@@ -155,12 +167,41 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
                 .collect()
         }
     };
+    let hierarchy = match read_optional(dir, THEME_HIERARCHY)? {
+        None => vec![],
+        Some(df) => {
+            let r = Reader::new(&df, dir, THEME_HIERARCHY);
+            let (nodes, lefts, rights, sims, themes, passages, members) = (
+                r.u32("node")?,
+                r.u32("left")?,
+                r.u32("right")?,
+                r.f64("similarity")?,
+                r.u32("themes")?,
+                r.u32("passages")?,
+                r.str("members")?,
+            );
+            members
+                .into_iter()
+                .enumerate()
+                .map(|(i, members)| HierarchyNode {
+                    node: nodes[i],
+                    left: lefts[i],
+                    right: rights[i],
+                    similarity: sims[i],
+                    themes: themes[i],
+                    passages: passages[i],
+                    members,
+                })
+                .collect()
+        }
+    };
     Ok(Clustering {
         space: String::new(),
         assignments,
         clusters,
         terms,
         seeds,
+        hierarchy,
         sweep: vec![],
         warnings: vec![],
         ..Default::default()

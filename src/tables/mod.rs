@@ -52,6 +52,8 @@ pub const CLUSTERS: &str = "clusters.parquet";
 pub const CLUSTER_TERMS: &str = "cluster_terms.parquet";
 /// `theme_seeds.parquet`: one row per seed word.
 pub const THEME_SEEDS: &str = "theme_seeds.parquet";
+/// `theme_hierarchy.parquet`: the themes' dendrogram, one row per join.
+pub const THEME_HIERARCHY: &str = "theme_hierarchy.parquet";
 /// `centroids.parquet`: the fitted centroids, one row per cluster and dimension.
 pub const CENTROIDS: &str = "centroids.parquet";
 /// `lsa_components.parquet`: the fitted LSA basis, one row per kept term and dimension.

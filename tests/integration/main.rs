@@ -6,6 +6,7 @@ mod errors;
 mod example;
 mod formats;
 mod freshness;
+mod hierarchy;
 mod keyness;
 mod layers;
 mod model;
@@ -133,6 +134,7 @@ pub const TABLES: &[&str] = &[
     "clusters.parquet",
     "cluster_terms.parquet",
     "theme_seeds.parquet",
+    "theme_hierarchy.parquet",
     "duplicates.parquet",
     "centroids.parquet",
     "lsa_components.parquet",

@@ -9,7 +9,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// `themata apply RUN --input INPUT --output OUT [extra]` in `dir`: exit code and stderr.
-fn apply(dir: &Path, run: &Path, input: &Path, out: &Path, extra: &[&str]) -> (i32, String) {
+pub(super) fn apply(
+    dir: &Path,
+    run: &Path,
+    input: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> (i32, String) {
     let mut args = vec![
         "apply",
         run.to_str().unwrap(),
@@ -26,7 +32,7 @@ fn apply(dir: &Path, run: &Path, input: &Path, out: &Path, extra: &[&str]) -> (i
 
 /// The applied assignments equal the run's: same passages, clusters, themes and statuses;
 /// similarity and margin within 1e-12. The TF-IDF rows are the run's too.
-fn assert_same_assignments(run: &Path, applied: &Path) {
+pub(super) fn assert_same_assignments(run: &Path, applied: &Path) {
     let (a, b) = (
         table(run, "assignments.parquet"),
         table(applied, "assignments.parquet"),

@@ -103,6 +103,7 @@ fn example_summary_html_is_self_contained_with_every_chart() {
         svg_ids(&html),
         [
             "theme-sizes",
+            "theme-dendrogram",
             "theme-mix",
             "top-terms-0",
             "top-terms-1",
@@ -230,6 +231,8 @@ fn summary_json_doc_lists_every_field() {
             "cluster.k=3",
             "--set",
             "cluster.seed=7",
+            "--set",
+            "cluster.merge_to=2",
         ],
     );
     let rerun: serde_json::Value = serde_json::from_str(
@@ -237,6 +240,7 @@ fn summary_json_doc_lists_every_field() {
     )
     .unwrap();
     assert!(rerun.get("theme_changes").is_some(), "{rerun}");
+    assert_eq!(rerun["merges"].as_array().map(Vec::len), Some(1), "{rerun}");
     paths(&rerun, "", &maps, &mut actual);
     let missing: Vec<_> = actual.difference(&documented).collect();
     let extra: Vec<_> = documented.difference(&actual).collect();

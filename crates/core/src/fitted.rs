@@ -253,8 +253,22 @@ mod tests {
             lsa_dims: 4,
             ..Default::default()
         };
-        for params in [guided(Reduce::None), guided(Reduce::Lsa), discover] {
+        // and models whose themes were merged after fitting (down to two)
+        let merged = |p: &ClusterParams| ClusterParams {
+            merge_to: Some(2),
+            ..p.clone()
+        };
+        for params in [
+            guided(Reduce::None),
+            guided(Reduce::Lsa),
+            merged(&guided(Reduce::Lsa)),
+            merged(&discover),
+            discover,
+        ] {
             let (model, fitted) = fit(&params);
+            if params.merge_to.is_some() {
+                assert_eq!(model.themes.len(), 2, "{:?}", model.themes);
+            }
             let texts = texts();
             let ids: Vec<u32> = (0..texts.len() as u32).collect();
             let applied = model.apply(&analyzer(), &ids, &texts, &Silent);

@@ -305,6 +305,11 @@ fn renumber(c: &mut Clustering, id: &[u32], names: &[String]) {
         }
         c.centroids = moved;
     }
+    for x in &mut c.merges {
+        x.into_cluster = to(x.into_cluster);
+        x.into = names[x.into_cluster as usize].clone();
+    }
+    c.hierarchy = crate::cluster::theme_hierarchy(c);
 }
 
 #[cfg(test)]

@@ -17,11 +17,13 @@
 //! Every passage then goes to the centroid with the highest cosine similarity; its margin is
 //! the gap to the runner-up. Passages without any kept term are `unassigned`.
 
+pub mod hierarchy;
 mod naming;
 mod seeds;
 mod strength;
 mod sweep;
 
+pub use hierarchy::theme_hierarchy;
 pub use naming::ctfidf_terms;
 pub use seeds::{seed_centroids, seed_warnings};
 pub use strength::theme_strength;
@@ -31,8 +33,8 @@ use crate::analyze::Analyzer;
 use crate::math::kmeans::{self, KMeansError, Restarts};
 use crate::math::lsa::{self, LsaError};
 use crate::model::{
-    Assignment, AssignmentStatus, ClusterInfo, ClusterSeconds, Clustering, LsaBasis, Measure,
-    SparseRows, Vocabulary, UNASSIGNED,
+    Assignment, AssignmentStatus, ClusterInfo, ClusterSeconds, ClusterTerm, Clustering, LsaBasis,
+    Measure, SparseRows, ThemeMerge, Vocabulary, UNASSIGNED,
 };
 use crate::ParamError;
 use ndarray::Array2;
@@ -172,6 +174,13 @@ pub struct ClusterParams {
     pub extra_clusters: usize,
     /// Guided: a theme with fewer live seed words than this gets a warning.
     pub min_live_seeds: usize,
+    /// After fitting, merge the most similar themes (average linkage of their centroids, as
+    /// in the dendrogram) while their similarity is at least this (a cosine in [0, 1]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge_above: Option<f64>,
+    /// After fitting, merge the most similar themes until this many are left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge_to: Option<usize>,
     /// Guided: the themes, in the pipeline file's order (`[themes]`, not `[cluster]`).
     #[serde(skip)]
     pub themes: Vec<Theme>,
@@ -200,6 +209,8 @@ impl Default for ClusterParams {
             seed_weight: 0.5,
             extra_clusters: 0,
             min_live_seeds: 2,
+            merge_above: None,
+            merge_to: None,
             themes: vec![],
         }
     }
@@ -235,6 +246,17 @@ impl ClusterParams {
         }
         if self.min_live_seeds == 0 {
             return err("cluster.min_live_seeds", "must be at least 1".into());
+        }
+        if let Some(v) = self.merge_above {
+            if !(0.0..=1.0).contains(&v) {
+                return err(
+                    "cluster.merge_above",
+                    format!("must be a cosine similarity in [0, 1], got {v}"),
+                );
+            }
+        }
+        if self.merge_to == Some(0) {
+            return err("cluster.merge_to", "must be at least 1".into());
         }
         match self.mode {
             Mode::Guided => {
@@ -534,20 +556,158 @@ pub fn cluster_from(
         kmeans: started.elapsed().as_secs_f64(),
     };
     let k = centroids.nrows();
-    let best = assign(&x, &nonempty, m.n_rows(), &centroids, floors(settings));
-    drop(x);
-    let labels: Vec<Option<u32>> = best.iter().map(|b| b.0).collect();
-    let mut terms = naming::mean_tfidf_terms(m, vocab, &labels, k, settings.top_terms);
-    terms.extend(ctfidf_terms(m, vocab, &labels, k, settings.top_terms));
+    let floors = floors(settings);
+    let mut best = assign(&x, &nonempty, m.n_rows(), &centroids, floors);
     let n_themes = match settings.mode {
         Mode::Guided => params.themes.len(),
         Mode::Discover => 0,
     };
-    let mut names: Vec<String> = params.themes[..n_themes]
-        .iter()
-        .map(|t| t.name.clone())
+    // guided themes keep their names; the other clusters are named by their top terms
+    let mut fixed: Vec<Option<String>> = (0..k)
+        .map(|c| (c < n_themes).then(|| params.themes[c].name.clone()))
         .collect();
-    for c in n_themes as u32..k as u32 {
+    let mut centroids = centroids;
+    let mut merges = vec![];
+    let links = hierarchy::average_linkage(&centroids);
+    let steps = hierarchy::merge_steps(&links, k, settings.merge_above, settings.merge_to);
+    if steps > 0 {
+        let labels: Vec<Option<u32>> = best.iter().map(|b| b.0).collect();
+        let fitted = name_clusters(m, vocab, &labels, k, &fixed, settings.top_terms).1;
+        let sizes = sizes_of(&labels, k);
+        let groups = hierarchy::groups(&links[..steps], k);
+        let group_of = |c: usize| groups.iter().position(|g| g.contains(&c)).unwrap_or(0);
+        fixed = groups
+            .iter()
+            .map(|g| {
+                let own: Vec<&str> = g.iter().filter_map(|&c| fixed[c].as_deref()).collect();
+                (!own.is_empty()).then(|| own.join("+"))
+            })
+            .collect();
+        centroids = hierarchy::merged_centroids(&centroids, &sizes, &groups);
+        best = assign(&x, &nonempty, m.n_rows(), &centroids, floors);
+        let under = hierarchy::leaves(&links[..steps], k);
+        let joined = |node: usize| {
+            under[node]
+                .iter()
+                .map(|&c| fitted[c].as_str())
+                .collect::<Vec<_>>()
+                .join("+")
+        };
+        merges = links[..steps]
+            .iter()
+            .map(|l| {
+                (
+                    vec![joined(l.left), joined(l.right)],
+                    r6(l.similarity),
+                    group_of(l.left),
+                )
+            })
+            .collect::<Vec<_>>();
+        // seed words belong to the theme their theme became part of (listed by it)
+        let theme_of = |name: &str| {
+            params.themes[..n_themes]
+                .iter()
+                .position(|t| t.name == name)
+        };
+        seeds.sort_by_key(|s| theme_of(&s.theme).map_or(usize::MAX, group_of));
+        for s in &mut seeds {
+            if let Some(t) = theme_of(&s.theme) {
+                if let Some(name) = &fixed[group_of(t)] {
+                    s.theme = name.clone();
+                }
+            }
+        }
+    }
+    drop(x);
+    let k = centroids.nrows();
+    let labels: Vec<Option<u32>> = best.iter().map(|b| b.0).collect();
+    let (terms, names) = name_clusters(m, vocab, &labels, k, &fixed, settings.top_terms);
+    let merges = merges
+        .into_iter()
+        .map(|(from, similarity, into)| ThemeMerge {
+            from,
+            similarity,
+            into: names[into].clone(),
+            into_cluster: into as u32,
+        })
+        .collect();
+    let assignments: Vec<Assignment> = best
+        .iter()
+        .enumerate()
+        .map(|(r, &(c, sim, margin, status))| Assignment {
+            passage_id: m.row_ids[r],
+            cluster: c,
+            theme: c.map_or_else(|| UNASSIGNED.to_string(), |c| names[c as usize].clone()),
+            similarity: sim,
+            margin,
+            status,
+        })
+        .collect();
+    let sizes = sizes_of(&labels, k);
+    let clusters = (0..k as u32)
+        .map(|c| ClusterInfo {
+            cluster: c,
+            theme: names[c as usize].clone(),
+            size: sizes[c as usize],
+            top_terms: terms
+                .iter()
+                .filter(|t| t.cluster == c && t.measure == Measure::Ctfidf)
+                .map(|t| t.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    let mut c = Clustering {
+        space,
+        assignments,
+        clusters,
+        terms,
+        seeds,
+        sweep: sweep_rows,
+        warnings,
+        centroids,
+        lsa: lsa.map(|l| LsaBasis {
+            components: l.components,
+            singular_values: l.singular_values.to_vec(),
+        }),
+        changes: vec![],
+        hierarchy: vec![],
+        merges,
+        seconds,
+    };
+    c.hierarchy = theme_hierarchy(&c);
+    Ok(c)
+}
+
+/// Passages assigned to each of `k` clusters.
+fn sizes_of(labels: &[Option<u32>], k: usize) -> Vec<u32> {
+    let mut sizes = vec![0u32; k];
+    for c in labels.iter().flatten() {
+        sizes[*c as usize] += 1;
+    }
+    sizes
+}
+
+/// The top terms of each of `k` clusters by both measures, and their names: `fixed` where
+/// it has one (a guided theme), else the top three c-TF-IDF labels joined with `/` (made
+/// unique by the cluster id, as is a name that would read `unassigned`).
+fn name_clusters(
+    m: &SparseRows,
+    vocab: &Vocabulary,
+    labels: &[Option<u32>],
+    k: usize,
+    fixed: &[Option<String>],
+    top_terms: usize,
+) -> (Vec<ClusterTerm>, Vec<String>) {
+    let mut terms = naming::mean_tfidf_terms(m, vocab, labels, k, top_terms);
+    terms.extend(ctfidf_terms(m, vocab, labels, k, top_terms));
+    let mut names: Vec<String> = fixed.iter().flatten().cloned().collect();
+    let mut out = Vec::with_capacity(k);
+    for c in 0..k as u32 {
+        if let Some(name) = &fixed[c as usize] {
+            out.push(name.clone());
+            continue;
+        }
         let labels: Vec<&str> = terms
             .iter()
             .filter(|t| t.cluster == c && t.measure == Measure::Ctfidf)
@@ -562,49 +722,10 @@ pub fn cluster_from(
         if names.contains(&name) || name == UNASSIGNED {
             name = format!("{name} #{c}");
         }
-        names.push(name);
+        names.push(name.clone());
+        out.push(name);
     }
-    let assignments: Vec<Assignment> = best
-        .iter()
-        .enumerate()
-        .map(|(r, &(c, sim, margin, status))| Assignment {
-            passage_id: m.row_ids[r],
-            cluster: c,
-            theme: c.map_or_else(|| UNASSIGNED.to_string(), |c| names[c as usize].clone()),
-            similarity: sim,
-            margin,
-            status,
-        })
-        .collect();
-    let clusters = (0..k as u32)
-        .map(|c| ClusterInfo {
-            cluster: c,
-            theme: names[c as usize].clone(),
-            size: labels.iter().filter(|b| **b == Some(c)).count() as u32,
-            top_terms: terms
-                .iter()
-                .filter(|t| t.cluster == c && t.measure == Measure::Ctfidf)
-                .map(|t| t.label.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
-        .collect();
-    Ok(Clustering {
-        space,
-        assignments,
-        clusters,
-        terms,
-        seeds,
-        sweep: sweep_rows,
-        warnings,
-        centroids,
-        lsa: lsa.map(|l| LsaBasis {
-            components: l.components,
-            singular_values: l.singular_values.to_vec(),
-        }),
-        changes: vec![],
-        seconds,
-    })
+    (terms, out)
 }
 
 /// `rows` (one row per term of `terms`) as rows over `vocab`'s kept terms: a term not in
@@ -1187,6 +1308,91 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn merging_joins_the_most_similar_themes_and_keeps_the_tables_consistent() {
+        let plain = fit(&guided(|_| {})).unwrap();
+        assert!(plain.merges.is_empty());
+        assert_eq!(plain.hierarchy.len(), 2);
+        // the dendrogram's first join is the pair merge_to = 2 merges
+        let first = &plain.hierarchy[0];
+        let (a, b) = (first.left as usize, first.right as usize);
+        let c = fit(&guided(|p| p.merge_to = Some(2))).unwrap();
+        assert_eq!(c.clusters.len(), 2);
+        assert_eq!(c.centroids.nrows(), 2);
+        assert_eq!(c.hierarchy.len(), 1);
+        let joined = format!("{}+{}", THEMES[a].0, THEMES[b].0);
+        assert_eq!(c.merges.len(), 1);
+        let m = &c.merges[0];
+        assert_eq!(m.from, [THEMES[a].0, THEMES[b].0]);
+        assert_eq!((m.into.as_str(), m.into_cluster), (joined.as_str(), 0));
+        assert_eq!(m.similarity, first.similarity);
+        assert_eq!(c.clusters[0].theme, joined);
+        // the merged theme holds both themes' passages; every table names it alike
+        for (i, was) in plain.assignments.iter().enumerate() {
+            let now = &c.assignments[i];
+            if was
+                .cluster
+                .is_some_and(|x| x as usize == a || x as usize == b)
+            {
+                assert_eq!(now.theme, joined, "{i}");
+            }
+            if let Some(x) = now.cluster {
+                assert_eq!(now.theme, c.clusters[x as usize].theme);
+            }
+        }
+        let sizes: Vec<u32> = (0..2u32)
+            .map(|x| {
+                c.assignments
+                    .iter()
+                    .filter(|y| y.cluster == Some(x))
+                    .count() as u32
+            })
+            .collect();
+        assert_eq!(c.clusters.iter().map(|x| x.size).collect::<Vec<_>>(), sizes);
+        assert!(c.terms.iter().all(|t| t.cluster < 2));
+        // the seed words of both themes now belong to the merged one
+        let seeds = c.seeds.iter().filter(|s| s.theme == joined).count();
+        assert_eq!(seeds, 4);
+        // passages go to the merged centroids as a fitted model places them
+        let (v, mm) = weigh(TEXTS, &TfidfParams::default());
+        let (x, rows) = embed(&mm, &v, c.lsa.as_ref());
+        let again = assign(
+            &x,
+            &rows,
+            mm.n_rows(),
+            &c.centroids,
+            floors(&guided(|_| {})),
+        );
+        let got: Vec<Option<u32>> = c.assignments.iter().map(|x| x.cluster).collect();
+        assert_eq!(got, again.iter().map(|x| x.0).collect::<Vec<_>>());
+        // a threshold: merge_above at the first join's similarity merges the same pair
+        let at = first.similarity;
+        let d = fit(&guided(|p| p.merge_above = Some(at))).unwrap();
+        let joins = plain
+            .hierarchy
+            .iter()
+            .filter(|h| h.similarity >= at)
+            .count();
+        assert_eq!(d.clusters.len(), 3 - joins);
+        assert_eq!(d.merges[0].from, m.from);
+        let e = fit(&guided(|p| p.merge_above = Some(1.0))).unwrap();
+        assert_eq!(e.clusters.len(), 3);
+        assert!(e.merges.is_empty());
+        // discover mode: merged clusters are named by their top terms again
+        let p = discover(|p| {
+            p.k = Some(K::Fixed(3));
+            p.seed = 7;
+            p.merge_to = Some(1);
+        });
+        let f = fit(&p).unwrap();
+        assert_eq!(f.clusters.len(), 1);
+        assert_eq!(f.merges.len(), 2);
+        assert!(f.clusters[0].theme.contains('/'), "{}", f.clusters[0].theme);
+        assert_eq!(f.merges[1].into, f.clusters[0].theme);
+        assert!(f.hierarchy.is_empty());
+        assert_eq!(fit(&p).unwrap(), f);
+    }
+
+    #[test]
     fn best_of_picks_max_with_margin_and_ties_low() {
         assert_eq!(best_of(&[0.2, 0.5, 0.1]), (Some(1), 0.5, 0.3));
         assert_eq!(best_of(&[0.4, 0.4]), (Some(0), 0.4, 0.0));
@@ -1255,6 +1461,9 @@ pub(crate) mod tests {
         assert_eq!(bad(|p| p.tolerance = -1.0), "cluster.tolerance");
         assert_eq!(bad(|p| p.top_terms = 0), "cluster.top_terms");
         assert_eq!(bad(|p| p.lsa_dims = 0), "cluster.lsa_dims");
+        assert_eq!(bad(|p| p.merge_above = Some(1.5)), "cluster.merge_above");
+        assert_eq!(bad(|p| p.merge_above = Some(-0.1)), "cluster.merge_above");
+        assert_eq!(bad(|p| p.merge_to = Some(0)), "cluster.merge_to");
         assert_eq!(bad(|p| p.k = Some(K::Auto)), "cluster.k");
         assert_eq!(bad(|p| p.k = Some(K::Fixed(2))), "cluster.k");
         assert_eq!(bad(|p| p.themes.clear()), "themes");

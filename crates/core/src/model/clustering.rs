@@ -171,8 +171,47 @@ pub struct Clustering {
     pub lsa: Option<LsaBasis>,
     /// Discover mode with a previous run: what became of each theme (see `stable`).
     pub changes: Vec<ThemeChange>,
+    /// The themes' dendrogram: one node per merge of average-linkage clustering of the
+    /// centroids (see `cluster::hierarchy`), k − 1 of them.
+    pub hierarchy: Vec<HierarchyNode>,
+    /// `cluster.merge_above` / `cluster.merge_to`: the merges of the fitted themes, in order.
+    pub merges: Vec<ThemeMerge>,
     /// Where the time went: seconds of the LSA fit and of k-means.
     pub seconds: ClusterSeconds,
+}
+
+/// One node of the themes' dendrogram: the join of two nodes. Leaves are the clusters
+/// `0..k`; the join of step `i` is node `k + i` (as scipy numbers them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HierarchyNode {
+    /// This node: `k + i` for the `i`-th join.
+    pub node: u32,
+    /// The node joined with the lower id.
+    pub left: u32,
+    /// The other node.
+    pub right: u32,
+    /// Average-linkage similarity of the two: the mean cosine similarity of the centroids of
+    /// every pair of clusters, one under `left` and one under `right`.
+    pub similarity: f64,
+    /// Clusters under this node.
+    pub themes: u32,
+    /// Passages assigned to them.
+    pub passages: u32,
+    /// Their themes, in the dendrogram's leaf order, joined with `" | "`.
+    pub members: String,
+}
+
+/// One merge of fitted themes (`cluster.merge_above`, `cluster.merge_to`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThemeMerge {
+    /// The two nodes joined, each as its fitted themes joined with `+`.
+    pub from: Vec<String>,
+    /// Their average-linkage similarity.
+    pub similarity: f64,
+    /// The theme they became part of.
+    pub into: String,
+    /// Its cluster id.
+    pub into_cluster: u32,
 }
 
 /// Seconds of the two costly steps of clustering. Timings are not part of the result: any
