@@ -6,7 +6,6 @@ use crate::error::{Error, Result};
 use crate::tables;
 use std::path::Path;
 use themata_core::analyze::collocations::{collocations, Collocation};
-use themata_core::analyze::Analyzer;
 
 /// The collocations of the run in `dir`: at least `min_count` occurrences, `top` at most.
 pub fn compute(dir: &Path, min_count: u64, top: usize) -> Result<Vec<Collocation>> {
@@ -16,11 +15,10 @@ pub fn compute(dir: &Path, min_count: u64, top: usize) -> Result<Vec<Collocation
     })?;
     let mut params = model.analyzer.clone();
     params.extra_stop_words = model.extra_stop_words.clone();
-    let analyzer = Analyzer::new(&params)
-        .map_err(|e| Error::config(dir.join(tables::MODEL), e.to_string()))?;
     let corpus = tables::read_corpus(dir)?;
     let texts: Vec<&str> = corpus.kept().map(|p| p.text.as_str()).collect();
-    Ok(collocations(&analyzer, &texts, min_count, top))
+    collocations(&params, &texts, min_count, top)
+        .map_err(|e| Error::config(dir.join(tables::MODEL), e.to_string()))
 }
 
 /// A plain-text table for the terminal.

@@ -359,44 +359,18 @@ pub fn compute_in(
 
 /// The rows as a table (keyness.parquet's columns).
 pub fn to_frame(k: &Keyness) -> Result<DataFrame> {
-    let r = &k.rows;
-    let col_str = |name: &str, f: fn(&KeyRow) -> &str| {
-        Column::new(name.into(), r.iter().map(f).collect::<Vec<&str>>())
-    };
-    DataFrame::new(
-        r.len(),
-        vec![
-            col_str("group", |x| &x.group),
-            Column::new(
-                "rank".into(),
-                r.iter().map(|x| x.rank).collect::<Vec<u32>>(),
-            ),
-            Column::new(
-                "term_id".into(),
-                r.iter().map(|x| x.term_id).collect::<Vec<u32>>(),
-            ),
-            col_str("term", |x| &x.term),
-            col_str("label", |x| &x.label),
-            Column::new(
-                "target".into(),
-                r.iter().map(|x| x.target).collect::<Vec<u64>>(),
-            ),
-            Column::new(
-                "reference".into(),
-                r.iter().map(|x| x.reference).collect::<Vec<u64>>(),
-            ),
-            Column::new("g2".into(), r.iter().map(|x| x.g2).collect::<Vec<f64>>()),
-            Column::new(
-                "p_value".into(),
-                r.iter().map(|x| x.p_value).collect::<Vec<f64>>(),
-            ),
-            Column::new(
-                "log_ratio".into(),
-                r.iter().map(|x| x.log_ratio).collect::<Vec<f64>>(),
-            ),
-        ],
-    )
-    .map_err(|e| Error::Usage(format!("keyness table: {e}")))
+    tables::frame!("keyness.parquet", &k.rows, {
+        "group" => |x: &KeyRow| x.group.as_str(),
+        "rank" => |x: &KeyRow| x.rank,
+        "term_id" => |x: &KeyRow| x.term_id,
+        "term" => |x: &KeyRow| x.term.as_str(),
+        "label" => |x: &KeyRow| x.label.as_str(),
+        "target" => |x: &KeyRow| x.target,
+        "reference" => |x: &KeyRow| x.reference,
+        "g2" => |x: &KeyRow| x.g2,
+        "p_value" => |x: &KeyRow| x.p_value,
+        "log_ratio" => |x: &KeyRow| x.log_ratio,
+    })
 }
 
 /// A plain-text rendering for the terminal: per group, its figures and its key terms.

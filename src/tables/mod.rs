@@ -68,14 +68,14 @@ pub struct Meta<'a> {
     pub pipeline: &'a str,
 }
 
-fn table_err(path: &Path, e: impl std::fmt::Display) -> Error {
+pub(crate) fn table_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Table {
         path: path.to_path_buf(),
         message: e.to_string(),
     }
 }
 
-fn col<T, P>(name: &str, values: T) -> Column
+pub(crate) fn col<T, P>(name: &str, values: T) -> Column
 where
     Series: NamedFrom<T, P>,
     P: ?Sized,
@@ -87,11 +87,11 @@ where
 macro_rules! frame {
     ($table:expr, $items:expr, { $($name:literal => $f:expr),+ $(,)? }) => {{
         let items = $items;
-        DataFrame::new(items.len(), vec![$(super::col($name, items.iter().map($f).collect::<Vec<_>>())),+])
-            .map_err(|e| super::table_err(std::path::Path::new($table), e))
+        DataFrame::new(items.len(), vec![$($crate::tables::col($name, items.iter().map($f).collect::<Vec<_>>())),+])
+            .map_err(|e| $crate::tables::table_err(std::path::Path::new($table), e))
     }};
 }
-use frame;
+pub(crate) use frame;
 
 /// Write a frame to `dir/name` atomically, zstd-compressed with full statistics and
 /// key-value metadata naming the pipeline and themata's version.

@@ -2,9 +2,9 @@
 //! (quanteda's `textstat_collocations`, for two words): candidates for phrase seeds and for
 //! `analyzer.ngrams`.
 
-use super::{Analyzer, Token};
+use super::{Analyzer, AnalyzerParams, Ngrams, TermCounts};
 use crate::math::keyness::log_likelihood;
-use rayon::prelude::*;
+use crate::{ParamError, Silent};
 use rustc_hash::FxHashMap;
 
 /// One pair of consecutive terms.
@@ -30,50 +30,39 @@ pub struct Collocation {
 
 /// Pairs of consecutive kept tokens (dropped words skipped, as for n-grams) of `texts`, that
 /// occur at least `min_count` times and more often than if the words were independent,
-/// strongest (by G², ties by term) first, at most `top`.
+/// strongest (by G², ties by term) first, at most `top`. The pairs are counted by the
+/// counting step itself, with the analyzer's settings but bigrams only.
 pub fn collocations(
-    analyzer: &Analyzer,
+    params: &AnalyzerParams,
     texts: &[&str],
     min_count: u64,
     top: usize,
-) -> Vec<Collocation> {
-    type Pairs = FxHashMap<(String, String), FxHashMap<String, u64>>;
-    let pairs: Pairs = texts
-        .par_iter()
-        .fold(Pairs::default, |mut acc, text| {
-            let tokens: Vec<Token> = analyzer.tokens(text).collect();
-            for w in tokens.windows(2) {
-                let surface = format!("{} {}", w[0].surface, w[1].surface);
-                *acc.entry((w[0].term.to_string(), w[1].term.to_string()))
-                    .or_default()
-                    .entry(surface)
-                    .or_insert(0) += 1;
-            }
-            acc
-        })
-        .reduce(Pairs::default, |mut a, b| {
-            for (k, forms) in b {
-                let e = a.entry(k).or_default();
-                for (f, n) in forms {
-                    *e.entry(f).or_insert(0) += n;
-                }
-            }
-            a
-        });
-    let mut first: FxHashMap<&str, u64> = FxHashMap::default();
-    let mut second: FxHashMap<&str, u64> = FxHashMap::default();
-    let mut total = 0u64;
-    for ((a, b), forms) in &pairs {
-        let n: u64 = forms.values().sum();
-        *first.entry(a).or_insert(0) += n;
-        *second.entry(b).or_insert(0) += n;
-        total += n;
+) -> Result<Vec<Collocation>, ParamError> {
+    let analyzer = Analyzer::new(&AnalyzerParams {
+        ngrams: Ngrams { min: 2, max: 2 },
+        ..params.clone()
+    })?;
+    let ids: Vec<u32> = (0..texts.len() as u32).collect();
+    let counts = TermCounts::partial(&analyzer, &ids, texts, &Silent).finish();
+    // each bigram term is its two words' terms, which hold no space
+    let words = |t: &str| {
+        t.split_once(' ')
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+    };
+    let mut first: FxHashMap<String, u64> = FxHashMap::default();
+    let mut second: FxHashMap<String, u64> = FxHashMap::default();
+    for (t, &n) in counts.terms.iter().zip(&counts.cf) {
+        if let Some((a, b)) = words(t) {
+            *first.entry(a).or_insert(0) += n;
+            *second.entry(b).or_insert(0) += n;
+        }
     }
-    let mut out: Vec<Collocation> = pairs
-        .iter()
-        .filter_map(|((a, b), forms)| {
-            let n11: u64 = forms.values().sum();
-            let (fa, sb) = (first[a.as_str()], second[b.as_str()]);
+    let total: u64 = counts.cf.iter().sum();
+    let mut out: Vec<Collocation> = (0..counts.terms.len())
+        .filter_map(|i| {
+            let (a, b) = words(&counts.terms[i])?;
+            let n11 = counts.cf[i];
+            let (fa, sb) = (first[&a], second[&b]);
             // b after a word other than a
             let n21 = sb - n11;
             let over = (n11 as f64) * ((total - fa) as f64) > (n21 as f64) * (fa as f64);
@@ -81,11 +70,9 @@ pub fn collocations(
                 return None;
             }
             let (g2, p_value) = log_likelihood(n11, n21, fa, total - fa);
-            let mut forms: Vec<(&String, &u64)> = forms.iter().collect();
-            forms.sort_by(|x, y| y.1.cmp(x.1).then(x.0.cmp(y.0)));
             Some(Collocation {
-                term: format!("{a} {b}"),
-                label: forms[0].0.clone(),
+                term: counts.terms[i].clone(),
+                label: counts.labels[i].clone(),
                 count: n11,
                 first: fa,
                 second: sb,
@@ -97,23 +84,23 @@ pub fn collocations(
         .collect();
     out.sort_by(|x, y| y.g2.total_cmp(&x.g2).then_with(|| x.term.cmp(&y.term)));
     out.truncate(top);
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::AnalyzerParams;
 
     #[test]
     fn a_phrase_that_recurs_comes_first_and_chance_pairs_are_left_out() {
-        let a = Analyzer::new(&AnalyzerParams::default()).unwrap();
+        let p = AnalyzerParams::default();
+        let a = Analyzer::new(&p).unwrap();
         let mut texts: Vec<String> = (0..20)
             .map(|i| format!("The Supreme Leader spoke about topic{i} and the weather{i}."))
             .collect();
         texts.push("Leader of the supreme court".into());
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let c = collocations(&a, &refs, 3, 10);
+        let c = collocations(&p, &refs, 3, 10).unwrap();
         // the two pairs of the sentence that recur; "spoke topic<i>" never twice
         let mut two: Vec<&str> = c.iter().map(|x| x.term.as_str()).collect();
         two.sort();
@@ -135,7 +122,7 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| collocations(&a, &refs, 2, 50))
+                .install(|| collocations(&p, &refs, 2, 50).unwrap())
         };
         assert_eq!(run(1), run(3));
     }
