@@ -10,9 +10,10 @@
 //! 3. [`tables`]: each stage's Parquet tables, written and read back;
 //! 4. [`report`], [`evaluate`]: the report (json, markdown, html, charts, the passage map),
 //!    and scores against gold labels;
-//! 5. [`pipeline_file`]: the TOML file, composed of each stage's settings;
-//! 6. [`engine`]: the stages, their freshness and the manifest;
-//! 7. [`apply`]: a run's fitted model placed on new documents.
+//! 5. [`explain`]: why a passage got its theme, from a run's tables;
+//! 6. [`pipeline_file`]: the TOML file, composed of each stage's settings;
+//! 7. [`engine`]: the stages, their freshness and the manifest;
+//! 8. [`apply`]: a run's fitted model placed on new documents.
 //!
 //! Nothing here prints: the binary (`main.rs`, `cli.rs`) shows progress and messages.
 
@@ -20,6 +21,7 @@ pub mod apply;
 pub mod engine;
 pub mod error;
 pub mod evaluate;
+pub mod explain;
 pub mod files;
 pub mod formats;
 pub mod pipeline_file;

@@ -77,6 +77,7 @@ impl Stage {
                 tables::CLUSTERS,
                 tables::CLUSTER_TERMS,
                 tables::THEME_SEEDS,
+                tables::EXPLANATIONS,
                 tables::CENTROIDS,
                 tables::LSA_COMPONENTS,
                 tables::MODEL,

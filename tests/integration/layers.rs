@@ -24,6 +24,7 @@ const ROOT: &[&[&str]] = &[
     &["formats"],
     &["tables"],
     &["report", "evaluate"],
+    &["explain"],
     &["pipeline_file"],
     &["engine"],
     &["apply"],

@@ -4,6 +4,7 @@
 mod analyzer_oracles;
 mod errors;
 mod example;
+mod explain;
 mod formats;
 mod freshness;
 mod layers;
@@ -132,6 +133,7 @@ pub const TABLES: &[&str] = &[
     "clusters.parquet",
     "cluster_terms.parquet",
     "theme_seeds.parquet",
+    "explanations.parquet",
     "duplicates.parquet",
     "centroids.parquet",
     "lsa_components.parquet",

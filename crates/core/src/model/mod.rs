@@ -11,8 +11,9 @@ mod sparse;
 mod vocabulary;
 
 pub use clustering::{
-    Assignment, AssignmentStatus, ClusterInfo, ClusterSeconds, ClusterTerm, Clustering, LsaBasis,
-    Measure, SeedState, SeedStatus, SweepRow, ThemeChange, ThemeStrength, UNASSIGNED,
+    Assignment, AssignmentStatus, ClusterInfo, ClusterSeconds, ClusterTerm, Clustering,
+    ExplainSpace, Explanation, LsaBasis, Measure, Role, SeedState, SeedStatus, SweepRow,
+    ThemeChange, ThemeStrength, UNASSIGNED,
 };
 pub use corpus::{
     Corpus, Document, DocumentMeta, DuplicateKind, DuplicatePair, Passage, PassageStatus, Reason,
