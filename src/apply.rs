@@ -6,8 +6,8 @@
 //! analysed with its analyzer, weighed with its vocabulary and idf, embedded in its space and
 //! placed with its centroids and floors ([`themata_core::fitted`]). The output directory gets
 //! documents, passages, duplicates, vocabulary (the model's), tfidf, assignments, clusters
-//! (the model's, sized by the new passages) and explanations tables, and a report (`report/summary.json`,
-//! `report/summary.md`).
+//! (the model's, sized by the new passages) and explanations tables, and a report
+//! (`report/summary.json`, `report/summary.md`).
 //!
 //! Everything that can be wrong with the model or the request — no model, a model of another
 //! version, a pipeline whose analyzer differs — is found before any file is written.

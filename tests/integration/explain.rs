@@ -97,6 +97,62 @@ fn explanations_sum_to_the_similarity_they_explain() {
     assert!(explained >= 30, "{explained}");
 }
 
+/// In LSA space (`reduce = "lsa"`) the contributions map the reduced space's cosine back to
+/// terms: with every term listed they still sum to the similarity (to rounding), the table
+/// and `explain` say `lsa`, and the nearest centroid is the passage's cluster.
+#[test]
+fn lsa_explanations_are_marked_and_sum_to_the_similarity() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_example(
+        tmp.path(),
+        &[
+            "--set",
+            "cluster.reduce=\"lsa\"",
+            "--set",
+            "cluster.lsa_dims=8",
+            "--set",
+            "cluster.explain_terms=1000",
+        ],
+    );
+    let out = tmp.path().join("out");
+    let (by, space) = by_role(&out);
+    assert!(
+        !space.is_empty() && space.iter().all(|s| s == "lsa"),
+        "{space:?}"
+    );
+    let a = table(&out, "assignments.parquet");
+    let sims: BTreeMap<u32, (Option<u32>, f64)> = u32s(&a, "passage_id")
+        .into_iter()
+        .zip(
+            opt_u32s(&a, "cluster")
+                .into_iter()
+                .zip(f64s(&a, "similarity")),
+        )
+        .collect();
+    for ((pid, role), (cluster, sim, terms)) in &by {
+        let sum: f64 = terms.iter().map(|t| t.3).sum();
+        assert!(
+            (sum - sim).abs() < 1e-9,
+            "passage {pid} {role}: {sum} != {sim}"
+        );
+        if role == "nearest" {
+            assert_eq!(*sim, sims[pid].1);
+            if let Some(c) = sims[pid].0 {
+                assert_eq!(*cluster, c);
+            }
+        }
+    }
+    let pid = by.keys().next().unwrap().0.to_string();
+    let (code, text, err) = explain(&[out.to_str().unwrap(), &pid]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("space: lsa"), "{text}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("report/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["explained_in"], "lsa");
+}
+
 /// By default each passage keeps its 5 top terms per role; the setting is in the cluster
 /// stage's key, checked when the file is loaded, and 0 writes an empty table.
 #[test]
