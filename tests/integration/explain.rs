@@ -153,6 +153,48 @@ fn lsa_explanations_are_marked_and_sum_to_the_similarity() {
     assert_eq!(summary["explained_in"], "lsa");
 }
 
+/// A discover run that keeps the previous run's theme ids renumbers its clusters: the
+/// explanations follow (nearest = the assignment's cluster, themes = clusters.parquet's).
+#[test]
+fn explanations_follow_kept_theme_ids() {
+    let tmp = tempfile::tempdir().unwrap();
+    let discover = |seed: &str| {
+        run_example(
+            tmp.path(),
+            &[
+                "--set",
+                "cluster.mode=discover",
+                "--set",
+                "cluster.k=3",
+                "--set",
+                &format!("cluster.seed={seed}"),
+            ],
+        )
+    };
+    discover("1");
+    discover("7");
+    let out = tmp.path().join("out");
+    let (by, _) = by_role(&out);
+    let a = table(&out, "assignments.parquet");
+    let clusters = table(&out, "clusters.parquet");
+    let names: BTreeMap<u32, String> = u32s(&clusters, "cluster")
+        .into_iter()
+        .zip(strs(&clusters, "theme"))
+        .collect();
+    for (pid, c) in u32s(&a, "passage_id")
+        .into_iter()
+        .zip(opt_u32s(&a, "cluster"))
+    {
+        if let (Some(c), Some(e)) = (c, by.get(&(pid, "nearest".into()))) {
+            assert_eq!(e.0, c, "passage {pid}");
+        }
+    }
+    let e = table(&out, "explanations.parquet");
+    for (c, theme) in u32s(&e, "cluster").into_iter().zip(strs(&e, "theme")) {
+        assert_eq!(names[&c], theme);
+    }
+}
+
 /// By default each passage keeps its 5 top terms per role; the setting is in the cluster
 /// stage's key, checked when the file is loaded, and 0 writes an empty table.
 #[test]
