@@ -82,7 +82,7 @@ model's, or OUTPUT is the run directory (nothing is written then).")]
 Examples:
   themata explain out/khamenei 12
   themata explain out/khamenei 12 --top 3 --json
-  themata explain out/new 0                    # also an apply output directory
+  themata explain out/new 5                    # also an apply output directory
 
 In TF-IDF space a term's contribution is its weight times the centroid's value, and all the
 passage's terms sum to the similarity exactly. In LSA space the similarity is a cosine in the
