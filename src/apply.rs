@@ -5,9 +5,9 @@
 //! are read and split with the model's input and ingest settings (or a pipeline file's),
 //! analysed with its analyzer, weighed with its vocabulary and idf, embedded in its space and
 //! placed with its centroids and floors ([`themata_core::fitted`]). The output directory gets
-//! documents, passages, duplicates, vocabulary (the model's), tfidf, assignments and clusters
-//! (the model's, sized by the new passages) tables, and a report (`report/summary.json`,
-//! `report/summary.md`).
+//! documents, passages, duplicates, vocabulary (the model's), tfidf, assignments, clusters
+//! (the model's, sized by the new passages) and explanations tables, and a report
+//! (`report/summary.json`, `report/summary.md`).
 //!
 //! Everything that can be wrong with the model or the request — no model, a model of another
 //! version, a pipeline whose analyzer differs — is found before any file is written.
@@ -22,6 +22,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use themata_core::analyze::{Analyzer, AnalyzerParams};
+use themata_core::cluster::explain_space;
 use themata_core::fitted::{Applied, Model};
 use themata_core::model::{AssignmentStatus, Corpus, Named, PassageStatus};
 use themata_core::{tfidf, Task};
@@ -82,6 +83,7 @@ pub fn load_model(run_dir: &Path) -> Result<Loaded> {
         lsa,
         floors,
         themes: file.clusters.iter().map(|c| c.theme.clone()).collect(),
+        explain_terms: file.explain_terms,
     };
     model.check().map_err(|m| {
         Error::config(
@@ -361,6 +363,14 @@ pub fn apply(req: &Request, observer: &dyn Observer) -> Result<ApplySummary> {
     tables::write_tfidf(out, &m.model.vocabulary, &applied.tfidf, meta)?;
     tables::write_assignments(out, &applied.assignments, meta)?;
     tables::write_clusters(out, &clusters, meta)?;
+    tables::write_explanations(
+        out,
+        &applied.explanations,
+        &clusters,
+        &m.model.vocabulary,
+        explain_space(m.model.lsa.as_ref().map(|b| &b.components)),
+        meta,
+    )?;
     let report = out.join("report");
     std::fs::create_dir_all(&report).map_err(|e| Error::io(&report, e))?;
     let json = serde_json::to_string_pretty(&summary).unwrap_or_default() + "\n";

@@ -16,6 +16,7 @@ Examples:
   themata evaluate out/bbc --gold ../corpora/bbc/labels.csv
   themata keyness out/khamenei --by source     # the terms key to each source
   themata apply out/khamenei --input new-speeches/ --output out/new   # the fitted model, no refit
+  themata explain out/khamenei 12              # why passage 12 got its theme
 
 One run writes an output directory at a time: a second run on the same directory waits
 for the first (or, with --no-wait, exits with 1). Ctrl-C or SIGTERM stops a run cleanly:
@@ -41,8 +42,8 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Analyse kept passages into vocabulary.parquet and tfidf.parquet (needs ingest's tables).
     Tfidf(StageArgs),
-    /// Cluster passages into assignments, clusters, cluster_terms, theme_seeds and
-    /// theme_hierarchy tables and the fitted model (needs the tfidf tables).
+    /// Cluster passages into assignments, clusters, cluster_terms, theme_seeds,
+    /// theme_hierarchy and explanations tables, and the fitted model (needs the tfidf tables).
     Cluster(StageArgs),
     /// Write summary.md, summary.json and summary.html from the tables of the earlier
     /// stages.
@@ -63,8 +64,8 @@ pub enum Command {
     /// with the model's settings, weigh them with its vocabulary and idf (terms it never saw
     /// are counted, not added), embed them in its space and assign them to its clusters with
     /// its floors. Writes documents, passages, duplicates, vocabulary (the model's), tfidf,
-    /// assignments and clusters tables and report/summary.{json,md} into OUTPUT (which
-    /// `themata evaluate` reads like a run's).
+    /// assignments, clusters and explanations tables and report/summary.{json,md} into
+    /// OUTPUT (which `themata evaluate` and `themata explain` read like a run's).
     #[command(after_help = "\
 Examples:
   themata apply out/khamenei --input new-speeches/ --output out/new
@@ -105,6 +106,35 @@ Examples:
         /// Pairs listed, strongest first.
         #[arg(long, default_value_t = 30, value_name = "N")]
         top: usize,
+    },
+    /// Why a passage got its theme: its text, theme, similarity and margin, and the terms
+    /// that contribute most to its similarity to the nearest centroid and to the runner-up
+    /// (from explanations.parquet), with the share of the similarity they cover.
+    #[command(after_help = "\
+Examples:
+  themata explain out/khamenei 12
+  themata explain out/khamenei 12 --top 3 --json
+  themata explain out/new 5                    # also an apply output directory
+
+In TF-IDF space a term's contribution is its weight times the centroid's value, and all the
+passage's terms sum to the similarity exactly. In LSA space the similarity is a cosine in the
+reduced space mapped back to terms: the contributions sum to it, but are an approximation of
+what each term does.
+
+Exit codes: 0 success; 1 a table cannot be read; 2 RUN_DIR or one of its tables is missing,
+no such passage id (the valid range is named), or the passage is not kept (its status and
+reason are named).")]
+    Explain {
+        /// A run's output directory (or `themata apply`'s OUTPUT).
+        run_dir: PathBuf,
+        /// The passage (passage_id, as in passages.parquet).
+        passage_id: u32,
+        /// Show at most N terms per theme (the table holds cluster.explain_terms).
+        #[arg(long, value_name = "N")]
+        top: Option<usize>,
+        /// JSON on stdout instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the terms the pipeline's analyzer makes of a text (one per line: term, surface;
     /// with `analyzer.ngrams`, the n-grams follow the words).

@@ -8,8 +8,8 @@
 //! 2. [`formats`]: finding input files and reading text, Markdown, HTML, JSON Lines, CSV and
 //!    Parquet into documents;
 //! 3. [`tables`]: each stage's Parquet tables, written and read back;
-//! 4. [`keyness`], [`collocations`]: the terms key to a group of passages, and pairs of
-//!    terms that occur together more than chance;
+//! 4. [`keyness`], [`collocations`], [`explain`]: the terms key to a group of passages,
+//!    pairs of terms that occur together more than chance, and why a passage got its theme;
 //! 5. [`report`], [`evaluate`]: the report (json, markdown, html, charts, the passage map),
 //!    and scores against gold labels;
 //! 6. [`pipeline_file`]: the TOML file, composed of each stage's settings;
@@ -23,6 +23,7 @@ pub mod collocations;
 pub mod engine;
 pub mod error;
 pub mod evaluate;
+pub mod explain;
 pub mod files;
 pub mod formats;
 pub mod keyness;

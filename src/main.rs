@@ -169,6 +169,22 @@ fn execute(cli: Cli) -> themata::Result<()> {
             let rows = themata::collocations::compute(&output, min_count, top)?;
             emit(&themata::collocations::to_text(&rows))
         }
+        Command::Explain {
+            run_dir,
+            passage_id,
+            top,
+            json,
+        } => {
+            let e = themata::explain::explain(&run_dir, passage_id, top)?;
+            if json {
+                emit(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&e).unwrap_or_default()
+                ))
+            } else {
+                emit(&themata::explain::to_text(&e))
+            }
+        }
         Command::Analyze { pipeline, text } => {
             let p = Pipeline::load(&pipeline, &Overrides::default())?;
             let a = Analyzer::new(&p.analyzer)

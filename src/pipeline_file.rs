@@ -193,6 +193,7 @@ impl Pipeline {
         self.ingest.check().map_err(|e| e.to_string())?;
         self.tfidf.check().map_err(|e| e.to_string())?;
         self.cluster.check().map_err(|e| e.to_string())?;
+        self.report.check().map_err(|e| e.to_string())?;
         Ok(())
     }
 }

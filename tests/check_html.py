@@ -123,8 +123,21 @@ def main():
         svgs = [a.get("id") for _, a, _ in dom.tags("svg")]
         want = (["theme-sizes"] + (["theme-dendrogram"] if summary["hierarchy"] else [])
                 + ["theme-mix"]
-                + [f"top-terms-{i}" for i in range(len(summary["themes"]))] + ["passage-map"])
+                + [f"top-terms-{i}" for i in range(len(summary["themes"]))] + ["passage-map"]
+                + [f"close-call-{i}-{role}" for i in range(len(summary["close_calls"]))
+                   for role in ("nearest", "runner-up")])
         check("example: every chart is in the DOM", svgs == want, f"{svgs} != {want}")
+        check("example: the report has close calls", len(summary["close_calls"]) > 0,
+              summary["close_calls"])
+        for i, c in enumerate(summary["close_calls"]):
+            for key, role in (("nearest", "nearest"), ("runner_up", "runner-up")):
+                bars = dom.inside("rect", f"close-call-{i}-{role}")
+                check(f"example: close call {i}: one bar per {key} term",
+                      len(bars) == len(c[key]["terms"]) > 0, len(bars))
+        why = [e for e in dom.tags("span") if e[1].get("class") == "why"]
+        explained = sum(1 for t in summary["themes"] for r in t["representatives"] if r["terms"])
+        check("example: every representative passage says why", len(why) == explained > 0,
+              f"{len(why)} != {explained}")
         dots = dom.inside("circle", "passage-map")
         check("example: one dot per placed passage",
               len(dots) == len(summary["map"]["points"]) > 0,

@@ -396,6 +396,14 @@ impl Job for Cluster {
     fn write(&self, e: &Engine, c: &Clustering, dir: &Path) -> Result<Written> {
         tables::write_clustering(dir, c, meta(&e.pipeline))?;
         let (vocab, m) = e.tfidf.as_ref().expect("computed from the tfidf stage");
+        tables::write_explanations(
+            dir,
+            &c.explanations,
+            &c.clusters,
+            vocab,
+            cluster::explain_space(c.lsa.as_ref().map(|b| &b.components)),
+            meta(&e.pipeline),
+        )?;
         tables::write_model_tables(dir, c, vocab, meta(&e.pipeline))?;
         tables::write_model_file(dir, &model_file(&e.pipeline, c, vocab, m.n_rows(), dir)?)?;
         let mut results = serde_json::json!({ "space": c.space });
@@ -415,6 +423,7 @@ impl Job for Cluster {
                 ("cluster_terms".into(), c.terms.len() as u64),
                 ("theme_seeds".into(), c.seeds.len() as u64),
                 ("theme_hierarchy".into(), c.hierarchy.len() as u64),
+                ("explanations".into(), c.explanations.len() as u64),
             ]),
             results,
             warnings: c.warnings.clone(),
@@ -485,6 +494,7 @@ fn model_file(
             .unwrap_or_default(),
         min_similarity: floors.map(|f| f.0),
         min_margin: floors.map(|f| f.1),
+        explain_terms: p.cluster.explain_terms,
         clusters: c
             .clusters
             .iter()
@@ -510,7 +520,9 @@ impl Job for Report {
     fn key(&self, e: &Engine) -> Result<StageKey> {
         let p = &e.pipeline;
         let settings = serde_json::json!({
-            "representatives": p.report.representatives, "dir": p.report_dir
+            "representatives": p.report.representatives,
+            "close_calls": p.report.close_calls,
+            "dir": p.report_dir
         });
         Ok(StageKey::new(
             Self::STAGE.name(),
@@ -540,6 +552,7 @@ impl Job for Report {
             language: &p.analyzer.language,
             cluster: &p.cluster,
             representatives: p.report.representatives,
+            close_calls: p.report.close_calls,
         };
         Ok(report::summarize(
             &ctx, corpus, vocab, m, c, &c.space, &warnings,

@@ -80,6 +80,7 @@ impl Stage {
                 tables::CLUSTER_TERMS,
                 tables::THEME_SEEDS,
                 tables::THEME_HIERARCHY,
+                tables::EXPLANATIONS,
                 tables::CENTROIDS,
                 tables::LSA_COMPONENTS,
                 tables::MODEL,

@@ -153,6 +153,30 @@ pub struct RepView {
     pub ordinal: u32,
     pub similarity: String,
     pub text: String,
+    /// Its top contributing terms, e.g. `negotiation 0.121, talks 0.080 (61 % of the
+    /// similarity)`; empty without explanations.
+    pub why: String,
+}
+
+/// A passage's pull towards one theme, as a bar chart of its top terms' contributions.
+pub struct PullView {
+    pub theme: String,
+    pub color: &'static str,
+    pub similarity: String,
+    pub explained: String,
+    pub chart: HBars,
+}
+
+/// A close call: the passage, and its pulls towards both themes.
+pub struct CloseView {
+    pub document: String,
+    pub ordinal: u32,
+    pub theme: String,
+    pub status: String,
+    pub margin: String,
+    pub text: String,
+    pub nearest: PullView,
+    pub runner_up: PullView,
 }
 
 pub struct SeedGroup {
@@ -194,6 +218,9 @@ pub struct Page<'a> {
     pub map: Scatter,
     /// The themes' dendrogram (`None` with fewer than two themes).
     pub dendrogram: Option<Dendrogram>,
+    pub close_calls: Vec<CloseView>,
+    /// What the contributions are (exact in TF-IDF space, mapped back to terms in LSA).
+    pub explain_note: &'static str,
     pub set_aside_groups: Vec<SetAsideGroup>,
     pub set_aside_rows: Vec<SetAsideRow>,
     pub set_aside_more: usize,
@@ -394,8 +421,56 @@ pub fn page<'a>(s: &'a Summary, run: &'a RunInfo) -> Page<'a> {
                     ordinal: r.ordinal,
                     similarity: format!("{:.3}", r.similarity),
                     text: shorten(&r.text, 700),
+                    why: if r.terms.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "{} ({:.0} % of the similarity)",
+                            r.terms
+                                .iter()
+                                .map(|x| format!("{} {:.3}", x.label, x.contribution))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            100.0 * r.explained
+                        )
+                    },
                 })
                 .collect(),
+        })
+        .collect();
+
+    let pull = |p: &super::why::Pull| {
+        let color = charts::color(Some(p.cluster));
+        let items: Vec<BarItem> = p
+            .terms
+            .iter()
+            .map(|t| BarItem {
+                label: t.label.clone(),
+                value: t.contribution,
+                value_text: format!("{:.3}", t.contribution),
+                color,
+            })
+            .collect();
+        PullView {
+            theme: p.theme.clone(),
+            color,
+            similarity: format!("{:.3}", p.similarity),
+            explained: format!("{:.0} %", 100.0 * p.explained),
+            chart: charts::hbars(&items, 320.0, 16),
+        }
+    };
+    let close_calls = s
+        .close_calls
+        .iter()
+        .map(|c| CloseView {
+            document: c.document.clone(),
+            ordinal: c.ordinal,
+            theme: c.theme.clone(),
+            status: c.status.clone(),
+            margin: format!("{:.3}", c.margin),
+            text: shorten(&c.text, 400),
+            nearest: pull(&c.nearest),
+            runner_up: pull(&c.runner_up),
         })
         .collect();
 
@@ -463,6 +538,8 @@ pub fn page<'a>(s: &'a Summary, run: &'a RunInfo) -> Page<'a> {
         terms,
         map,
         dendrogram,
+        close_calls,
+        explain_note: super::markdown::space_note(s.explained_in),
         set_aside_groups,
         set_aside_rows,
         set_aside_more: s.set_aside.len().saturating_sub(MAX_SET_ASIDE_ROWS),

@@ -6,6 +6,27 @@ use std::fmt::Write;
 use themata_core::model::UNASSIGNED;
 
 /// Text safe inside a Markdown table cell or paragraph.
+/// Terms with their contributions: `negotiation 0.121, talks 0.080`.
+fn terms_text(terms: &[super::why::TermPart]) -> String {
+    terms
+        .iter()
+        .map(|t| format!("{} {:.3}", md(&t.label), t.contribution))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What the contributions are, by the space they are in.
+pub(crate) fn space_note(space: Option<&str>) -> &'static str {
+    match space {
+        Some("lsa") => {
+            "k-means ran in LSA space, so these map a cosine of the reduced space back to \
+             terms: they sum to the similarity, but a term acts through dimensions it shares \
+             with others"
+        }
+        _ => "in TF-IDF space a term's contribution is its weight times the centroid's value, and all the passage's terms sum to the similarity exactly",
+    }
+}
+
 fn md(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
@@ -203,15 +224,58 @@ pub fn to_markdown(s: &Summary) -> String {
             let _ = writeln!(o, "No passages.\n");
         }
         for r in &t.representatives {
+            let why = if r.terms.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "\n> — why: {} ({:.0} % of the similarity)",
+                    terms_text(&r.terms),
+                    100.0 * r.explained
+                )
+            };
             let _ = writeln!(
                 o,
-                "> {}\n>\n> — `{}`, passage {} (similarity {:.3})\n",
+                "> {}\n>\n> — `{}`, passage {} (similarity {:.3}){why}\n",
                 md(&shorten(&r.text, 400)),
                 r.document,
                 r.ordinal,
                 r.similarity
             );
         }
+    }
+    if !s.close_calls.is_empty() {
+        let _ = writeln!(o, "## Close calls\n");
+        let _ = writeln!(
+            o,
+            "The {} passages with the smallest margin between their nearest theme and the \
+             runner-up, with the terms that pull them towards each (contribution to the \
+             similarity; {}).\n",
+            s.close_calls.len(),
+            space_note(s.explained_in)
+        );
+        let _ = writeln!(
+            o,
+            "| passage | theme | margin | nearest | runner-up |\n|---|---|---:|---|---|"
+        );
+        for c in &s.close_calls {
+            let _ = writeln!(
+                o,
+                "| `{}`, passage {}: {} | {} ({}) | {:.3} | **{}** {:.3}: {} | **{}** {:.3}: {} |",
+                c.document,
+                c.ordinal,
+                md(&shorten(&c.text, 120)),
+                md(&c.theme),
+                c.status,
+                c.margin,
+                md(&c.nearest.theme),
+                c.nearest.similarity,
+                terms_text(&c.nearest.terms),
+                md(&c.runner_up.theme),
+                c.runner_up.similarity,
+                terms_text(&c.runner_up.terms)
+            );
+        }
+        let _ = writeln!(o);
     }
     let _ = writeln!(o, "## Theme mix per document\n");
     if let Some(d) = s.documents.first() {

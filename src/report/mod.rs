@@ -9,19 +9,21 @@ pub mod charts;
 pub mod html;
 pub mod map;
 mod markdown;
+pub mod why;
 
 pub use html::{render_html, without_volatile, RunInfo, StageRun};
 pub use markdown::to_markdown;
 
 use map::{passage_map, PassageMap};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use themata_core::cluster::{theme_strength, ClusterParams, Mode};
 use themata_core::model::{
-    Clustering, Corpus, DocumentMeta, HierarchyNode, Measure, Named, PassageStatus, SparseRows,
-    SweepRow, ThemeChange, ThemeMerge, ThemeStrength, Vocabulary, UNASSIGNED,
+    Clustering, Corpus, DocumentMeta, HierarchyNode, Measure, Named, PassageStatus, Role,
+    SparseRows, SweepRow, ThemeChange, ThemeMerge, ThemeStrength, Vocabulary, UNASSIGNED,
 };
+use why::{close_calls, CloseCall, Index, TermPart};
 
 /// The settings of the report (`[report]` in a pipeline file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,14 +34,37 @@ pub struct ReportParams {
     pub dir: Option<PathBuf>,
     /// Passages shown per theme.
     pub representatives: usize,
+    /// Close calls shown: the passages with the smallest margin between their nearest theme
+    /// and the runner-up, with both themes' top terms.
+    pub close_calls: usize,
 }
+
+/// `report.close_calls` at most: each is shown in full, with two term lists.
+pub const MAX_CLOSE_CALLS: usize = 100;
 
 impl Default for ReportParams {
     fn default() -> Self {
         ReportParams {
             dir: None,
             representatives: 3,
+            close_calls: 5,
         }
+    }
+}
+
+impl ReportParams {
+    /// Every rule the settings must satisfy; the error names the key.
+    pub fn check(&self) -> Result<(), themata_core::ParamError> {
+        if self.close_calls > MAX_CLOSE_CALLS {
+            return Err(themata_core::ParamError::new(
+                "report.close_calls",
+                format!(
+                    "must be at most {MAX_CLOSE_CALLS} (the report shows each in full), got {}",
+                    self.close_calls
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -55,6 +80,8 @@ pub struct Context<'a> {
     pub cluster: &'a ClusterParams,
     /// Passages shown per theme.
     pub representatives: usize,
+    /// Close calls shown.
+    pub close_calls: usize,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -81,6 +108,11 @@ pub struct Summary {
     /// `cluster.merge_above` / `cluster.merge_to`: the merges of fitted themes (empty
     /// otherwise).
     pub merges: Vec<ThemeMerge>,
+    /// The space the explanations' contributions are in: `tfidf` (exact) or `lsa` (mapped
+    /// back to terms); null without explanations (`cluster.explain_terms = 0`).
+    pub explained_in: Option<&'static str>,
+    /// The passages nearest to a second theme, with both themes' top terms.
+    pub close_calls: Vec<CloseCall>,
     pub documents: Vec<DocumentMix>,
     pub seeds: Vec<SeedFigure>,
     /// Passages that take no part in TF-IDF and clustering, and why.
@@ -139,6 +171,10 @@ pub struct Representative {
     pub ordinal: u32,
     pub similarity: f64,
     pub text: String,
+    /// The terms that contribute most to its similarity.
+    pub terms: Vec<TermPart>,
+    /// Share of the similarity those terms cover.
+    pub explained: f64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -187,7 +223,7 @@ pub fn summarize(
     let passage = |id: u32| &corpus.passages[id as usize];
     let doc_path = |doc: u32| corpus.documents[doc as usize].path.clone();
     let assigned: u32 = c.clusters.iter().map(|x| x.size).sum();
-    let themes = c
+    let members: Vec<Vec<_>> = c
         .clusters
         .iter()
         .map(|cl| {
@@ -201,49 +237,60 @@ pub fn summarize(
                     .total_cmp(&a.similarity)
                     .then(a.passage_id.cmp(&b.passage_id))
             });
-            ThemeSummary {
-                cluster: cl.cluster,
-                theme: cl.theme.clone(),
-                size: cl.size,
-                share: if assigned > 0 {
-                    r6(cl.size as f64 / assigned as f64)
-                } else {
-                    0.0
-                },
-                top_terms: c
-                    .terms
-                    .iter()
-                    .filter(|t| t.cluster == cl.cluster && t.measure == Measure::Ctfidf)
-                    .map(|t| t.label.clone())
-                    .collect(),
-                top_term_weights: c
-                    .terms
-                    .iter()
-                    .filter(|t| t.cluster == cl.cluster && t.measure == Measure::Ctfidf)
-                    .map(|t| r6(t.weight))
-                    .collect(),
-                top_terms_by_weight: c
-                    .terms
-                    .iter()
-                    .filter(|t| t.cluster == cl.cluster && t.measure == Measure::MeanTfidf)
-                    .map(|t| t.label.clone())
-                    .collect(),
-                strength: strength.iter().find(|x| x.theme == cl.theme).cloned(),
-                representatives: members
-                    .iter()
-                    .take(ctx.representatives)
-                    .map(|a| {
-                        let p = passage(a.passage_id);
-                        Representative {
-                            passage_id: a.passage_id,
-                            document: doc_path(p.doc_id),
-                            ordinal: p.ordinal,
-                            similarity: r6(a.similarity),
-                            text: p.text.clone(),
-                        }
-                    })
-                    .collect(),
-            }
+            members.truncate(ctx.representatives);
+            members
+        })
+        .collect();
+    let shown: BTreeSet<u32> = members.iter().flatten().map(|a| a.passage_id).collect();
+    let index = Index::new(c, vocab, &shown);
+    let themes = c
+        .clusters
+        .iter()
+        .zip(&members)
+        .map(|(cl, members)| ThemeSummary {
+            cluster: cl.cluster,
+            theme: cl.theme.clone(),
+            size: cl.size,
+            share: if assigned > 0 {
+                r6(cl.size as f64 / assigned as f64)
+            } else {
+                0.0
+            },
+            top_terms: c
+                .terms
+                .iter()
+                .filter(|t| t.cluster == cl.cluster && t.measure == Measure::Ctfidf)
+                .map(|t| t.label.clone())
+                .collect(),
+            top_term_weights: c
+                .terms
+                .iter()
+                .filter(|t| t.cluster == cl.cluster && t.measure == Measure::Ctfidf)
+                .map(|t| r6(t.weight))
+                .collect(),
+            top_terms_by_weight: c
+                .terms
+                .iter()
+                .filter(|t| t.cluster == cl.cluster && t.measure == Measure::MeanTfidf)
+                .map(|t| t.label.clone())
+                .collect(),
+            strength: strength.iter().find(|x| x.theme == cl.theme).cloned(),
+            representatives: members
+                .iter()
+                .map(|a| {
+                    let p = passage(a.passage_id);
+                    let pull = index.pull(a.passage_id, Role::Nearest);
+                    Representative {
+                        passage_id: a.passage_id,
+                        document: doc_path(p.doc_id),
+                        ordinal: p.ordinal,
+                        similarity: r6(a.similarity),
+                        text: p.text.clone(),
+                        explained: pull.as_ref().map_or(0.0, |x| x.explained),
+                        terms: pull.map(|x| x.terms).unwrap_or_default(),
+                    }
+                })
+                .collect(),
         })
         .collect();
     let mut names: Vec<String> = c.clusters.iter().map(|x| x.theme.clone()).collect();
@@ -301,6 +348,12 @@ pub fn summarize(
         theme_changes: c.changes.clone(),
         hierarchy: c.hierarchy.clone(),
         merges: c.merges.clone(),
+        explained_in: (!c.explanations.is_empty()).then_some(if space.starts_with("lsa") {
+            "lsa"
+        } else {
+            "tfidf"
+        }),
+        close_calls: close_calls(c, vocab, corpus, ctx.close_calls),
         documents,
         seeds: c
             .seeds

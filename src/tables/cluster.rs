@@ -1,14 +1,15 @@
 //! The cluster stage's tables: assignments, clusters, their top terms and the seed words.
 
 use super::{
-    frame, read, read_optional, write, Meta, Reader, ASSIGNMENTS, CLUSTERS, CLUSTER_TERMS,
-    THEME_HIERARCHY, THEME_SEEDS,
+    frame, read, read_optional, write, write_batched, Meta, Reader, ASSIGNMENTS, CLUSTERS,
+    CLUSTER_TERMS, EXPLANATIONS, THEME_HIERARCHY, THEME_SEEDS,
 };
 use crate::error::Result;
 use polars::prelude::*;
 use std::path::Path;
 use themata_core::model::{
-    Assignment, ClusterInfo, ClusterTerm, Clustering, HierarchyNode, Named, SeedStatus,
+    Assignment, ClusterInfo, ClusterTerm, Clustering, ExplainSpace, Explanation, HierarchyNode,
+    Named, SeedStatus, Vocabulary,
 };
 
 /// Write `assignments.parquet`, `clusters.parquet`, `cluster_terms.parquet`,
@@ -69,6 +70,99 @@ pub fn write_assignments(dir: &Path, assignments: &[Assignment], meta: Meta) -> 
         "status" => |x: &Assignment| x.status.name(),
     })?;
     write(dir, ASSIGNMENTS, df, meta)
+}
+
+/// Write `explanations.parquet`: each explanation with its cluster's theme (from
+/// `clusters`), its term's label (from `vocab`) and the space the contributions are in (a
+/// row group at a time).
+pub fn write_explanations(
+    dir: &Path,
+    explanations: &[Explanation],
+    clusters: &[ClusterInfo],
+    vocab: &Vocabulary,
+    space: ExplainSpace,
+    meta: Meta,
+) -> Result<()> {
+    let theme = |k: u32| {
+        clusters
+            .iter()
+            .find(|c| c.cluster == k)
+            .map_or("", |c| c.theme.as_str())
+    };
+    let label = |t: u32| vocab.terms.get(t as usize).map_or("", |x| x.label.as_str());
+    write_batched(dir, EXPLANATIONS, explanations.len(), meta, |range| {
+        frame!(EXPLANATIONS, &explanations[range], {
+            "passage_id" => |x: &Explanation| x.passage_id,
+            "role" => |x: &Explanation| x.role.name(),
+            "cluster" => |x: &Explanation| x.cluster,
+            "theme" => |x: &Explanation| theme(x.cluster),
+            "similarity" => |x: &Explanation| x.similarity,
+            "rank" => |x: &Explanation| x.rank,
+            "term_id" => |x: &Explanation| x.term_id,
+            "label" => |x: &Explanation| label(x.term_id),
+            "weight" => |x: &Explanation| x.weight,
+            "contribution" => |x: &Explanation| x.contribution,
+            "space" => |_: &Explanation| space.name(),
+        })
+    })
+}
+
+/// A run's explanations as `explain` and the report read them: each with its theme and
+/// its term's label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExplanationRow {
+    /// The explanation.
+    pub explanation: Explanation,
+    /// The cluster's theme.
+    pub theme: String,
+    /// The term's label.
+    pub label: String,
+    /// The space its contribution is in.
+    pub space: ExplainSpace,
+}
+
+/// Read `explanations.parquet` back; `None` when the run has none (a run of an earlier
+/// version).
+pub fn read_explanations(dir: &Path) -> Result<Option<Vec<ExplanationRow>>> {
+    let Some(df) = read_optional(dir, EXPLANATIONS)? else {
+        return Ok(None);
+    };
+    let r = Reader::new(&df, dir, EXPLANATIONS);
+    let (pids, roles, clusters, themes, sims, ranks, tids, labels, ws, cs, spaces) = (
+        r.u32("passage_id")?,
+        r.named("role")?,
+        r.u32("cluster")?,
+        r.str("theme")?,
+        r.f64("similarity")?,
+        r.u32("rank")?,
+        r.u32("term_id")?,
+        r.str("label")?,
+        r.f64("weight")?,
+        r.f64("contribution")?,
+        r.named::<ExplainSpace>("space")?,
+    );
+    Ok(Some(
+        themes
+            .into_iter()
+            .zip(labels)
+            .enumerate()
+            .map(|(i, (theme, label))| ExplanationRow {
+                explanation: Explanation {
+                    passage_id: pids[i],
+                    role: roles[i],
+                    cluster: clusters[i],
+                    similarity: sims[i],
+                    rank: ranks[i],
+                    term_id: tids[i],
+                    weight: ws[i],
+                    contribution: cs[i],
+                },
+                theme,
+                label,
+                space: spaces[i],
+            })
+            .collect(),
+    ))
 }
 
 /// Read `assignments.parquet` back.
@@ -195,8 +289,14 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
                 .collect()
         }
     };
+    let explanations = read_explanations(dir)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|x| x.explanation)
+        .collect();
     Ok(Clustering {
         space: String::new(),
+        explanations,
         assignments,
         clusters,
         terms,

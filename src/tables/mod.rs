@@ -12,7 +12,8 @@ mod model;
 mod tfidf;
 
 pub use cluster::{
-    read_assignments, read_clustering, write_assignments, write_clustering, write_clusters,
+    read_assignments, read_clustering, read_explanations, write_assignments, write_clustering,
+    write_clusters, write_explanations, ExplanationRow,
 };
 pub use ingest::{read_corpus, write_corpus};
 pub use model::{
@@ -54,6 +55,9 @@ pub const CLUSTER_TERMS: &str = "cluster_terms.parquet";
 pub const THEME_SEEDS: &str = "theme_seeds.parquet";
 /// `theme_hierarchy.parquet`: the themes' dendrogram, one row per join.
 pub const THEME_HIERARCHY: &str = "theme_hierarchy.parquet";
+/// `explanations.parquet`: each passage's top contributing terms to its nearest centroid and
+/// the runner-up.
+pub const EXPLANATIONS: &str = "explanations.parquet";
 /// `centroids.parquet`: the fitted centroids, one row per cluster and dimension.
 pub const CENTROIDS: &str = "centroids.parquet";
 /// `lsa_components.parquet`: the fitted LSA basis, one row per kept term and dimension.

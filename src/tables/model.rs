@@ -295,6 +295,10 @@ pub struct ModelFile {
     pub min_similarity: Option<f64>,
     /// See `min_similarity`.
     pub min_margin: Option<f64>,
+    /// `cluster.explain_terms`: top contributing terms kept per passage and role in
+    /// `explanations.parquet` (apply writes as many).
+    #[serde(default = "default_explain_terms")]
+    pub explain_terms: usize,
     /// The clusters, in id order.
     pub clusters: Vec<ModelCluster>,
     /// Kept passages the model was fitted on.
@@ -307,6 +311,10 @@ pub struct ModelFile {
     /// `themata tfidf` alone makes
     /// the model stale, and `apply` says so.
     pub vocabulary_hash: String,
+}
+
+fn default_explain_terms() -> usize {
+    themata_core::cluster::ClusterParams::default().explain_terms
 }
 
 /// Write `model.json`.

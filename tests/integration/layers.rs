@@ -25,6 +25,7 @@ const ROOT: &[&[&str]] = &[
     &["tables"],
     &["keyness", "collocations"],
     &["report", "evaluate"],
+    &["explain"],
     &["pipeline_file"],
     &["engine"],
     &["apply"],

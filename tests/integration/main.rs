@@ -4,6 +4,7 @@
 mod analyzer_oracles;
 mod errors;
 mod example;
+mod explain;
 mod formats;
 mod freshness;
 mod hierarchy;
@@ -135,6 +136,7 @@ pub const TABLES: &[&str] = &[
     "cluster_terms.parquet",
     "theme_seeds.parquet",
     "theme_hierarchy.parquet",
+    "explanations.parquet",
     "duplicates.parquet",
     "centroids.parquet",
     "lsa_components.parquet",

@@ -99,18 +99,23 @@ fn example_summary_html_is_self_contained_with_every_chart() {
         &std::fs::read_to_string(tmp.path().join("report/summary.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(
-        svg_ids(&html),
-        [
-            "theme-sizes",
-            "theme-dendrogram",
-            "theme-mix",
-            "top-terms-0",
-            "top-terms-1",
-            "top-terms-2",
-            "passage-map"
-        ]
-    );
+    let mut charts: Vec<String> = [
+        "theme-sizes",
+        "theme-dendrogram",
+        "theme-mix",
+        "top-terms-0",
+        "top-terms-1",
+        "top-terms-2",
+        "passage-map",
+    ]
+    .map(String::from)
+    .to_vec();
+    // the close calls: each theme's terms
+    for i in 0..5 {
+        charts.push(format!("close-call-{i}-nearest"));
+        charts.push(format!("close-call-{i}-runner-up"));
+    }
+    assert_eq!(svg_ids(&html), charts);
     let points = summary["map"]["points"].as_array().unwrap();
     assert_eq!(
         points.len(),

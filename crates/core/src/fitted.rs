@@ -8,8 +8,8 @@
 //! gives their assignments again, to the last bits of the similarities' sums.
 
 use crate::analyze::{Analyzer, TermCounts};
-use crate::cluster::{assign, embed};
-use crate::model::{Assignment, LsaBasis, SparseRows, Vocabulary, UNASSIGNED};
+use crate::cluster::{assign, embed, explain};
+use crate::model::{Assignment, Explanation, LsaBasis, SparseRows, Vocabulary, UNASSIGNED};
 use crate::tfidf::{weigh, TfidfParams};
 use crate::Observer;
 use ndarray::Array2;
@@ -29,6 +29,8 @@ pub struct Model {
     pub floors: Option<(f64, f64)>,
     /// Each cluster's theme, in cluster order.
     pub themes: Vec<String>,
+    /// Top contributing terms explained per passage and role (`cluster.explain_terms`).
+    pub explain_terms: usize,
 }
 
 /// Terms of the new passages that the model's vocabulary does not have.
@@ -55,6 +57,8 @@ pub struct Applied {
     pub unseen: Unseen,
     /// Occurrences of terms the model saw but did not keep (pruned).
     pub pruned_occurrences: u64,
+    /// Each passage's top contributing terms to its nearest centroid and the runner-up.
+    pub explanations: Vec<Explanation>,
 }
 
 impl Model {
@@ -137,6 +141,15 @@ impl Model {
         drop(rows);
         let (x, nonempty) = embed(&m, &self.vocabulary, self.lsa.as_ref());
         let placed = assign(&x, &nonempty, m.n_rows(), &self.centroids, self.floors);
+        let explanations = explain(
+            &m,
+            &self.vocabulary,
+            &x,
+            &nonempty,
+            &self.centroids,
+            self.lsa.as_ref().map(|b| &b.components),
+            self.explain_terms,
+        );
         drop(x);
         let assignments = placed
             .into_iter()
@@ -172,6 +185,7 @@ impl Model {
                 top,
             },
             pruned_occurrences: pruned,
+            explanations,
         }
     }
 }
@@ -201,6 +215,11 @@ mod tests {
     }
 
     fn fit(params: &ClusterParams) -> (Model, Vec<Assignment>) {
+        let (model, c) = fit_clustering(params);
+        (model, c.assignments)
+    }
+
+    fn fit_clustering(params: &ClusterParams) -> (Model, crate::model::Clustering) {
         let a = analyzer();
         let texts = texts();
         let ids: Vec<u32> = (0..texts.len() as u32).collect();
@@ -218,9 +237,10 @@ mod tests {
             lsa: c.lsa.clone(),
             floors: crate::cluster::floors(params),
             themes: c.clusters.iter().map(|x| x.theme.clone()).collect(),
+            explain_terms: params.explain_terms,
         };
         model.check().unwrap();
-        (model, c.assignments)
+        (model, c)
     }
 
     fn guided(reduce: Reduce) -> ClusterParams {
@@ -283,6 +303,28 @@ mod tests {
                 );
                 assert!((a.similarity - b.similarity).abs() <= 1e-12);
                 assert!((a.margin - b.margin).abs() <= 1e-12);
+            }
+        }
+    }
+
+    /// Applied to the passages it was fitted on, a model explains them as the run did: the
+    /// same terms, roles and clusters, contributions within 1e-12.
+    #[test]
+    fn applying_to_the_fitted_passages_reproduces_the_explanations() {
+        for params in [guided(Reduce::None), guided(Reduce::Lsa)] {
+            let (model, c) = fit_clustering(&params);
+            let texts = texts();
+            let ids: Vec<u32> = (0..texts.len() as u32).collect();
+            let applied = model.apply(&analyzer(), &ids, &texts, &Silent);
+            assert!(!c.explanations.is_empty());
+            assert_eq!(applied.explanations.len(), c.explanations.len());
+            for (a, b) in applied.explanations.iter().zip(&c.explanations) {
+                assert_eq!(
+                    (a.passage_id, a.role, a.cluster, a.rank, a.term_id),
+                    (b.passage_id, b.role, b.cluster, b.rank, b.term_id)
+                );
+                assert!((a.contribution - b.contribution).abs() <= 1e-12);
+                assert!((a.similarity - b.similarity).abs() <= 1e-12);
             }
         }
     }

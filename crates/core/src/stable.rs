@@ -296,6 +296,9 @@ fn renumber(c: &mut Clustering, id: &[u32], names: &[String]) {
     for t in &mut c.terms {
         t.cluster = to(t.cluster);
     }
+    for x in &mut c.explanations {
+        x.cluster = to(x.cluster);
+    }
     // terms: by cluster, then measure and rank as before (a stable sort keeps their order)
     c.terms.sort_by_key(|t| t.cluster);
     if c.centroids.nrows() == id.len() {

@@ -17,12 +17,14 @@
 //! Every passage then goes to the centroid with the highest cosine similarity; its margin is
 //! the gap to the runner-up. Passages without any kept term are `unassigned`.
 
+mod explain;
 pub mod hierarchy;
 mod naming;
 mod seeds;
 mod strength;
 mod sweep;
 
+pub use explain::{decompose, explain, explain_space, two_nearest};
 pub use hierarchy::theme_hierarchy;
 pub use naming::ctfidf_terms;
 pub use seeds::{seed_centroids, seed_warnings};
@@ -50,6 +52,9 @@ pub const MAX_DENSE_CELLS: usize = 200_000_000;
 /// LSA also improves clustering quality on real corpora (BBC News, scikit-learn: ARI 0.757
 /// without, 0.907 with).
 pub const AUTO_LSA_CELLS: usize = 2_000_000;
+
+/// `cluster.explain_terms` at most: enough to list every term of a long passage.
+pub const MAX_EXPLAIN_TERMS: usize = 1000;
 
 /// How passages are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +162,9 @@ pub struct ClusterParams {
     pub n_runs: usize,
     /// Terms listed per cluster and measure in `cluster_terms.parquet`.
     pub top_terms: usize,
+    /// Top contributing terms kept per passage to its nearest centroid and to the runner-up
+    /// (`explanations.parquet`); 0 keeps none.
+    pub explain_terms: usize,
     /// Dimension reduction before k-means.
     pub reduce: Reduce,
     /// Dimensions of the LSA space.
@@ -198,6 +206,7 @@ impl Default for ClusterParams {
             tolerance: 1e-4,
             n_runs: 10,
             top_terms: 10,
+            explain_terms: 5,
             reduce: Reduce::Auto,
             lsa_dims: 100,
             // Chosen on the example corpus (README, "Guided themes"): every substantive
@@ -234,6 +243,16 @@ impl ClusterParams {
         }
         if self.top_terms == 0 {
             return err("cluster.top_terms", "must be at least 1".into());
+        }
+        if self.explain_terms > MAX_EXPLAIN_TERMS {
+            return err(
+                "cluster.explain_terms",
+                format!(
+                    "must be at most {MAX_EXPLAIN_TERMS} (terms per passage and theme in \
+                     explanations.parquet; 0 keeps none), got {}",
+                    self.explain_terms
+                ),
+            );
         }
         for (key, v) in [
             ("cluster.min_similarity", self.min_similarity),
@@ -618,6 +637,15 @@ pub fn cluster_from(
             }
         }
     }
+    let explanations = explain(
+        m,
+        vocab,
+        &x,
+        &nonempty,
+        &centroids,
+        lsa.as_ref().map(|l| &l.components),
+        settings.explain_terms,
+    );
     drop(x);
     let k = centroids.nrows();
     let labels: Vec<Option<u32>> = best.iter().map(|b| b.0).collect();
@@ -673,6 +701,7 @@ pub fn cluster_from(
         changes: vec![],
         hierarchy: vec![],
         merges,
+        explanations,
         seconds,
     };
     c.hierarchy = theme_hierarchy(&c);
@@ -859,7 +888,7 @@ fn best_of(sims: &[f64]) -> (Option<u32>, f64, f64) {
 pub(crate) mod tests {
     use super::*;
     use crate::analyze::{AnalyzerParams, StopWords, TermCounts};
-    use crate::model::{Named, SeedState, SweepRow};
+    use crate::model::{Named, Role, SeedState, SweepRow};
     use crate::tfidf::{self, DocFreq, TfidfParams};
     use crate::Silent;
 
@@ -1400,6 +1429,154 @@ pub(crate) mod tests {
         assert_eq!(best_of(&[0.7]), (Some(0), 0.7, 0.7));
     }
 
+    /// Sum of each row's contributions to each centroid, against the similarities the
+    /// passages were placed by (`x · c`), for a clustering fitted with `p`.
+    fn explanation_error(p: &ClusterParams) -> (Clustering, f64) {
+        let (v, m) = weigh(TEXTS, &TfidfParams::default());
+        let c = cluster(&m, &v, &analyzer(), p).unwrap();
+        let components = c.lsa.as_ref().map(|b| &b.components);
+        let (x, rows) = embed(&m, &v, c.lsa.as_ref());
+        let sims = x.dot(&c.centroids.t());
+        let parts = decompose(&m, &v, &c.centroids, components);
+        let mut worst: f64 = 0.0;
+        for (i, &r) in rows.iter().enumerate() {
+            for k in 0..c.centroids.nrows() {
+                let sum: f64 = parts[r][k].iter().map(|t| t.1).sum();
+                worst = worst.max((sum - sims[[i, k]]).abs());
+            }
+        }
+        // the row without terms has no contribution to anything
+        assert!(parts[6].iter().all(Vec::is_empty));
+        (c, worst)
+    }
+
+    #[test]
+    fn contributions_sum_to_the_similarity_exactly_in_tfidf_space() {
+        for p in [
+            guided(|p| p.reduce = Reduce::None),
+            discover(|p| {
+                p.k = Some(K::Fixed(3));
+                p.reduce = Reduce::None;
+            }),
+        ] {
+            let (c, worst) = explanation_error(&p);
+            assert!(c.space.starts_with("tfidf"), "{}", c.space);
+            assert!(worst < 1e-9, "{worst}");
+            // and each assignment's similarity is what its nearest explanation explains
+            for a in &c.assignments {
+                let near: Vec<_> = c
+                    .explanations
+                    .iter()
+                    .filter(|e| e.passage_id == a.passage_id && e.role == Role::Nearest)
+                    .collect();
+                if a.status == AssignmentStatus::NoTerms {
+                    assert!(near.is_empty());
+                    continue;
+                }
+                assert!(!near.is_empty(), "passage {}", a.passage_id);
+                for e in &near {
+                    assert_eq!(e.similarity, a.similarity);
+                    if let Some(cl) = a.cluster {
+                        assert_eq!(e.cluster, cl);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn contributions_sum_to_the_similarity_in_lsa_space_to_rounding() {
+        let (c, worst) = explanation_error(&guided(|p| {
+            p.reduce = Reduce::Lsa;
+            p.lsa_dims = 5;
+        }));
+        assert!(c.space.starts_with("lsa"), "{}", c.space);
+        assert!(worst < 1e-9, "{worst}");
+        assert!(!c.explanations.is_empty());
+    }
+
+    #[test]
+    fn explanations_are_the_top_terms_by_role_ranked_and_tied_by_term() {
+        let p = guided(|p| {
+            p.reduce = Reduce::None;
+            p.explain_terms = 2;
+        });
+        let (v, m) = weigh(TEXTS, &TfidfParams::default());
+        let c = cluster(&m, &v, &analyzer(), &p).unwrap();
+        let parts = decompose(&m, &v, &c.centroids, None);
+        for (r, &pid) in m.row_ids.iter().enumerate() {
+            for role in [Role::Nearest, Role::RunnerUp] {
+                let got: Vec<_> = c
+                    .explanations
+                    .iter()
+                    .filter(|e| e.passage_id == pid && e.role == role)
+                    .collect();
+                assert!(got.len() <= 2);
+                let Some(first) = got.first() else { continue };
+                assert_eq!(
+                    got.iter().map(|e| e.rank).collect::<Vec<_>>(),
+                    (1..=got.len() as u32).collect::<Vec<_>>()
+                );
+                // the largest non-zero contributions, ties by term id
+                let mut all: Vec<(u32, f64)> = parts[r][first.cluster as usize]
+                    .iter()
+                    .copied()
+                    .filter(|t| t.1 != 0.0)
+                    .collect();
+                all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                let want: Vec<(u32, f64)> = all.into_iter().take(2).collect();
+                let have: Vec<(u32, f64)> =
+                    got.iter().map(|e| (e.term_id, e.contribution)).collect();
+                assert_eq!(have, want);
+                for e in &got {
+                    let (ids, w) = m.row(r);
+                    let at = ids.iter().position(|&t| t == e.term_id).unwrap();
+                    assert_eq!(e.weight, w[at]);
+                }
+            }
+            // the runner-up is another cluster than the nearest
+            let clusters: Vec<(Role, u32)> = c
+                .explanations
+                .iter()
+                .filter(|e| e.passage_id == pid && e.rank == 1)
+                .map(|e| (e.role, e.cluster))
+                .collect();
+            if let [(Role::Nearest, a), (Role::RunnerUp, b)] = clusters[..] {
+                assert_ne!(a, b);
+            }
+        }
+        // none when asked for none
+        let none = cluster(&m, &v, &analyzer(), &guided(|p| p.explain_terms = 0)).unwrap();
+        assert!(none.explanations.is_empty());
+    }
+
+    #[test]
+    fn two_nearest_agrees_with_the_assignment_rule() {
+        for sims in [
+            vec![0.2, 0.5, 0.1],
+            vec![0.4, 0.4],
+            vec![0.0, 0.0],
+            vec![0.7],
+            vec![0.3, 0.1, 0.3, 0.3],
+        ] {
+            let (c, sim, margin) = best_of(&sims);
+            match two_nearest(&sims) {
+                None => assert_eq!(c, None),
+                Some((top, second)) => {
+                    assert_eq!(c, Some(top as u32));
+                    assert_eq!(sim, sims[top]);
+                    if let Some(s) = second {
+                        assert_ne!(s, top);
+                        assert_eq!(margin, sims[top] - sims[s]);
+                    } else {
+                        assert_eq!(sims.len(), 1);
+                    }
+                }
+            }
+        }
+        assert_eq!(two_nearest(&[0.3, 0.1, 0.3, 0.3]), Some((0, Some(2))));
+    }
+
     #[test]
     fn lsa_gives_the_same_themes_on_a_small_corpus() {
         let exact = fit(&guided(|p| p.reduce = Reduce::None)).unwrap();
@@ -1460,6 +1637,10 @@ pub(crate) mod tests {
         assert_eq!(bad(|p| p.max_iterations = 0), "cluster.max_iterations");
         assert_eq!(bad(|p| p.tolerance = -1.0), "cluster.tolerance");
         assert_eq!(bad(|p| p.top_terms = 0), "cluster.top_terms");
+        assert_eq!(
+            bad(|p| p.explain_terms = MAX_EXPLAIN_TERMS + 1),
+            "cluster.explain_terms"
+        );
         assert_eq!(bad(|p| p.lsa_dims = 0), "cluster.lsa_dims");
         assert_eq!(bad(|p| p.merge_above = Some(1.5)), "cluster.merge_above");
         assert_eq!(bad(|p| p.merge_above = Some(-0.1)), "cluster.merge_above");

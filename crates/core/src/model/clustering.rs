@@ -45,6 +45,56 @@ named_enum! {
     }
 }
 
+named_enum! {
+    /// Which of a passage's two nearest centroids an [`Explanation`] is of.
+    pub enum Role {
+        /// The centroid of highest similarity: the passage's cluster, or for an unassigned
+        /// passage the cluster it came nearest to.
+        Nearest = "nearest",
+        /// The centroid of the second-highest similarity (ties: the lower cluster id).
+        RunnerUp = "runner_up",
+    }
+}
+
+named_enum! {
+    /// What an [`Explanation`]'s contributions are exact for.
+    pub enum ExplainSpace {
+        /// k-means ran on the TF-IDF rows: a term's contribution is its weight times the
+        /// centroid's value for it, and the contributions of all the passage's terms sum to
+        /// the similarity exactly.
+        Tfidf = "tfidf",
+        /// k-means ran on the LSA embedding `z = x V / ‖x V‖`: a term's contribution is
+        /// `x_t (V c)_t / ‖x V‖`. They still sum to the similarity (to rounding), but the
+        /// similarity is a cosine in the reduced space: this maps it back to terms, and a
+        /// term can contribute through dimensions it shares with others (also negatively).
+        Lsa = "lsa",
+    }
+}
+
+/// One of a passage's top contributing terms to one of its two nearest centroids. The
+/// cosine similarity of an L2-normalised row to a unit centroid is a sum over terms, and
+/// this is one of its summands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Explanation {
+    /// The passage.
+    pub passage_id: u32,
+    /// Its nearest centroid or the runner-up.
+    pub role: Role,
+    /// The cluster of that centroid.
+    pub cluster: u32,
+    /// The passage's similarity to that centroid: the sum of the contributions of all its
+    /// terms (those listed are the largest).
+    pub similarity: f64,
+    /// 1 = the largest contribution, per passage and role.
+    pub rank: u32,
+    /// The term.
+    pub term_id: u32,
+    /// The passage's TF-IDF weight of the term.
+    pub weight: f64,
+    /// The term's part of the similarity.
+    pub contribution: f64,
+}
+
 /// The cluster of one kept passage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assignment {
@@ -176,6 +226,9 @@ pub struct Clustering {
     pub hierarchy: Vec<HierarchyNode>,
     /// `cluster.merge_above` / `cluster.merge_to`: the merges of the fitted themes, in order.
     pub merges: Vec<ThemeMerge>,
+    /// The top contributing terms of each passage to its nearest centroid and to the
+    /// runner-up (`cluster.explain_terms` per passage and role), by passage, role and rank.
+    pub explanations: Vec<Explanation>,
     /// Where the time went: seconds of the LSA fit and of k-means.
     pub seconds: ClusterSeconds,
 }

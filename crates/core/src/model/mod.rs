@@ -12,8 +12,8 @@ mod vocabulary;
 
 pub use clustering::{
     Assignment, AssignmentStatus, ClusterInfo, ClusterSeconds, ClusterTerm, Clustering,
-    HierarchyNode, LsaBasis, Measure, SeedState, SeedStatus, SweepRow, ThemeChange, ThemeMerge,
-    ThemeStrength, UNASSIGNED,
+    ExplainSpace, Explanation, HierarchyNode, LsaBasis, Measure, Role, SeedState, SeedStatus,
+    SweepRow, ThemeChange, ThemeMerge, ThemeStrength, UNASSIGNED,
 };
 pub use corpus::{
     Corpus, Document, DocumentMeta, DuplicateKind, DuplicatePair, Passage, PassageStatus, Reason,
