@@ -11,6 +11,7 @@ Examples:
   themata cluster pipelines/khamenei.toml      # after editing the themes: rerun clustering
   themata run pipelines/khamenei.toml --set cluster.merge_to=2   # merge the most similar themes
   themata report pipelines/khamenei.toml       # ... and the report
+  themata report pipelines/khamenei.toml --set report.over=month --set report.by=author
   themata analyze pipelines/khamenei.toml \"Khamenei's negotiations\"
   themata run pipelines/bbc.toml --update      # after adding files: only they are read
   themata evaluate out/bbc --gold ../corpora/bbc/labels.csv
@@ -46,7 +47,8 @@ pub enum Command {
     /// theme_hierarchy and explanations tables, and the fitted model (needs the tfidf tables).
     Cluster(StageArgs),
     /// Write summary.md, summary.json and summary.html from the tables of the earlier
-    /// stages.
+    /// stages, and theme_trends.parquet (themes over time and by group: `report.over`,
+    /// `report.by`).
     Report(StageArgs),
     /// Compare a run's assignments with gold labels: ARI, NMI, purity, accuracy, per-label
     /// precision/recall/F1 and the confusion matrix.

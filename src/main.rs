@@ -47,7 +47,7 @@ fn run(args: &StageArgs, strict: bool, update: bool, stage: Option<Stage>) -> th
 fn stop_cleanly_on_signals(dirs: Vec<std::path::PathBuf>) {
     let mut targets: Vec<&'static str> = Stage::ALL
         .iter()
-        .flat_map(|s| s.outputs())
+        .flat_map(|s| s.outputs().iter().chain(s.tables_elsewhere()))
         .copied()
         .collect();
     targets.push(themata::engine::MANIFEST);

@@ -2,7 +2,9 @@
 """Render summary.html in a real browser (Debian's chromium, headless) and check it:
 
 1. the example's report renders to a PNG, and its DOM after loading has every chart (the
-   SVGs by id), one dot per placed passage, and no <script> element;
+   SVGs by id, the themes-over-time line chart and small multiples and the by-source bars
+   among them), one dot per placed passage, one trend point per theme and dated bucket
+   (thin ones hollow), and no <script> element;
 2. the report of tests/fixtures/hostile (passages, a theme name and a seed word holding
    <script>, <img onerror> and <em>) has no element of theirs and no script ran: the title
    and the root element are as rendered, and the hostile text shows as text;
@@ -121,8 +123,17 @@ def main():
         check("example: chromium loads summary.html", r.returncode == 0 and dom.elements,
               r.stderr[-2000:])
         svgs = [a.get("id") for _, a, _ in dom.tags("svg")]
+        views = {v["view"]: v for v in summary["trends"]}
+        trends = []
+        if "over" in views:
+            trends += ["theme-trends-over"] + [
+                f"theme-trends-over-{i}" for i in range(len(summary["themes"]))]
+        if "by" in views:
+            trends += ["theme-trends-by"]
+        check("example: the example shows themes over time and by group",
+              sorted(views) == ["by", "over"], sorted(views))
         want = (["theme-sizes"] + (["theme-dendrogram"] if summary["hierarchy"] else [])
-                + ["theme-mix"]
+                + ["theme-mix"] + trends
                 + [f"top-terms-{i}" for i in range(len(summary["themes"]))] + ["passage-map"]
                 + [f"close-call-{i}-{role}" for i in range(len(summary["close_calls"]))
                    for role in ("nearest", "runner-up")])
@@ -148,6 +159,21 @@ def main():
               len(summary["hierarchy"]) == len(summary["themes"]) - 1 > 0
               and len(joins) == len(summary["hierarchy"]) and len(leaves) == len(summary["themes"]),
               f"{len(joins)} joins, {len(leaves)} leaves, {len(summary['themes'])} themes")
+        if "over" in views:
+            # one point per theme and dated bucket; thin buckets' points hollow
+            dated = [b for b in views["over"]["buckets"] if b["start"] is not None]
+            points = dom.inside("circle", "theme-trends-over")
+            check("example: one trend point per theme and dated bucket",
+                  len(points) == len(dated) * len(summary["themes"]) > 0,
+                  f"{len(points)} points, {len(dated)} dated buckets")
+            hollow = [e for e in points if e[1].get("class") == "thin"]
+            thin = sum(len(summary["themes"]) for b in dated if b["thin"])
+            check("example: thin buckets are drawn hollow", len(hollow) == thin,
+                  f"{len(hollow)} hollow, {thin} thin")
+            for i in range(len(summary["themes"])):
+                cols = dom.inside("rect", f"theme-trends-over-{i}")
+                check(f"example: small multiple {i} has one column per bucket",
+                      len(cols) == len(views["over"]["buckets"]), len(cols))
         bars = dom.inside("rect", "theme-sizes")
         check("example: one bar per theme and unassigned",
               len(bars) == len(summary["themes"]) + 1, len(bars))

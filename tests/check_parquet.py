@@ -43,7 +43,7 @@ def main():
              "--set", f"report.dir={os.path.join(tmp, 'report')}"],
             cwd=ROOT, check=True)
         tables = sorted(f for f in os.listdir(out) if f.endswith(".parquet"))
-        check("the example writes fifteen tables", len(tables) == 15, tables)
+        check("the example writes sixteen tables", len(tables) == 16, tables)
         con = duckdb.connect()
         for name in tables:
             path = os.path.join(out, name)

@@ -519,10 +519,11 @@ impl Job for Report {
 
     fn key(&self, e: &Engine) -> Result<StageKey> {
         let p = &e.pipeline;
+        let r = &p.report;
         let settings = serde_json::json!({
-            "representatives": p.report.representatives,
-            "close_calls": p.report.close_calls,
-            "dir": p.report_dir
+            "representatives": r.representatives, "close_calls": r.close_calls,
+            "dir": p.report_dir,
+            "over": r.over, "by": r.by, "min_bucket_passages": r.min_bucket_passages
         });
         Ok(StageKey::new(
             Self::STAGE.name(),
@@ -552,7 +553,7 @@ impl Job for Report {
             language: &p.analyzer.language,
             cluster: &p.cluster,
             representatives: p.report.representatives,
-            close_calls: p.report.close_calls,
+            report: &p.report,
         };
         Ok(report::summarize(
             &ctx, corpus, vocab, m, c, &c.space, &warnings,
@@ -560,6 +561,9 @@ impl Job for Report {
     }
 
     fn write(&self, e: &Engine, summary: &Summary, dir: &Path) -> Result<Written> {
+        // the table goes where the other tables are
+        let trend_rows = report::trends::table_rows(&summary.trends);
+        tables::write_theme_trends(&e.pipeline.output, &trend_rows, meta(&e.pipeline))?;
         write_text(&dir.join("summary.json"), &report::to_json(summary))?;
         write_text(&dir.join("summary.md"), &report::to_markdown(summary))?;
         let html = report::render_html(summary, &run_info(e))?;
@@ -572,7 +576,10 @@ impl Job for Report {
             write_text(&path, &html)?;
         }
         Ok(Written {
-            rows: BTreeMap::from([("themes".into(), summary.themes.len() as u64)]),
+            rows: BTreeMap::from([
+                ("themes".into(), summary.themes.len() as u64),
+                ("theme_trends".into(), trend_rows.len() as u64),
+            ]),
             ..Default::default()
         })
     }

@@ -89,6 +89,15 @@ impl Stage {
         }
     }
 
+    /// The files the stage writes to the output directory although its others go elsewhere:
+    /// the report's table (`theme_trends.parquet`, beside the other tables).
+    pub fn tables_elsewhere(self) -> &'static [&'static str] {
+        match self {
+            Stage::Report => &[tables::THEME_TRENDS],
+            _ => &[],
+        }
+    }
+
     /// The stage whose tables this one reads.
     pub fn previous(self) -> Option<Stage> {
         let i = Stage::ALL.iter().position(|s| *s == self)?;
@@ -375,7 +384,7 @@ impl<'o> Engine<'o> {
             seconds: t.elapsed().as_secs_f64(),
             ..Default::default()
         };
-        for name in stage.outputs() {
+        for (dir, name) in self.files_of(stage) {
             let path = dir.join(name);
             let h = file_hash(&path).map_err(|e| Error::io(&path, e))?;
             rec.outputs.insert(name.to_string(), h);
@@ -396,6 +405,15 @@ impl<'o> Engine<'o> {
         });
         J::keep(self, out);
         Ok(())
+    }
+
+    /// Every file the stage writes, with its directory.
+    fn files_of(&self, stage: Stage) -> Vec<(&Path, &'static str)> {
+        let dir = self.dir_of(stage);
+        let out = self.pipeline.output.as_path();
+        let here = stage.outputs().iter().map(|n| (dir, *n));
+        here.chain(stage.tables_elsewhere().iter().map(|n| (out, *n)))
+            .collect()
     }
 
     fn dir_of(&self, stage: Stage) -> &Path {
@@ -420,9 +438,8 @@ impl<'o> Engine<'o> {
         };
         if rec.fingerprint == key.fingerprint {
             // same inputs; the outputs must still be the ones recorded
-            let dir = self.dir_of(stage);
-            for name in stage.outputs() {
-                let Some(want) = rec.outputs.get(*name) else {
+            for (dir, name) in self.files_of(stage) {
+                let Some(want) = rec.outputs.get(name) else {
                     return Some(format!("{name} is not recorded"));
                 };
                 match file_hash(&dir.join(name)) {
@@ -483,6 +500,9 @@ impl<'o> Engine<'o> {
         let mut targets: Vec<&str> = stage.outputs().to_vec();
         targets.push(MANIFEST);
         remove_stale_temporaries(self.dir_of(stage), &targets);
+        if !stage.tables_elsewhere().is_empty() {
+            remove_stale_temporaries(&self.pipeline.output, stage.tables_elsewhere());
+        }
         Ok(())
     }
 

@@ -413,6 +413,177 @@ pub fn dendrogram(
     }
 }
 
+/// One theme's line in a chart of shares over time: its points `(x, share, thin, tooltip)`,
+/// `x` in any unit (days), in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineItem {
+    pub name: String,
+    pub color: &'static str,
+    pub points: Vec<(f64, f64, bool, String)>,
+}
+
+/// Shares over time: one line per theme, x proportional to time, y the share (0 to 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lines {
+    pub width: f64,
+    pub height: f64,
+    /// The plot's left and right edges, top (share 1) and bottom (share 0).
+    pub x0: f64,
+    pub x1: f64,
+    pub top: f64,
+    pub bottom: f64,
+    /// Horizontal grid lines: y and label (`0 %`, `50 %`, `100 %`).
+    pub grid: Vec<(f64, String)>,
+    /// Labels under the axis: x and text.
+    pub ticks: Vec<(f64, String)>,
+    pub series: Vec<LineSeries>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineSeries {
+    pub name: String,
+    pub color: &'static str,
+    /// The polyline's `points` attribute.
+    pub path: String,
+    pub dots: Vec<LineDot>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineDot {
+    pub cx: f64,
+    pub cy: f64,
+    /// A thin slice: drawn hollow.
+    pub thin: bool,
+    pub title: String,
+}
+
+/// Lay out a line chart; `ticks` are `(x, label)` of the buckets (at most about 12 labels
+/// are shown, evenly picked, the first and last always).
+pub fn lines(items: &[LineItem], ticks: &[(f64, String)], width: f64, height: f64) -> Lines {
+    let (x0, x1, top, bottom) = (48.0, width - 16.0, 10.0, height - 26.0);
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (x, _) in ticks {
+        lo = lo.min(*x);
+        hi = hi.max(*x);
+    }
+    // one bucket alone sits in the middle
+    let sx = |x: f64| {
+        if hi > lo {
+            x0 + (x - lo) / (hi - lo) * (x1 - x0)
+        } else {
+            (x0 + x1) / 2.0
+        }
+    };
+    let sy = |y: f64| bottom - y.clamp(0.0, 1.0) * (bottom - top);
+    let every = ticks.len().div_ceil(12).max(1);
+    let shown = ticks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % every == 0 || *i + 1 == ticks.len())
+        .map(|(_, (x, l))| (px(sx(*x)), l.clone()))
+        .collect();
+    let series = items
+        .iter()
+        .map(|it| {
+            let dots: Vec<LineDot> = it
+                .points
+                .iter()
+                .map(|(x, y, thin, title)| LineDot {
+                    cx: px(sx(*x)),
+                    cy: px(sy(*y)),
+                    thin: *thin,
+                    title: title.clone(),
+                })
+                .collect();
+            let path = dots
+                .iter()
+                .map(|d| format!("{},{}", d.cx, d.cy))
+                .collect::<Vec<_>>()
+                .join(" ");
+            LineSeries {
+                name: it.name.clone(),
+                color: it.color,
+                path,
+                dots,
+            }
+        })
+        .collect();
+    Lines {
+        width,
+        height,
+        x0,
+        x1,
+        top,
+        bottom,
+        grid: [0.0, 0.5, 1.0]
+            .iter()
+            .map(|v| (px(sy(*v)), format!("{:.0} %", v * 100.0)))
+            .collect(),
+        ticks: shown,
+        series,
+    }
+}
+
+/// A small chart of one theme's share per bucket: one column per bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Columns {
+    pub width: f64,
+    pub height: f64,
+    /// The baseline (share 0) and the top (share 1).
+    pub base: f64,
+    pub top: f64,
+    pub bars: Vec<ColumnBar>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnBar {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    /// A thin slice: drawn pale with a dashed outline.
+    pub thin: bool,
+    pub title: String,
+    /// The bucket's label under the column (only the first and last, and all of a few).
+    pub label: Option<String>,
+    pub label_x: f64,
+}
+
+/// Lay out columns for `(label, share, thin, tooltip)` items.
+pub fn columns(items: &[(String, f64, bool, String)], width: f64, height: f64) -> Columns {
+    let (x0, x1, top, base) = (4.0, width - 4.0, 6.0, height - 18.0);
+    let n = items.len().max(1) as f64;
+    let slot = (x1 - x0) / n;
+    let w = (slot * 0.7).max(1.0);
+    let few = items.len() <= 6;
+    let bars = items
+        .iter()
+        .enumerate()
+        .map(|(i, (label, share, thin, title))| {
+            let h = share.clamp(0.0, 1.0) * (base - top);
+            let x = x0 + i as f64 * slot + (slot - w) / 2.0;
+            let labelled = few || i == 0 || i + 1 == items.len();
+            ColumnBar {
+                x: px(x),
+                y: px(base - h),
+                w: px(w),
+                h: px(h),
+                thin: *thin,
+                title: title.clone(),
+                label: labelled.then(|| clip(label, (slot / CHAR).max(4.0) as usize + 6)),
+                label_x: px(x + w / 2.0),
+            }
+        })
+        .collect();
+    Columns {
+        width,
+        height,
+        base: px(base),
+        top: px(top),
+        bars,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -556,5 +727,54 @@ mod tests {
         assert_eq!(color(Some(0)), color(Some(PALETTE.len() as u32)));
         assert_ne!(color(Some(0)), color(Some(1)));
         assert_eq!(color(None), UNASSIGNED_COLOR);
+    }
+
+    #[test]
+    fn lines_place_time_proportionally_and_keep_thin_points() {
+        let it = LineItem {
+            name: "a".into(),
+            color: "#1",
+            points: vec![
+                (0.0, 0.0, false, "p0".into()),
+                (10.0, 1.0, true, "p1".into()),
+                (40.0, 0.5, false, "p2".into()),
+            ],
+        };
+        let ticks: Vec<(f64, String)> = [0.0, 10.0, 40.0]
+            .iter()
+            .map(|x| (*x, x.to_string()))
+            .collect();
+        let l = lines(&[it], &ticks, 600.0, 200.0);
+        let d = &l.series[0].dots;
+        assert_eq!(d[0].cx, l.x0);
+        assert_eq!(d[2].cx, l.x1);
+        // 10 of 40 days: a quarter of the way
+        assert!((d[1].cx - (l.x0 + (l.x1 - l.x0) / 4.0)).abs() <= 0.1);
+        assert_eq!((d[0].cy, d[1].cy), (l.bottom, l.top));
+        assert!(d[1].thin && !d[0].thin);
+        assert_eq!(l.series[0].path.split(' ').count(), 3);
+        assert_eq!(l.ticks.len(), 3);
+        // a single bucket sits in the middle
+        let one = lines(&[], &[(5.0, "x".into())], 600.0, 200.0);
+        assert_eq!(one.ticks[0].0, px((one.x0 + one.x1) / 2.0));
+    }
+
+    #[test]
+    fn columns_are_as_tall_as_their_shares() {
+        let items: Vec<(String, f64, bool, String)> = vec![
+            ("2019".into(), 1.0, false, "a".into()),
+            ("2025".into(), 0.25, true, "b".into()),
+        ];
+        let c = columns(&items, 200.0, 100.0);
+        assert!((c.bars[0].h - 4.0 * c.bars[1].h).abs() <= 0.2);
+        assert_eq!(c.bars[0].y, c.top);
+        assert!((c.bars[1].y + c.bars[1].h - c.base).abs() <= 0.1);
+        assert!(c.bars[1].thin && c.bars.iter().all(|b| b.label.is_some()));
+        let many: Vec<_> = (0..20)
+            .map(|i| (i.to_string(), 0.5, false, String::new()))
+            .collect();
+        let c = columns(&many, 200.0, 100.0);
+        let labelled: Vec<usize> = (0..20).filter(|i| c.bars[*i].label.is_some()).collect();
+        assert_eq!(labelled, [0, 19]);
     }
 }

@@ -6,7 +6,10 @@
 //! threads, per-stage timings and settings, from the manifest). Those values are wrapped in
 //! `<span class="volatile">` so a comparison of two renderings can leave them out.
 
-use super::charts::{self, BarItem, Dendrogram, HBars, Scatter, StackItem, Stacked};
+use super::charts::{
+    self, BarItem, Columns, Dendrogram, HBars, LineItem, Lines, Scatter, StackItem, Stacked,
+};
+use super::trends::{notes, TrendBucket, TrendView};
 use super::{shorten, DocumentMix, SeedFigure, Summary};
 use crate::error::{Error, Result};
 use askama::Template;
@@ -202,6 +205,171 @@ pub struct SetAsideRow {
     pub text: String,
 }
 
+/// Themes over time: the line chart of every theme's share and one small chart per theme.
+pub struct TrendsOver {
+    /// The unit (`year`, ...), and whether `auto` chose it.
+    pub dimension: String,
+    pub auto: bool,
+    pub min_bucket_passages: u32,
+    pub lines: Lines,
+    pub multiples: Vec<Multiple>,
+    /// The buckets as a table: label, first day, assigned, unassigned, thin, shares.
+    pub rows: Vec<TrendRowView>,
+    pub notes: Vec<String>,
+}
+
+/// One theme's small chart.
+pub struct Multiple {
+    pub theme: String,
+    pub color: &'static str,
+    pub chart: Columns,
+}
+
+/// Themes by group: a stacked bar per group.
+pub struct TrendsBy {
+    pub dimension: String,
+    pub min_bucket_passages: u32,
+    pub chart: Stacked,
+    pub rows: Vec<TrendRowView>,
+    pub notes: Vec<String>,
+}
+
+/// One bucket in the trends tables.
+pub struct TrendRowView {
+    pub bucket: String,
+    pub start: String,
+    pub assigned: u32,
+    pub unassigned: u32,
+    pub thin: bool,
+    /// Each theme's share and passages, e.g. `45 % (9)`, in cluster order.
+    pub shares: Vec<String>,
+}
+
+fn trend_rows(v: &TrendView) -> Vec<TrendRowView> {
+    v.buckets
+        .iter()
+        .map(|b| TrendRowView {
+            bucket: b.bucket.clone(),
+            start: b.start.clone().unwrap_or_default(),
+            assigned: b.assigned,
+            unassigned: b.unassigned,
+            thin: b.thin,
+            shares: b
+                .themes
+                .iter()
+                .map(|t| format!("{:.0} % ({})", t.share * 100.0, t.passages))
+                .collect(),
+        })
+        .collect()
+}
+
+/// A theme's figures in a bucket, for a tooltip.
+fn trend_title(
+    theme: &str,
+    b: &TrendBucket,
+    share: f64,
+    passages: u32,
+    terms: &[String],
+) -> String {
+    let mut t = format!(
+        "{theme} · {}: {:.0} % ({passages} of {} assigned)",
+        b.bucket,
+        share * 100.0,
+        b.assigned
+    );
+    if b.thin {
+        t.push_str(" — thin slice");
+    }
+    if !terms.is_empty() {
+        t.push_str(&format!("; {}", terms.join(", ")));
+    }
+    t
+}
+
+fn trends_over(v: &TrendView) -> TrendsOver {
+    let dated: Vec<(f64, &TrendBucket)> = v
+        .dated()
+        .filter_map(|b| {
+            let day = themata_core::trends::parse_day(b.start.as_deref()?)?;
+            Some((day as f64, b))
+        })
+        .collect();
+    let ticks: Vec<(f64, String)> = dated.iter().map(|(x, b)| (*x, b.bucket.clone())).collect();
+    let n_themes = v.buckets.first().map_or(0, |b| b.themes.len());
+    let items: Vec<LineItem> = (0..n_themes)
+        .map(|i| {
+            let first = &v.buckets[0].themes[i];
+            LineItem {
+                name: first.theme.clone(),
+                color: charts::color(Some(first.cluster)),
+                points: dated
+                    .iter()
+                    .map(|(x, b)| {
+                        let t = &b.themes[i];
+                        let title = trend_title(&t.theme, b, t.share, t.passages, &t.top_terms);
+                        (*x, t.share, b.thin, title)
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let multiples = (0..n_themes)
+        .map(|i| {
+            let first = &v.buckets[0].themes[i];
+            let cols: Vec<(String, f64, bool, String)> = v
+                .buckets
+                .iter()
+                .map(|b| {
+                    let t = &b.themes[i];
+                    let title = trend_title(&t.theme, b, t.share, t.passages, &t.top_terms);
+                    (b.bucket.clone(), t.share, b.thin, title)
+                })
+                .collect();
+            Multiple {
+                theme: first.theme.clone(),
+                color: charts::color(Some(first.cluster)),
+                chart: charts::columns(&cols, 300.0, 120.0),
+            }
+        })
+        .collect();
+    TrendsOver {
+        dimension: v.dimension.clone(),
+        auto: v.auto,
+        min_bucket_passages: v.min_bucket_passages,
+        lines: charts::lines(&items, &ticks, 1000.0, 260.0),
+        multiples,
+        rows: trend_rows(v),
+        notes: notes(v),
+    }
+}
+
+fn trends_by(v: &TrendView) -> TrendsBy {
+    let items: Vec<StackItem> = v
+        .buckets
+        .iter()
+        .map(|b| StackItem {
+            label: b.bucket.clone(),
+            parts: b
+                .themes
+                .iter()
+                .map(|t| (t.theme.clone(), t.passages, charts::color(Some(t.cluster))))
+                .collect(),
+            total_text: if b.thin {
+                format!("{} assigned · thin", b.assigned)
+            } else {
+                format!("{} assigned", b.assigned)
+            },
+        })
+        .collect();
+    TrendsBy {
+        dimension: v.dimension.clone(),
+        min_bucket_passages: v.min_bucket_passages,
+        chart: charts::stacked(&items, 1000.0, 40),
+        rows: trend_rows(v),
+        notes: notes(v),
+    }
+}
+
 /// The page's data: the summary, the run, and every chart's geometry.
 #[derive(Template)]
 #[template(path = "summary.html")]
@@ -227,6 +395,10 @@ pub struct Page<'a> {
     pub seeds: Vec<SeedGroup>,
     /// Some theme has seed-strength figures (guided runs).
     pub has_strength: bool,
+    /// `report.over`: themes over time.
+    pub trends_over: Option<TrendsOver>,
+    /// `report.by`: themes by group.
+    pub trends_by: Option<TrendsBy>,
 }
 
 /// Lay out every chart of the page.
@@ -544,6 +716,16 @@ pub fn page<'a>(s: &'a Summary, run: &'a RunInfo) -> Page<'a> {
         set_aside_rows,
         set_aside_more: s.set_aside.len().saturating_sub(MAX_SET_ASIDE_ROWS),
         has_strength: s.themes.iter().any(|t| t.strength.is_some()),
+        trends_over: s
+            .trends
+            .iter()
+            .find(|v| v.view == "over" && !v.buckets.is_empty())
+            .map(trends_over),
+        trends_by: s
+            .trends
+            .iter()
+            .find(|v| v.view == "by" && !v.buckets.is_empty())
+            .map(trends_by),
     }
 }
 

@@ -305,6 +305,9 @@ pub fn to_markdown(s: &Summary) -> String {
             counts.join(" | ")
         );
     }
+    for v in &s.trends {
+        trends(&mut o, v);
+    }
     if !s.seeds.is_empty() {
         let _ = writeln!(o, "\n## Seed words\n");
         let _ = writeln!(
@@ -413,6 +416,69 @@ pub(crate) fn hierarchy_tree(s: &Summary) -> Vec<String> {
     }
     walk(s, k, root.node as usize, "", None, &mut out);
     out
+}
+
+/// One view of themes over time or by group: a table of buckets, each theme's share and
+/// passages, the thin slices marked, then each theme's distinctive terms per bucket.
+fn trends(o: &mut String, v: &super::trends::TrendView) {
+    if v.view == "over" {
+        let how = if v.auto {
+            " (chosen by `over = \"auto\"` from the date range)"
+        } else {
+            ""
+        };
+        let _ = writeln!(o, "\n## Themes over time, by {}{how}\n", v.dimension);
+    } else {
+        let _ = writeln!(o, "\n## Themes by {}\n", v.dimension);
+    }
+    let _ = writeln!(
+        o,
+        "Each theme's share of the bucket's assigned passages (passages in brackets); \
+         unassigned passages are counted beside, in no share. A bucket with fewer than {} \
+         assigned passages is a **thin** slice: its shares say little.\n",
+        v.min_bucket_passages
+    );
+    let Some(first) = v.buckets.first() else {
+        return;
+    };
+    let head: Vec<String> = first.themes.iter().map(|t| md(&t.theme)).collect();
+    let _ = writeln!(
+        o,
+        "| bucket | assigned | unassigned | {} | thin |",
+        head.join(" | ")
+    );
+    let _ = writeln!(o, "|---|---:|---:|{}---|", "---:|".repeat(head.len()));
+    for b in &v.buckets {
+        let shares: Vec<String> = b
+            .themes
+            .iter()
+            .map(|t| format!("{:.1} % ({})", t.share * 100.0, t.passages))
+            .collect();
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} |",
+            md(&b.bucket),
+            b.assigned,
+            b.unassigned,
+            shares.join(" | "),
+            if b.thin { "**thin**" } else { "" }
+        );
+    }
+    let _ = writeln!(o);
+    for n in super::trends::notes(v) {
+        let _ = writeln!(o, "{}\n", md(&n));
+    }
+    let _ = writeln!(o, "Distinctive terms per bucket (c-TF-IDF):\n");
+    let _ = writeln!(o, "| bucket | {} |", head.join(" | "));
+    let _ = writeln!(o, "|---|{}", "---|".repeat(head.len()));
+    for b in &v.buckets {
+        let terms: Vec<String> = b
+            .themes
+            .iter()
+            .map(|t| md(&t.top_terms.join(", ")))
+            .collect();
+        let _ = writeln!(o, "| {} | {} |", md(&b.bucket), terms.join(" | "));
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod charts;
 pub mod html;
 pub mod map;
 mod markdown;
+pub mod trends;
 pub mod why;
 
 pub use html::{render_html, without_volatile, RunInfo, StageRun};
@@ -23,6 +24,9 @@ use themata_core::model::{
     Clustering, Corpus, DocumentMeta, HierarchyNode, Measure, Named, PassageStatus, Role,
     SparseRows, SweepRow, ThemeChange, ThemeMerge, ThemeStrength, Vocabulary, UNASSIGNED,
 };
+use themata_core::trends::Unit;
+use themata_core::ParamError;
+use trends::TrendView;
 use why::{close_calls, CloseCall, Index, TermPart};
 
 /// The settings of the report (`[report]` in a pipeline file).
@@ -37,6 +41,15 @@ pub struct ReportParams {
     /// Close calls shown: the passages with the smallest margin between their nearest theme
     /// and the runner-up, with both themes' top terms.
     pub close_calls: usize,
+    /// Themes over time: `day`, `week`, `month`, `year`, or `auto` (from the date range);
+    /// `None`: no time view.
+    pub over: Option<String>,
+    /// Themes by group: a document field (`source`, `author` or `title`); `None`: no group
+    /// view.
+    pub by: Option<String>,
+    /// A bucket with fewer assigned passages is a thin slice: its shares are flagged as
+    /// saying little.
+    pub min_bucket_passages: u32,
 }
 
 /// `report.close_calls` at most: each is shown in full, with two term lists.
@@ -48,21 +61,45 @@ impl Default for ReportParams {
             dir: None,
             representatives: 3,
             close_calls: 5,
+            over: None,
+            by: None,
+            min_bucket_passages: 10,
         }
     }
 }
 
+/// `report.over`'s values besides the units.
+pub const OVER_AUTO: &str = "auto";
+/// The document fields `report.by` can group by.
+pub const BY_FIELDS: [&str; 3] = ["source", "author", "title"];
+
 impl ReportParams {
     /// Every rule the settings must satisfy; the error names the key.
-    pub fn check(&self) -> Result<(), themata_core::ParamError> {
+    pub fn check(&self) -> Result<(), ParamError> {
         if self.close_calls > MAX_CLOSE_CALLS {
-            return Err(themata_core::ParamError::new(
+            return Err(ParamError::new(
                 "report.close_calls",
                 format!(
                     "must be at most {MAX_CLOSE_CALLS} (the report shows each in full), got {}",
                     self.close_calls
                 ),
             ));
+        }
+        if let Some(o) = &self.over {
+            if o != OVER_AUTO && Unit::parse(o).is_none() {
+                return Err(ParamError::new(
+                    "report.over",
+                    format!("{o:?} is not one of day, week, month, year, auto"),
+                ));
+            }
+        }
+        if let Some(b) = &self.by {
+            if !BY_FIELDS.contains(&b.as_str()) {
+                return Err(ParamError::new(
+                    "report.by",
+                    format!("{b:?} is not a document field themata keeps (source, author, title)"),
+                ));
+            }
         }
         Ok(())
     }
@@ -80,8 +117,8 @@ pub struct Context<'a> {
     pub cluster: &'a ClusterParams,
     /// Passages shown per theme.
     pub representatives: usize,
-    /// Close calls shown.
-    pub close_calls: usize,
+    /// The report's settings (the views over time and by group).
+    pub report: &'a ReportParams,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -120,6 +157,8 @@ pub struct Summary {
     pub warnings: Vec<String>,
     /// Kept passages placed on a plane (for the map in summary.html).
     pub map: PassageMap,
+    /// Themes over time (`report.over`) and by group (`report.by`), when asked for.
+    pub trends: Vec<TrendView>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -353,7 +392,7 @@ pub fn summarize(
         } else {
             "tfidf"
         }),
-        close_calls: close_calls(c, vocab, corpus, ctx.close_calls),
+        close_calls: close_calls(c, vocab, corpus, ctx.report.close_calls),
         documents,
         seeds: c
             .seeds
@@ -386,6 +425,7 @@ pub fn summarize(
             .collect(),
         warnings: warnings.to_vec(),
         map: passage_map(m, vocab, c, ctx.cluster.seed),
+        trends: trends::views(ctx.report, corpus, vocab, m, c),
     }
 }
 

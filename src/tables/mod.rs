@@ -10,6 +10,7 @@ mod cluster;
 mod ingest;
 mod model;
 mod tfidf;
+mod trends;
 
 pub use cluster::{
     read_assignments, read_clustering, read_explanations, write_assignments, write_clustering,
@@ -23,6 +24,7 @@ pub use model::{
 pub use tfidf::{
     read_term_counts, read_tfidf, read_vocabulary, write_term_state, write_tfidf, TermState,
 };
+pub use trends::write_theme_trends;
 
 use crate::error::{Error, Result};
 use crate::files::atomic_write;
@@ -62,6 +64,9 @@ pub const EXPLANATIONS: &str = "explanations.parquet";
 pub const CENTROIDS: &str = "centroids.parquet";
 /// `lsa_components.parquet`: the fitted LSA basis, one row per kept term and dimension.
 pub const LSA_COMPONENTS: &str = "lsa_components.parquet";
+/// `theme_trends.parquet`: themes over time and by group, one row per view, bucket and
+/// theme (written by the report stage).
+pub const THEME_TRENDS: &str = "theme_trends.parquet";
 /// `model.json`: the fitted model's settings, space and clusters.
 pub const MODEL: &str = "model.json";
 

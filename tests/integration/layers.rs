@@ -16,7 +16,7 @@ const CORE: &[&[&str]] = &[
     &["analyze"],
     &["tfidf"],
     &["cluster"],
-    &["fitted", "stable"],
+    &["fitted", "stable", "trends"],
 ];
 const ROOT: &[&[&str]] = &[
     &["error"],

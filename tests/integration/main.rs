@@ -17,6 +17,7 @@ mod shards;
 mod sklearn_oracle;
 mod stages;
 mod themes;
+mod trends;
 mod update;
 
 use polars::prelude::*;
@@ -142,4 +143,5 @@ pub const TABLES: &[&str] = &[
     "lsa_components.parquet",
     "term_counts.parquet",
     "surface_forms.parquet",
+    "theme_trends.parquet",
 ];

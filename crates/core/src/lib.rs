@@ -8,7 +8,7 @@
 //! The modules follow the data, each importing only the ones before it:
 //!
 //! ```text
-//! model ─► math ─► ingest ─► analyze ─► tfidf ─► cluster ─► fitted, stable
+//! model ─► math ─► ingest ─► analyze ─► tfidf ─► cluster ─► fitted, stable, trends
 //! ```
 //!
 //! - [`model`]: the values that travel between stages (documents, passages, one sparse
@@ -19,7 +19,8 @@
 //!   key), and its state; state that is a sum or a union has `partial` / `merge` / `finish`.
 //! - [`fitted`]: a run's fitted model (vocabulary, LSA basis, centroids, floors) applied to
 //!   new passages without refitting; [`stable`]: a new fit's clusters matched to a previous
-//!   run's, so that theme ids and names stay put.
+//!   run's, so that theme ids and names stay put; [`trends`]: themes over time and by
+//!   group (buckets, shares, thin slices, c-TF-IDF terms per bucket).
 
 #![deny(missing_docs)]
 
@@ -33,6 +34,7 @@ mod observe;
 mod params;
 pub mod stable;
 pub mod tfidf;
+pub mod trends;
 
 pub use observe::{Observer, Silent, Task};
 pub use params::ParamError;
