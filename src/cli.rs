@@ -47,8 +47,8 @@ pub enum Command {
     /// theme_hierarchy and explanations tables, and the fitted model (needs the tfidf tables).
     Cluster(StageArgs),
     /// Write summary.md, summary.json and summary.html from the tables of the earlier
-    /// stages, and theme_trends.parquet (themes over time and by group: `report.over`,
-    /// `report.by`).
+    /// stages, theme_trends.parquet (themes over time and by group: `report.over`,
+    /// `report.by`) and keyness.parquet (key terms per group: `report.keyness`).
     Report(StageArgs),
     /// Compare a run's assignments with gold labels: ARI, NMI, purity, accuracy, per-label
     /// precision/recall/F1 and the confusion matrix.

@@ -359,7 +359,12 @@ pub fn compute_in(
 
 /// The rows as a table (keyness.parquet's columns).
 pub fn to_frame(k: &Keyness) -> Result<DataFrame> {
-    tables::frame!("keyness.parquet", &k.rows, {
+    rows_frame(&k.rows)
+}
+
+/// Key-term rows as a table (keyness.parquet's columns).
+pub fn rows_frame(rows: &[KeyRow]) -> Result<DataFrame> {
+    tables::frame!(tables::KEYNESS, rows, {
         "group" => |x: &KeyRow| x.group.as_str(),
         "rank" => |x: &KeyRow| x.rank,
         "term_id" => |x: &KeyRow| x.term_id,

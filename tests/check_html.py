@@ -134,10 +134,20 @@ def main():
               sorted(views) == ["by", "over"], sorted(views))
         want = (["theme-sizes"] + (["theme-dendrogram"] if summary["hierarchy"] else [])
                 + ["theme-mix"] + trends
-                + [f"top-terms-{i}" for i in range(len(summary["themes"]))] + ["passage-map"]
+                + [f"top-terms-{i}" for i in range(len(summary["themes"]))]
+                + [f"keyness-{i}" for i in range(len((summary["keyness"] or {}).get("groups", [])))]
+                + ["passage-map"]
                 + [f"close-call-{i}-{role}" for i in range(len(summary["close_calls"]))
                    for role in ("nearest", "runner-up")])
         check("example: every chart is in the DOM", svgs == want, f"{svgs} != {want}")
+        k = summary["keyness"]
+        check("example: the report compares documents' key terms",
+              k is not None and k["by"] == "document" and len(k["groups"]) >= 2, k)
+        for i, g in enumerate((k or {}).get("groups", [])):
+            bars = dom.inside("rect", f"keyness-{i}")
+            rows = [r for r in k["rows"] if r["group"] == g["group"]]
+            check(f"example: keyness {i}: one bar per key term", len(bars) == len(rows) > 0,
+                  len(bars))
         check("example: the report has close calls", len(summary["close_calls"]) > 0,
               summary["close_calls"])
         for i, c in enumerate(summary["close_calls"]):

@@ -43,7 +43,7 @@ def main():
              "--set", f"report.dir={os.path.join(tmp, 'report')}"],
             cwd=ROOT, check=True)
         tables = sorted(f for f in os.listdir(out) if f.endswith(".parquet"))
-        check("the example writes sixteen tables", len(tables) == 16, tables)
+        check("the example writes seventeen tables", len(tables) == 17, tables)
         con = duckdb.connect()
         for name in tables:
             path = os.path.join(out, name)

@@ -523,7 +523,8 @@ impl Job for Report {
         let settings = serde_json::json!({
             "representatives": r.representatives, "close_calls": r.close_calls,
             "dir": p.report_dir,
-            "over": r.over, "by": r.by, "min_bucket_passages": r.min_bucket_passages
+            "over": r.over, "by": r.by, "min_bucket_passages": r.min_bucket_passages,
+            "keyness": r.keyness, "keyness_top": r.keyness_top
         });
         Ok(StageKey::new(
             Self::STAGE.name(),
@@ -564,6 +565,13 @@ impl Job for Report {
         // the table goes where the other tables are
         let trend_rows = report::trends::table_rows(&summary.trends);
         tables::write_theme_trends(&e.pipeline.output, &trend_rows, meta(&e.pipeline))?;
+        let key_rows = summary.keyness.as_ref().map_or(&[][..], |k| &k.rows[..]);
+        tables::write(
+            &e.pipeline.output,
+            tables::KEYNESS,
+            crate::keyness::rows_frame(key_rows)?,
+            meta(&e.pipeline),
+        )?;
         write_text(&dir.join("summary.json"), &report::to_json(summary))?;
         write_text(&dir.join("summary.md"), &report::to_markdown(summary))?;
         let html = report::render_html(summary, &run_info(e))?;
@@ -579,6 +587,7 @@ impl Job for Report {
             rows: BTreeMap::from([
                 ("themes".into(), summary.themes.len() as u64),
                 ("theme_trends".into(), trend_rows.len() as u64),
+                ("keyness".into(), key_rows.len() as u64),
             ]),
             ..Default::default()
         })

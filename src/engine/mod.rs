@@ -90,10 +90,10 @@ impl Stage {
     }
 
     /// The files the stage writes to the output directory although its others go elsewhere:
-    /// the report's table (`theme_trends.parquet`, beside the other tables).
+    /// the report's tables (`theme_trends.parquet`, `keyness.parquet`, beside the others).
     pub fn tables_elsewhere(self) -> &'static [&'static str] {
         match self {
-            Stage::Report => &[tables::THEME_TRENDS],
+            Stage::Report => &[tables::THEME_TRENDS, tables::KEYNESS],
             _ => &[],
         }
     }

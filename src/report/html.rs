@@ -143,6 +143,73 @@ pub struct TermChart {
     pub heaviest: String,
 }
 
+/// One group's key terms (`report.keyness`), charted by G².
+pub struct KeynessChart {
+    pub group: String,
+    /// `N passages, T tokens; against N passages, T tokens`.
+    pub figures: String,
+    pub color: &'static str,
+    pub chart: HBars,
+}
+
+/// The keyness section: what was compared and a chart per group (empty with a note).
+pub struct KeynessView {
+    pub by: &'static str,
+    pub note: Option<String>,
+    pub left_out: usize,
+    pub groups: Vec<KeynessChart>,
+}
+
+/// Lay out the keyness section: by theme, each group takes its theme's colour.
+fn keyness_view(s: &Summary) -> Option<KeynessView> {
+    let k = s.keyness.as_ref()?;
+    let theme_color: HashMap<&str, &'static str> = s
+        .themes
+        .iter()
+        .map(|t| (t.theme.as_str(), charts::color(Some(t.cluster))))
+        .collect();
+    let groups = k
+        .groups
+        .iter()
+        .map(|g| {
+            let color = if k.by == "theme" {
+                theme_color
+                    .get(g.group.as_str())
+                    .copied()
+                    .unwrap_or(charts::UNASSIGNED_COLOR)
+            } else {
+                charts::PALETTE[0]
+            };
+            let items: Vec<BarItem> = k
+                .rows
+                .iter()
+                .filter(|r| r.group == g.group)
+                .map(|r| BarItem {
+                    label: r.label.clone(),
+                    value: r.g2,
+                    value_text: format!("G² {:.1}", r.g2),
+                    color,
+                })
+                .collect();
+            KeynessChart {
+                group: g.group.clone(),
+                figures: format!(
+                    "{} passages, {} tokens; against {} passages, {} tokens",
+                    g.passages, g.tokens, g.reference_passages, g.reference_tokens
+                ),
+                color,
+                chart: charts::hbars(&items, 320.0, 16),
+            }
+        })
+        .collect();
+    Some(KeynessView {
+        by: k.by,
+        note: k.note.clone(),
+        left_out: k.left_out,
+        groups,
+    })
+}
+
 pub struct ThemeView {
     pub theme: String,
     pub color: &'static str,
@@ -399,6 +466,8 @@ pub struct Page<'a> {
     pub trends_over: Option<TrendsOver>,
     /// `report.by`: themes by group.
     pub trends_by: Option<TrendsBy>,
+    /// `report.keyness`: the terms key to each group.
+    pub keyness: Option<KeynessView>,
 }
 
 /// Lay out every chart of the page.
@@ -726,6 +795,7 @@ pub fn page<'a>(s: &'a Summary, run: &'a RunInfo) -> Page<'a> {
             .iter()
             .find(|v| v.view == "by" && !v.buckets.is_empty())
             .map(trends_by),
+        keyness: keyness_view(s),
     }
 }
 

@@ -308,6 +308,9 @@ pub fn to_markdown(s: &Summary) -> String {
     for v in &s.trends {
         trends(&mut o, v);
     }
+    if let Some(k) = &s.keyness {
+        keyness(&mut o, k);
+    }
     if !s.seeds.is_empty() {
         let _ = writeln!(o, "\n## Seed words\n");
         let _ = writeln!(
@@ -420,6 +423,57 @@ pub(crate) fn hierarchy_tree(s: &Summary) -> Vec<String> {
 
 /// One view of themes over time or by group: a table of buckets, each theme's share and
 /// passages, the thin slices marked, then each theme's distinctive terms per bucket.
+/// `report.keyness`: each group's key terms, one table row per term.
+fn keyness(o: &mut String, k: &super::KeynessSection) {
+    let _ = writeln!(o, "\n## Key terms by {}\n", k.by);
+    let _ = writeln!(
+        o,
+        "Terms most over-represented in each group's kept passages against all the others \
+         (log-likelihood G², as `themata keyness --by {}`; the rows are in keyness.parquet).\n",
+        k.by
+    );
+    if k.left_out > 0 {
+        let _ = writeln!(
+            o,
+            "{} kept passage(s) with no {} are left out.\n",
+            k.left_out, k.by
+        );
+    }
+    if let Some(n) = &k.note {
+        let _ = writeln!(o, "{}\n", md(n));
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "| {} | passages | rank | term | target | reference | G² | p | log ratio |",
+        k.by
+    );
+    let _ = writeln!(o, "|---|---:|---:|---|---:|---:|---:|---:|---:|");
+    for g in &k.groups {
+        // paths as code, as in the other tables
+        let group = if k.by == "document" {
+            format!("`{}`", g.group)
+        } else {
+            md(&g.group)
+        };
+        for r in k.rows.iter().filter(|r| r.group == g.group) {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} | {} | {:.2} | {:.2e} | {:.2} |",
+                group,
+                g.passages,
+                r.rank,
+                md(&r.label),
+                r.target,
+                r.reference,
+                r.g2,
+                r.p_value,
+                r.log_ratio
+            );
+        }
+    }
+}
+
 fn trends(o: &mut String, v: &super::trends::TrendView) {
     if v.view == "over" {
         let how = if v.auto {

@@ -50,6 +50,11 @@ pub struct ReportParams {
     /// A bucket with fewer assigned passages is a thin slice: its shares are flagged as
     /// saying little.
     pub min_bucket_passages: u32,
+    /// The terms key to each group of passages (log-likelihood keyness, as `themata keyness
+    /// --by FIELD`): a documents field or `theme`; `None`: no keyness section.
+    pub keyness: Option<crate::keyness::Field>,
+    /// Key terms shown (and written to keyness.parquet) per group.
+    pub keyness_top: usize,
 }
 
 /// `report.close_calls` at most: each is shown in full, with two term lists.
@@ -64,6 +69,8 @@ impl Default for ReportParams {
             over: None,
             by: None,
             min_bucket_passages: 10,
+            keyness: None,
+            keyness_top: 10,
         }
     }
 }
@@ -101,7 +108,68 @@ impl ReportParams {
                 ));
             }
         }
+        if self.keyness.is_some() && !(1..=MAX_KEYNESS_TOP).contains(&self.keyness_top) {
+            return Err(ParamError::new(
+                "report.keyness_top",
+                format!(
+                    "must be between 1 and {MAX_KEYNESS_TOP} (terms shown per group), got {}",
+                    self.keyness_top
+                ),
+            ));
+        }
         Ok(())
+    }
+}
+
+/// `report.keyness_top` at most: each group's terms are charted.
+pub const MAX_KEYNESS_TOP: usize = 100;
+
+/// `report.keyness`: the terms key to each group of kept passages against the others.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct KeynessSection {
+    /// The field compared (`report.keyness`).
+    pub by: &'static str,
+    /// Why nothing is compared (fewer than two groups); null when groups are compared.
+    pub note: Option<String>,
+    /// Each group: its passages and tokens, and its reference's.
+    pub groups: Vec<crate::keyness::GroupFigures>,
+    /// Up to `report.keyness_top` key terms per group (keyness.parquet's rows).
+    pub rows: Vec<crate::keyness::KeyRow>,
+    /// Kept passages with no value of the field.
+    pub left_out: usize,
+}
+
+/// The keyness section for `report.keyness`: fewer than two groups is a note, not an error,
+/// so that the rest of the report is still written.
+fn keyness_section(
+    by: crate::keyness::Field,
+    top: usize,
+    corpus: &Corpus,
+    vocab: &Vocabulary,
+    m: &SparseRows,
+    c: &Clustering,
+) -> KeynessSection {
+    use crate::keyness::{compute_in, Groups};
+    let themes: BTreeMap<u32, String> = c
+        .assignments
+        .iter()
+        .map(|a| (a.passage_id, a.theme.clone()))
+        .collect();
+    match compute_in(corpus, vocab, m, &themes, &Groups::By(by, None), top) {
+        Ok(k) => KeynessSection {
+            by: by.name(),
+            note: None,
+            groups: k.groups,
+            rows: k.rows,
+            left_out: k.left_out,
+        },
+        Err(e) => KeynessSection {
+            by: by.name(),
+            note: Some(e.to_string()),
+            groups: Vec::new(),
+            rows: Vec::new(),
+            left_out: 0,
+        },
     }
 }
 
@@ -159,6 +227,8 @@ pub struct Summary {
     pub map: PassageMap,
     /// Themes over time (`report.over`) and by group (`report.by`), when asked for.
     pub trends: Vec<TrendView>,
+    /// `report.keyness`: the terms key to each group (null when not asked for).
+    pub keyness: Option<KeynessSection>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -426,6 +496,10 @@ pub fn summarize(
         warnings: warnings.to_vec(),
         map: passage_map(m, vocab, c, ctx.cluster.seed),
         trends: trends::views(ctx.report, corpus, vocab, m, c),
+        keyness: ctx
+            .report
+            .keyness
+            .map(|f| keyness_section(f, ctx.report.keyness_top, corpus, vocab, m, c)),
     }
 }
 

@@ -67,6 +67,9 @@ pub const LSA_COMPONENTS: &str = "lsa_components.parquet";
 /// `theme_trends.parquet`: themes over time and by group, one row per view, bucket and
 /// theme (written by the report stage).
 pub const THEME_TRENDS: &str = "theme_trends.parquet";
+/// `keyness.parquet`: the terms key to each group of passages (`report.keyness`; written
+/// by the report stage, with no rows when it is not set).
+pub const KEYNESS: &str = "keyness.parquet";
 /// `model.json`: the fitted model's settings, space and clusters.
 pub const MODEL: &str = "model.json";
 

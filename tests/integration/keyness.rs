@@ -229,3 +229,137 @@ fn collocations_of_the_example_are_its_recurring_phrases() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("model.json"));
 }
+
+/// The rows of a keyness table, in order: (group, rank, term, target, reference, g2).
+fn key_rows(df: &DataFrame) -> Vec<(String, u32, String, u64, u64, f64)> {
+    let (g, r, t) = (strs(df, "group"), u32s(df, "rank"), strs(df, "term"));
+    let u64s = |c: &str| -> Vec<u64> {
+        df.column(c)
+            .unwrap()
+            .u64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect()
+    };
+    let (a, b) = (u64s("target"), u64s("reference"));
+    let g2 = df
+        .column("g2")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect::<Vec<_>>();
+    (0..df.height())
+        .map(|i| (g[i].clone(), r[i], t[i].clone(), a[i], b[i], g2[i]))
+        .collect()
+}
+
+#[test]
+fn the_report_keyness_section_is_the_keyness_command_by_its_field() {
+    // the example sets report.keyness = "document" (keyness_top 10)
+    let tmp = tempfile::tempdir().unwrap();
+    run_example(tmp.path(), &[]);
+    let out = tmp.path().join("out");
+    let file = tmp.path().join("k.parquet");
+    let o = themata(&[
+        "keyness",
+        out.to_str().unwrap(),
+        "--by",
+        "document",
+        "--top",
+        "10",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let from_command = key_rows(&themata::tables::read(tmp.path(), "k.parquet").unwrap());
+    let from_report = key_rows(&table(&out, "keyness.parquet"));
+    assert!(!from_report.is_empty());
+    assert_eq!(from_report, from_command);
+
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("report/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let k = &summary["keyness"];
+    assert_eq!(k["by"], "document");
+    assert!(k["note"].is_null());
+    let groups: Vec<&str> = k["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["group"].as_str().unwrap())
+        .collect();
+    assert!(groups.len() >= 2, "{groups:?}");
+    assert_eq!(k["rows"].as_array().unwrap().len(), from_report.len());
+    for (row, json) in from_report.iter().zip(k["rows"].as_array().unwrap()) {
+        assert_eq!(json["group"], row.0.as_str());
+        assert_eq!(json["term"], row.2.as_str());
+    }
+    // the Markdown table: one line per key term, under its heading
+    let md = std::fs::read_to_string(tmp.path().join("report/summary.md")).unwrap();
+    let section = &md[md
+        .find("## Key terms by document")
+        .expect("keyness section")..];
+    let lines = section
+        .lines()
+        .take_while(|l| !l.starts_with("## ") || l.starts_with("## Key terms"))
+        .filter(|l| groups.iter().any(|g| l.starts_with(&format!("| `{g}` |"))))
+        .count();
+    assert_eq!(lines, from_report.len());
+    for g in &groups {
+        assert!(
+            std::fs::read_to_string(tmp.path().join("report/summary.html"))
+                .unwrap()
+                .contains(&format!("aria-label=\"Key terms of {g}\"")),
+            "{g}"
+        );
+    }
+}
+
+#[test]
+fn report_keyness_with_one_group_is_a_note_and_off_writes_an_empty_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    // one known source: nothing to compare, said in the report; the run still succeeds
+    run_example(tmp.path(), &["--set", "report.keyness=source"]);
+    let out = tmp.path().join("out");
+    let read = |name: &str| std::fs::read_to_string(tmp.path().join("report").join(name)).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&read("summary.json")).unwrap();
+    let note = summary["keyness"]["note"].as_str().expect("a note");
+    assert!(
+        note.contains("two groups") && note.contains("found 1"),
+        "{note}"
+    );
+    assert!(
+        read("summary.md").contains(note),
+        "the note is in summary.md"
+    );
+    assert_eq!(table(&out, "keyness.parquet").height(), 0);
+    // only the report stage reruns when its keyness changes; unset, the table has no rows
+    let stderr = run_example_with(
+        tmp.path(),
+        "-v",
+        &[
+            "--set",
+            "report.keyness=source",
+            "--set",
+            "report.keyness_top=3",
+        ],
+    );
+    assert!(stderr.contains("report"), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&read("summary.json")).unwrap();
+    assert!(summary["keyness"]["note"].is_string());
+    // keyness_top out of range is a settings error naming the key, before any work
+    let o = themata(&[
+        "run",
+        "pipelines/khamenei.toml",
+        "--quiet",
+        "--output",
+        tmp.path().join("other").to_str().unwrap(),
+        "--set",
+        "report.keyness_top=0",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("report.keyness_top"));
+    assert!(!tmp.path().join("other/keyness.parquet").exists());
+}

@@ -144,4 +144,5 @@ pub const TABLES: &[&str] = &[
     "term_counts.parquet",
     "surface_forms.parquet",
     "theme_trends.parquet",
+    "keyness.parquet",
 ];

@@ -111,10 +111,14 @@ fn example_summary_html_is_self_contained_with_every_chart() {
         "top-terms-0",
         "top-terms-1",
         "top-terms-2",
-        "passage-map",
     ]
     .map(String::from)
     .to_vec();
+    // report.keyness = "document": one chart per document with kept passages
+    let groups = summary["keyness"]["groups"].as_array().unwrap();
+    assert!(groups.len() >= 2, "{groups:?}");
+    charts.extend((0..groups.len()).map(|i| format!("keyness-{i}")));
+    charts.push("passage-map".into());
     // the close calls: each theme's terms
     for i in 0..5 {
         charts.push(format!("close-call-{i}-nearest"));

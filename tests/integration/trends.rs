@@ -332,6 +332,8 @@ fn themes_over_time_and_by_source_on_dated_records() {
     let (code, err) = run(dir, &[]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(table(&out, "theme_trends.parquet").height(), 0);
+    // no report.keyness either: keyness.parquet is written, with no rows
+    assert_eq!(table(&out, "keyness.parquet").height(), 0);
 }
 
 #[test]
