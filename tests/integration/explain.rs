@@ -37,8 +37,22 @@ fn by_role(out: &Path) -> (ByRole, Vec<String>) {
 /// are the passage's TF-IDF weights; ranks run 1.. by contribution.
 #[test]
 fn explanations_sum_to_the_similarity_they_explain() {
+    assert_explanations_sum(&[]);
+}
+
+#[test]
+fn explanations_of_merged_themes_sum_to_the_similarity_to_the_merged_centroids() {
+    // explained after the merge, against the centroids the passages were placed on
+    assert_explanations_sum(&["--set", "cluster.merge_to=2"]);
+}
+
+/// Every explained passage's contributions (all its terms) sum to its similarity to the
+/// nearest centroid and to the runner-up, within 1e-9, in TF-IDF space.
+fn assert_explanations_sum(extra: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
-    run_example(tmp.path(), &["--set", "cluster.explain_terms=1000"]);
+    let mut args = vec!["--set", "cluster.explain_terms=1000"];
+    args.extend_from_slice(extra);
+    run_example(tmp.path(), &args);
     let out = tmp.path().join("out");
     let (by, space) = by_role(&out);
     assert!(space.iter().all(|s| s == "tfidf"), "{space:?}");
