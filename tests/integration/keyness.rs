@@ -242,13 +242,7 @@ fn key_rows(df: &DataFrame) -> Vec<(String, u32, String, u64, u64, f64)> {
             .collect()
     };
     let (a, b) = (u64s("target"), u64s("reference"));
-    let g2 = df
-        .column("g2")
-        .unwrap()
-        .f64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect::<Vec<_>>();
+    let g2 = f64s(df, "g2");
     (0..df.height())
         .map(|i| (g[i].clone(), r[i], t[i].clone(), a[i], b[i], g2[i]))
         .collect()
