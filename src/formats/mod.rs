@@ -428,34 +428,13 @@ pub fn read_file(
         return Ok(records_to_documents(rel, records, w, ingest));
     }
     let hash = content_hash(&bytes);
-    let Some(decoded) = text::decode(&bytes, &mut warnings, rel) else {
-        return Ok((vec![], warnings));
+    let markup = match format {
+        InputFormat::Markdown => ingest::Markup::Markdown,
+        InputFormat::Html => ingest::Markup::Html,
+        _ => ingest::Markup::Text,
     };
-    let (decoded, meta) = match format {
-        InputFormat::Markdown => ingest::markup::markdown(&decoded),
-        InputFormat::Html => ingest::markup::html(&decoded),
-        _ => (decoded, DocumentMeta::default()),
-    };
-    if decoded.trim().is_empty() {
-        warnings.push(format!(
-            "{rel}: {}",
-            if format == InputFormat::Text {
-                "empty file"
-            } else {
-                "no text"
-            }
-        ));
-    }
-    Ok((
-        vec![ingest::document(
-            rel.to_string(),
-            decoded,
-            meta,
-            hash,
-            ingest,
-        )],
-        warnings,
-    ))
+    let doc = ingest::file_document(rel, &bytes, markup, hash, ingest, &mut warnings);
+    Ok((doc.into_iter().collect(), warnings))
 }
 
 /// The records of a JSON Lines, CSV or Parquet file's bytes (`rel` names it in warnings):

@@ -657,19 +657,7 @@ impl TermCounts {
     /// [`TermCounts::finish`], handing back the surface forms too (what a run keeps to be
     /// updated later), without copying them.
     pub fn finish_keeping_surfaces(self) -> (Counts, Vec<Vec<(String, u64)>>) {
-        let labels = self
-            .surfaces
-            .iter()
-            .map(|list| {
-                let mut best: Option<&(String, u64)> = None;
-                for s in list {
-                    if best.is_none_or(|b| s.1 > b.1) {
-                        best = Some(s);
-                    }
-                }
-                best.map_or(String::new(), |b| b.0.clone())
-            })
-            .collect();
+        let labels = self.surfaces.iter().map(|list| label_of(list)).collect();
         let counts = Counts {
             terms: self.terms,
             labels,
@@ -679,6 +667,18 @@ impl TermCounts {
         };
         (counts, self.surfaces)
     }
+}
+
+/// A term's label: its most frequent surface form (ties: the first, which in a list sorted
+/// by form is the smallest); empty when there is none.
+pub fn label_of(surfaces: &[(String, u64)]) -> String {
+    let mut best: Option<&(String, u64)> = None;
+    for s in surfaces {
+        if best.is_none_or(|b| s.1 > b.1) {
+            best = Some(s);
+        }
+    }
+    best.map_or(String::new(), |b| b.0.clone())
 }
 
 /// The terms of `a` and `b` as one list in code-point order, with their surface forms,

@@ -22,7 +22,7 @@ mod segment;
 mod stem;
 mod stop_words;
 
-pub use count::{Counts, TermCounts};
+pub use count::{label_of, Counts, TermCounts};
 pub use fold::{fold, strip_possessive};
 pub use language::language;
 pub use rust_stemmers::Algorithm;

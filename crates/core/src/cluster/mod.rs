@@ -26,7 +26,7 @@ mod sweep;
 
 pub use explain::{decompose, explain, explain_space, two_nearest};
 pub use hierarchy::theme_hierarchy;
-pub use naming::ctfidf_terms;
+pub use naming::{ctfidf_terms, ctfidf_terms_of};
 pub use seeds::{seed_centroids, seed_warnings};
 pub use strength::theme_strength;
 pub use sweep::choose;
@@ -730,6 +730,13 @@ fn name_clusters(
 ) -> (Vec<ClusterTerm>, Vec<String>) {
     let mut terms = naming::mean_tfidf_terms(m, vocab, labels, k, top_terms);
     terms.extend(ctfidf_terms(m, vocab, labels, k, top_terms));
+    let out = theme_names(&terms, k, fixed);
+    (terms, out)
+}
+
+/// The name of each of `k` clusters: its `fixed` name (guided themes), else its top three
+/// c-TF-IDF terms' labels joined by `/` (`cluster_C` when it has none), made unique.
+pub fn theme_names(terms: &[ClusterTerm], k: usize, fixed: &[Option<String>]) -> Vec<String> {
     let mut names: Vec<String> = fixed.iter().flatten().cloned().collect();
     let mut out = Vec::with_capacity(k);
     for c in 0..k as u32 {
@@ -754,7 +761,7 @@ fn name_clusters(
         names.push(name.clone());
         out.push(name);
     }
-    (terms, out)
+    out
 }
 
 /// `rows` (one row per term of `terms`) as rows over `vocab`'s kept terms: a term not in

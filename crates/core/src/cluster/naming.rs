@@ -78,6 +78,19 @@ pub fn ctfidf_terms(
             *classes[c].entry(m.cols[i]).or_insert(0.0) += m.counts[i] as f64;
         }
     }
+    ctfidf_terms_of(classes, vocab, k, n)
+}
+
+/// [`ctfidf_terms`] from the classes' term counts: `classes[c]` maps term id → count of
+/// cluster `c`'s passages, and `classes[k]` (an empty map when there is none) those of the
+/// unassigned passages. What a distributed count of the clusters' terms gives.
+pub fn ctfidf_terms_of(
+    mut classes: Vec<FxHashMap<u32, f64>>,
+    vocab: &Vocabulary,
+    k: usize,
+    n: usize,
+) -> Vec<ClusterTerm> {
+    classes.resize_with(k + 1, FxHashMap::default);
     if classes[k].is_empty() {
         classes.pop();
     }

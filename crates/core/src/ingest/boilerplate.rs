@@ -92,18 +92,34 @@ pub(crate) fn is_author_bio(text: &str) -> bool {
     starts_with_name && says_is && ROLES.iter().any(|r| lower.contains(r))
 }
 
+/// The key under which a short passage counts as a repeated line (its words lowercased and
+/// white space folded), or `None` for a passage of more than 20 words. A short line whose key
+/// occurs more than once in the corpus is boilerplate (`repeated`).
+pub fn repeated_key(text: &str) -> Option<String> {
+    (n_words(text, 20) <= 20).then(|| fold_whitespace(&text.to_lowercase()))
+}
+
 /// Mark boilerplate among kept passages: status `boilerplate` and its reason.
 pub fn mark_boilerplate(passages: &mut [Passage]) {
     // short lines that occur more than once in the corpus (bylines of article lists,
     // doubled subtitles): every occurrence is boilerplate
-    let keys: Vec<Option<String>> = passages
-        .iter()
-        .map(|p| (n_words(&p.text, 20) <= 20).then(|| fold_whitespace(&p.text.to_lowercase())))
-        .collect();
+    let keys: Vec<Option<String>> = passages.iter().map(|p| repeated_key(&p.text)).collect();
     let mut seen: FxHashMap<&str, usize> = FxHashMap::default();
     for k in keys.iter().flatten() {
         *seen.entry(k.as_str()).or_insert(0) += 1;
     }
+    let repeated = |i: usize| {
+        let n = keys[i].as_deref().and_then(|k| seen.get(k)).copied();
+        n.unwrap_or(0) > 1
+    };
+    mark_boilerplate_with(passages, repeated);
+}
+
+/// [`mark_boilerplate`] of whole documents (every passage of each document, in order), with
+/// `repeated(i)` saying whether passage `i` of the slice is a short line repeated in the
+/// corpus ([`repeated_key`] counted over the whole corpus): what a shard of documents does
+/// once the keys' counts are merged.
+pub fn mark_boilerplate_with(passages: &mut [Passage], repeated: impl Fn(usize) -> bool) {
     // a short line is a heading only in a document that also has body paragraphs; a corpus
     // of short texts (titles, posts) has none
     let with_body: FxHashSet<u32> = passages
@@ -111,16 +127,13 @@ pub fn mark_boilerplate(passages: &mut [Passage]) {
         .filter(|p| n_words(&p.text, 12) > 12)
         .map(|p| p.doc_id)
         .collect();
-    for (p, key) in passages.iter_mut().zip(&keys) {
+    for (i, p) in passages.iter_mut().enumerate() {
         if p.status != PassageStatus::Kept {
             continue;
         }
         let r = boilerplate_reason(&p.text)
             .filter(|&r| r != Reason::Heading || with_body.contains(&p.doc_id))
-            .or_else(|| {
-                let n = key.as_deref().and_then(|k| seen.get(k)).copied();
-                (n.unwrap_or(0) > 1).then_some(Reason::Repeated)
-            });
+            .or_else(|| repeated(i).then_some(Reason::Repeated));
         if let Some(r) = r {
             p.status = PassageStatus::Boilerplate;
             p.reason = Some(r);

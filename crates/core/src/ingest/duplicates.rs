@@ -41,7 +41,7 @@ fn mix(mut z: u64) -> u64 {
 
 /// Hashes of the word 3-grams of a text, sorted and without repeats (one pass over the
 /// text, no per-word allocation).
-fn shingles(text: &str) -> Vec<u64> {
+pub fn shingles(text: &str) -> Vec<u64> {
     let mut set = Vec::new();
     let (mut a, mut b) = (None, None);
     for w in words(text) {
@@ -71,13 +71,44 @@ pub fn mark_duplicates(passages: &mut [Passage], near: f64, contained: f64) -> V
             }
         })
         .collect();
+    let sizes: Vec<usize> = sets.iter().map(Vec::len).collect();
+    let ids: Vec<u32> = passages.iter().map(|p| p.passage_id).collect();
+    let found = {
+        let same_text = |i: usize, j: usize| passages[i].text == passages[j].text;
+        find_duplicates(&ids, &sets, &sizes, same_text, near, contained)
+    };
+    let mut pairs = Vec::with_capacity(found.len());
+    for (i, pair) in found {
+        passages[i].status = PassageStatus::Duplicate;
+        passages[i].duplicate_of = Some(pair.duplicate_of);
+        passages[i].reason = Some(pair.kind.into());
+        pairs.push(pair);
+    }
+    pairs
+}
+
+/// The duplicate pairs among passages given by their shingle sets, in corpus order: for
+/// passage `i` (named `ids[i]`), `sets[i]` holds its shingles ([`shingles`]; empty for a
+/// passage that is not kept) and `sizes[i]` their number; `same_text(i, j)` says whether two
+/// passages have the same text. `sets[i]` may leave out shingles no other passage holds
+/// (what a shuffle by shingle hash finds): they can never be shared, and only `sizes`
+/// counts them. Each duplicate is returned with its index, in order.
+pub fn find_duplicates(
+    ids: &[u32],
+    sets: &[Vec<u64>],
+    sizes: &[usize],
+    same_text: impl Fn(usize, usize) -> bool,
+    near: f64,
+    contained: f64,
+) -> Vec<(usize, DuplicatePair)> {
+    assert!(ids.len() == sets.len() && sets.len() == sizes.len());
     // shingle → (first passage holding it, passages holding it); the others are in `more`,
     // up to MAX_POSTING + 1 (longer lists are skipped anyway)
     let mut index: FxHashMap<u64, (u32, u32)> = FxHashMap::default();
     index.reserve(sets.iter().map(Vec::len).sum());
     let mut more: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
     let mut pairs = Vec::new();
-    for i in 0..passages.len() {
+    for i in 0..sets.len() {
         let a = &sets[i];
         if a.is_empty() {
             continue;
@@ -98,11 +129,11 @@ pub fn mark_duplicates(passages: &mut [Passage], near: f64, contained: f64) -> V
         let mut cands: Vec<(usize, usize)> = shared.into_iter().collect();
         cands.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
         let mut found: Option<DuplicatePair> = None;
+        let a_len = sizes[i];
         if let Some(&(j, s)) = cands.first() {
-            let b = &sets[j];
-            let jaccard = s as f64 / (a.len() + b.len() - s) as f64;
-            let cont = s as f64 / a.len() as f64;
-            let kind = if passages[i].text == passages[j].text {
+            let jaccard = s as f64 / (a_len + sizes[j] - s) as f64;
+            let cont = s as f64 / a_len as f64;
+            let kind = if same_text(i, j) {
                 Some(DuplicateKind::Exact)
             } else if jaccard >= near {
                 Some(DuplicateKind::Near)
@@ -113,8 +144,8 @@ pub fn mark_duplicates(passages: &mut [Passage], near: f64, contained: f64) -> V
             };
             if let Some(kind) = kind {
                 found = Some(DuplicatePair {
-                    passage_id: passages[i].passage_id,
-                    duplicate_of: passages[j].passage_id,
+                    passage_id: ids[i],
+                    duplicate_of: ids[j],
                     kind,
                     jaccard,
                     containment: cont,
@@ -123,7 +154,7 @@ pub fn mark_duplicates(passages: &mut [Passage], near: f64, contained: f64) -> V
                 // several earlier passages that each lie mostly inside this one and together cover it
                 let parts: Vec<usize> = cands
                     .iter()
-                    .filter(|&&(j, s)| s as f64 / sets[j].len() as f64 >= contained)
+                    .filter(|&&(j, s)| s as f64 / sizes[j] as f64 >= contained)
                     .map(|&(j, _)| j)
                     .collect();
                 if parts.len() >= 2 {
@@ -131,11 +162,11 @@ pub fn mark_duplicates(passages: &mut [Passage], near: f64, contained: f64) -> V
                         .iter()
                         .filter(|s| parts.iter().any(|&j| sets[j].binary_search(s).is_ok()))
                         .count();
-                    let cover = covered as f64 / a.len() as f64;
+                    let cover = covered as f64 / a_len as f64;
                     if cover >= contained {
                         found = Some(DuplicatePair {
-                            passage_id: passages[i].passage_id,
-                            duplicate_of: passages[j].passage_id,
+                            passage_id: ids[i],
+                            duplicate_of: ids[j],
                             kind: DuplicateKind::Merged,
                             jaccard,
                             containment: cover,
@@ -145,12 +176,7 @@ pub fn mark_duplicates(passages: &mut [Passage], near: f64, contained: f64) -> V
             }
         }
         match found {
-            Some(pair) => {
-                passages[i].status = PassageStatus::Duplicate;
-                passages[i].duplicate_of = Some(pair.duplicate_of);
-                passages[i].reason = Some(pair.kind.into());
-                pairs.push(pair);
-            }
+            Some(pair) => pairs.push((i, pair)),
             None => {
                 for s in a {
                     let (_, n) = index.entry(*s).or_insert((i as u32, 0));

@@ -12,8 +12,8 @@ pub mod meta;
 mod split;
 pub mod text;
 
-pub use boilerplate::{boilerplate_reason, mark_boilerplate};
-pub use duplicates::mark_duplicates;
+pub use boilerplate::{boilerplate_reason, mark_boilerplate, mark_boilerplate_with, repeated_key};
+pub use duplicates::{find_duplicates, mark_duplicates, shingles};
 pub use split::{passages_of, split, split_with};
 
 use crate::model::{Corpus, Document, DocumentMeta, Passage};
@@ -147,6 +147,54 @@ pub fn document(
         content_hash,
     };
     (doc, passages)
+}
+
+/// How a document file's text is marked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Markup {
+    /// Plain text.
+    Text,
+    /// Markdown (front matter read for metadata, markup stripped).
+    Markdown,
+    /// HTML (meta tags read, page furniture and tags stripped).
+    Html,
+}
+
+/// The document of one file's bytes (`rel` names it; `content_hash` as the caller computes
+/// it): decoded (invalid UTF-8 replaced, with a warning), its markup stripped, cut into
+/// passages. `None` when the bytes are not text (a warning says so); a warning too when the
+/// file holds no text.
+pub fn file_document(
+    rel: &str,
+    bytes: &[u8],
+    markup: Markup,
+    content_hash: String,
+    params: &IngestParams,
+    warnings: &mut Vec<String>,
+) -> Option<(Document, Vec<Passage>)> {
+    let decoded = text::decode(bytes, warnings, rel)?;
+    let (decoded, meta) = match markup {
+        Markup::Markdown => markup::markdown(&decoded),
+        Markup::Html => markup::html(&decoded),
+        Markup::Text => (decoded, DocumentMeta::default()),
+    };
+    if decoded.trim().is_empty() {
+        warnings.push(format!(
+            "{rel}: {}",
+            if markup == Markup::Text {
+                "empty file"
+            } else {
+                "no text"
+            }
+        ));
+    }
+    Some(document(
+        rel.to_string(),
+        decoded,
+        meta,
+        content_hash,
+        params,
+    ))
 }
 
 /// The corpus of documents given in order (from `files` input files): documents and

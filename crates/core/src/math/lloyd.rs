@@ -39,7 +39,8 @@ use rayon::prelude::*;
 pub struct KMeansError(String);
 
 impl KMeansError {
-    pub(crate) fn new(msg: impl Into<String>) -> KMeansError {
+    /// An error with this message.
+    pub fn new(msg: impl Into<String>) -> KMeansError {
         KMeansError(msg.into())
     }
 }
@@ -66,12 +67,12 @@ pub enum Init {
 /// The parameters of a k-means fit (see the module docs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lloyd {
-    k: usize,
-    n_runs: usize,
-    max_iterations: u64,
-    tolerance: f64,
-    seed: u64,
-    init: Init,
+    pub(super) k: usize,
+    pub(super) n_runs: usize,
+    pub(super) max_iterations: u64,
+    pub(super) tolerance: f64,
+    pub(super) seed: u64,
+    pub(super) init: Init,
 }
 
 impl Lloyd {
@@ -168,7 +169,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 /// `out[j] = x · centers[j]` for the rows of `centers` (row-major, `x.len()` wide).
 #[multiversion(targets("x86_64+avx2", "x86_64+avx"))]
-fn dots(x: &[f32], centers: &[f32], out: &mut [f32]) {
+pub(super) fn dots(x: &[f32], centers: &[f32], out: &mut [f32]) {
     if x.is_empty() {
         out.fill(0.0);
         return;
@@ -179,7 +180,7 @@ fn dots(x: &[f32], centers: &[f32], out: &mut [f32]) {
 }
 
 /// Squared norms of the rows of `x` (row-major, `d` wide).
-fn sq_norms(x: &[f32], d: usize) -> Vec<f32> {
+pub(super) fn sq_norms(x: &[f32], d: usize) -> Vec<f32> {
     if d == 0 {
         return vec![];
     }
@@ -194,13 +195,13 @@ fn sq_norms(x: &[f32], d: usize) -> Vec<f32> {
 
 /// Squared distance from its squared norms and dot product (never negative).
 #[inline]
-fn sq_dist(xn: f32, cn: f32, dot: f32) -> f32 {
+pub(super) fn sq_dist(xn: f32, cn: f32, dot: f32) -> f32 {
     (xn + cn - 2.0 * dot).max(0.0)
 }
 
 /// Squared distance of the row `x` (squared norm `xn`) to centroid `j` of `centers`
 /// (row-major, `x.len()` wide; squared norms `cnorms`).
-fn sq_dist_to(x: &[f32], xn: f32, centers: &[f32], cnorms: &[f32], j: usize) -> f32 {
+pub(super) fn sq_dist_to(x: &[f32], xn: f32, centers: &[f32], cnorms: &[f32], j: usize) -> f32 {
     let d = x.len();
     let mut o = [0f32];
     dots(x, &centers[j * d..(j + 1) * d], &mut o);
@@ -208,7 +209,7 @@ fn sq_dist_to(x: &[f32], xn: f32, centers: &[f32], cnorms: &[f32], j: usize) -> 
 }
 
 /// A uniform number in `[0, 1)`.
-fn uniform(rng: &mut Xoshiro256Plus) -> f64 {
+pub(super) fn uniform(rng: &mut Xoshiro256Plus) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
@@ -302,7 +303,7 @@ fn plus_plus(rows: &Rows, k: usize, rng: &mut Xoshiro256Plus) -> Vec<f32> {
 /// The nearest and second-nearest centroid of row `x`: (index, distance, second distance).
 /// Ties go to the lower index.
 #[inline]
-fn nearest(
+pub(super) fn nearest(
     x: &[f32],
     xn: f32,
     centers: &[f32],
@@ -322,6 +323,36 @@ fn nearest(
         }
     }
     (best, d1.sqrt(), d2.sqrt())
+}
+
+/// The update step on `centers` (`k × d`, row-major): each centroid with rows to the mean of
+/// its rows (`sums`, `counts`); a centroid without rows stays. Returns each centroid's move
+/// and the total move (Frobenius norm).
+pub(super) fn update_centers(
+    centers: &mut [f32],
+    sums: &[f64],
+    counts: &[u64],
+    d: usize,
+) -> (Vec<f32>, f64) {
+    let k = counts.len();
+    let mut moves = vec![0f32; k];
+    let mut total = 0.0;
+    for j in 0..k {
+        if counts[j] == 0 {
+            continue; // more empty clusters than rows to spare: the centroid stays
+        }
+        let mut m = 0.0;
+        for t in 0..d {
+            let new = (sums[j * d + t] / counts[j] as f64) as f32;
+            let old = &mut centers[j * d + t];
+            let delta = (new - *old) as f64;
+            m += delta * delta;
+            *old = new;
+        }
+        moves[j] = m.sqrt() as f32;
+        total += m;
+    }
+    (moves, total.sqrt())
 }
 
 /// Elkan's bounds (one per row and centroid) while they take at most this many values (64 MiB
@@ -560,7 +591,7 @@ impl<'a> Run<'a> {
     /// The update step: centroids to the means of their rows. Returns each centroid's move
     /// and the total move (Frobenius norm).
     fn update_centroids(&mut self) -> (Vec<f32>, f64) {
-        let (k, d) = (self.k, self.rows.d);
+        let d = self.rows.d;
         let (mut sums, mut counts) = match self.sums.take() {
             Some(s) => s,
             None => self.fresh_sums(),
@@ -568,28 +599,12 @@ impl<'a> Run<'a> {
         // a relocated row keeps its label: the sums no longer follow the labels
         let relocated = counts.contains(&0);
         self.relocate_empty(&mut sums, &mut counts);
-        let mut moves = vec![0f32; k];
-        let mut total = 0.0;
-        for j in 0..k {
-            if counts[j] == 0 {
-                continue; // more empty clusters than rows to spare: the centroid stays
-            }
-            let mut m = 0.0;
-            for t in 0..d {
-                let new = (sums[j * d + t] / counts[j] as f64) as f32;
-                let old = &mut self.centers[j * d + t];
-                let delta = (new - *old) as f64;
-                m += delta * delta;
-                *old = new;
-            }
-            moves[j] = m.sqrt() as f32;
-            total += m;
-        }
+        let (moves, total) = update_centers(&mut self.centers, &sums, &counts, d);
         self.cnorms = sq_norms(&self.centers, d);
         if !relocated {
             self.sums = Some((sums, counts));
         }
-        (moves, total.sqrt())
+        (moves, total)
     }
 
     /// The assignment step with Elkan's or Hamerly's bounds, after the centroids moved by
@@ -715,7 +730,7 @@ impl<'a> Run<'a> {
 }
 
 impl Lloyd {
-    fn check(&self, n: usize, d: usize) -> Result<(), KMeansError> {
+    pub(super) fn check(&self, n: usize, d: usize) -> Result<(), KMeansError> {
         if self.k == 0 {
             return Err(KMeansError::new("k must be at least 1"));
         }

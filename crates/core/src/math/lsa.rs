@@ -32,9 +32,9 @@ use rayon::prelude::*;
 pub struct LsaError(String);
 
 /// Extra random directions beyond the requested dimensions.
-const OVERSAMPLE: usize = 10;
+pub const OVERSAMPLE: usize = 10;
 /// Power iterations (scikit-learn's TruncatedSVD default is 5).
-const POWER_ITERATIONS: usize = 5;
+pub const POWER_ITERATIONS: usize = 5;
 
 /// The sparse matrix with its kept columns renumbered `0..n_cols`.
 struct Input<'a> {
@@ -89,6 +89,32 @@ impl Input<'_> {
 /// [`fit`]'s own embedding is this of its rows, bit for bit.
 pub fn transform(m: &SparseRows, cols: &[u32], components: &Array2<f64>) -> Array2<f64> {
     Input { m, cols }.embed(components)
+}
+
+/// `X · D` for the rows of `m` (columns renumbered by `cols`, as for [`fit`]) and a dense
+/// `n_cols × l` matrix `D` given row-major in single precision ([`single`]): each row of the
+/// product from its own row of `X`, so a slice of rows gives its own rows of the product.
+/// `single_sums`: summed in single precision (inside the power iterations), else in double.
+pub fn product(
+    m: &SparseRows,
+    cols: &[u32],
+    d: &[f32],
+    l: usize,
+    single_sums: bool,
+) -> Array2<f64> {
+    let x = Input { m, cols };
+    if single_sums {
+        x.mul_single(d, l)
+    } else {
+        x.mul(d, l)
+    }
+}
+
+/// The dimensions and the width of the range finder (dimensions + [`OVERSAMPLE`], at most
+/// the matrix's sides) of a rank-`dims` LSA of an `n × n_cols` matrix.
+pub fn widths(n: usize, n_cols: usize, dims: usize) -> (usize, usize) {
+    let dims = dims.min(max_dims(n, n_cols));
+    (dims, (dims + OVERSAMPLE).min(n).min(n_cols))
 }
 
 /// `Xᵀ·D` for the sparse `X` and a dense `n_rows × l` matrix `D`: a sum over the rows of
@@ -211,7 +237,7 @@ fn gather_double(out: &mut [f64], idx: &[u32], w: &[f64], cols: &[u32], d: &[f32
 /// the memory traffic). Inside the power iterations only the span matters, and the sums run in
 /// single precision too; the last products, which give the basis, the singular vectors and
 /// the embedding, sum in double precision.
-fn single(d: &Array2<f64>) -> Vec<f32> {
+pub fn single(d: &Array2<f64>) -> Vec<f32> {
     d.iter().map(|&v| v as f32).collect()
 }
 
@@ -221,7 +247,7 @@ const GAUSSIAN_BLOCK: usize = 4096;
 
 /// Standard normal samples (`rows × cols`) from seeded generators, by Marsaglia's polar
 /// method (no trigonometry), a block of rows at a time in parallel.
-fn gaussian(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
+pub fn gaussian(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
     let mut data = vec![0.0; rows * cols];
     if cols > 0 {
         data.par_chunks_mut(GAUSSIAN_BLOCK * cols)
@@ -257,21 +283,30 @@ fn gaussian(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
 /// become zero columns: they span nothing, and the range finder needs no more than the span.
 /// Householder QR of the same matrix is a sequence of `l` rank-one updates of the whole
 /// matrix, and was most of the LSA time.
-fn orthonormal(mut q: Array2<f64>, passes: usize) -> Result<Array2<f64>, LsaError> {
+pub fn orthonormal(mut q: Array2<f64>, passes: usize) -> Result<Array2<f64>, LsaError> {
     for _ in 0..passes {
-        let (vals, mut vecs) = gram(&q).eigh().map_err(|e| LsaError(e.to_string()))?;
-        let top = vals.iter().copied().fold(0.0_f64, f64::max);
-        for (j, mut col) in vecs.axis_iter_mut(Axis(1)).enumerate() {
-            let v = vals[j];
-            col *= if top > 0.0 && v > top * 1e-12 {
-                1.0 / v.sqrt()
-            } else {
-                0.0
-            };
-        }
-        mul_in_place(&mut q, &vecs);
+        let f = orthonormal_factor(gram(&q))?;
+        mul_in_place(&mut q, &f);
     }
     Ok(q)
+}
+
+/// One pass of [`orthonormal`] as a factor: for the Gram matrix `AᵀA = V Λ Vᵀ` of a tall
+/// `A` (`l × l`), `V Λ^{-1/2}` (directions with a numerically zero eigenvalue zeroed), so
+/// that `A V Λ^{-1/2}` has orthonormal columns. A distributed `A` sums its Gram matrix over
+/// row blocks ([`Gram`]) and multiplies each block by the factor.
+pub fn orthonormal_factor(gram: Array2<f64>) -> Result<Array2<f64>, LsaError> {
+    let (vals, mut vecs) = gram.eigh().map_err(|e| LsaError(e.to_string()))?;
+    let top = vals.iter().copied().fold(0.0_f64, f64::max);
+    for (j, mut col) in vecs.axis_iter_mut(Axis(1)).enumerate() {
+        let v = vals[j];
+        col *= if top > 0.0 && v > top * 1e-12 {
+            1.0 / v.sqrt()
+        } else {
+            0.0
+        };
+    }
+    Ok(vecs)
 }
 
 /// `AᵀA`, as partials over fixed blocks of rows (in parallel), merged in block order.
@@ -345,8 +380,7 @@ pub fn fit_from(
 ) -> Result<Lsa, LsaError> {
     let x = Input { m, cols };
     let n = m.n_rows();
-    let dims = dims.min(max_dims(n, n_cols));
-    let l = (dims + OVERSAMPLE).min(n).min(n_cols);
+    let (dims, l) = widths(n, n_cols, dims);
     // one partial of Xᵀ·D over all rows: the transpose keeps one sequential sum per term
     let xt = m.transpose(cols, n_cols);
     let mut omega = gaussian(n_cols, l, seed);
@@ -379,11 +413,29 @@ pub fn fit_from(
     let q = orthonormal(y, 2)?; // n × l
     let bt = TransposeProduct::partial(&xt, &single(&q), l).finish(); // n_cols × l (= Bᵀ, B = Qᵀ X)
     drop((xt, q));
+    let (components, sigma) = basis(bt, dims)?;
+    // The passages are embedded as `X V` — what new rows get from [`transform`] — rather than
+    // `Q W Σ` (= `U Σ`, which equals `X V` only when the range of `Q` holds every row): so a
+    // fitted model applied to its own corpus gives the very same embedding (scikit-learn's
+    // `fit_transform` returns `U Σ` and its `transform` `X V`, which differ).
+    let embedding = x.embed(&components);
+    Ok(Lsa {
+        components,
+        singular_values: sigma,
+        embedding,
+    })
+}
+
+/// The basis from `Bᵀ = Xᵀ Q` (`n_cols × l`, `Q` the orthonormal range of `X`): the top
+/// `dims` right singular vectors `V` (`n_cols × dims`, each with its largest entry positive)
+/// and the singular values, largest first. The last step of [`fit`], on one machine even
+/// when the products were summed over shards.
+pub fn basis(bt: Array2<f64>, dims: usize) -> Result<(Array2<f64>, Array1<f64>), LsaError> {
     let bbt = bt.t().dot(&bt); // l × l = B Bᵀ
     let (vals, vecs) = bbt.eigh().map_err(|e| LsaError(e.to_string()))?;
     let mut order: Vec<usize> = (0..vals.len()).collect();
     order.sort_by(|&a, &b| vals[b].total_cmp(&vals[a]).then(a.cmp(&b)));
-    let order = &order[..dims];
+    let order = &order[..dims.min(order.len())];
     let sigma: Array1<f64> = order.iter().map(|&i| vals[i].max(0.0).sqrt()).collect();
     let w = vecs.select(Axis(1), order); // l × dims
                                          // V = Bᵀ W Σ⁻¹. Directions with a numerically zero singular value carry no signal: they
@@ -408,16 +460,7 @@ pub fn fit_from(
             col *= -1.0;
         }
     }
-    // The passages are embedded as `X V` — what new rows get from [`transform`] — rather than
-    // `Q W Σ` (= `U Σ`, which equals `X V` only when the range of `Q` holds every row): so a
-    // fitted model applied to its own corpus gives the very same embedding (scikit-learn's
-    // `fit_transform` returns `U Σ` and its `transform` `X V`, which differ).
-    let embedding = x.embed(&components);
-    Ok(Lsa {
-        components,
-        singular_values: sigma,
-        embedding,
-    })
+    Ok((components, sigma))
 }
 
 impl Lsa {

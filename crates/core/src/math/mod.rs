@@ -8,4 +8,5 @@ pub mod kmeans;
 pub mod lloyd;
 pub mod lsa;
 pub mod rows;
+pub mod sharded;
 pub mod validity;

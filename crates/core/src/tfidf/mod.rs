@@ -243,18 +243,31 @@ pub fn prune(
 /// whether pruning kept it.
 pub fn vocabulary(counts: &Counts, s: &TfidfParams) -> Result<Vocabulary, TfidfError> {
     let n = counts.rows.n_rows();
-    if counts.terms.is_empty() {
+    vocabulary_of(&counts.terms, &counts.labels, &counts.df, &counts.cf, n, s)
+}
+
+/// [`vocabulary`] from the merged per-term statistics of `n` counted rows (terms in
+/// code-point order, each with its label, df and cf): what a distributed count gives.
+pub fn vocabulary_of(
+    terms: &[String],
+    labels: &[String],
+    df: &[u32],
+    cf: &[u64],
+    n: usize,
+    s: &TfidfParams,
+) -> Result<Vocabulary, TfidfError> {
+    if terms.is_empty() {
         return Err(TfidfError::NoTerms);
     }
-    let dropped = prune(&counts.df, &counts.cf, &counts.terms, n, s)?;
+    let dropped = prune(df, cf, terms, n, s)?;
     Ok(Vocabulary {
-        terms: (0..counts.terms.len())
+        terms: (0..terms.len())
             .map(|i| Term {
-                term: counts.terms[i].clone(),
-                label: counts.labels[i].clone(),
-                df: counts.df[i],
-                cf: counts.cf[i],
-                idf: idf(n, counts.df[i], s.smooth_idf),
+                term: terms[i].clone(),
+                label: labels[i].clone(),
+                df: df[i],
+                cf: cf[i],
+                idf: idf(n, df[i], s.smooth_idf),
                 dropped: dropped[i],
             })
             .collect(),
