@@ -1,0 +1,161 @@
+"""Type stubs of themata's Rust core module (see the docstrings at run time)."""
+
+from typing import Callable, Optional
+
+import numpy as np
+import numpy.typing as npt
+
+Columns = dict[str, list]
+
+def file_document(
+    path: str, data: bytes, markup: str, content_hash: str, ingest: str = "{}"
+) -> tuple[Optional[dict[str, object]], Columns, list[str]]:
+    """A text, Markdown or HTML file's document and passages (``markup``: text, markdown or
+    html; ``ingest``: the JSON of the pipeline's ``[ingest]``); warnings as the CLI's."""
+
+def repeated_keys(texts: list[str]) -> list[Optional[str]]:
+    """Per passage, its repeated-line key (None for passages over 20 words)."""
+
+def mark_boilerplate(
+    doc_ids: list[int],
+    texts: list[str],
+    statuses: list[str],
+    reasons: list[Optional[str]],
+    repeated: list[bool],
+) -> tuple[list[str], list[Optional[str]]]:
+    """The boilerplate rules over whole documents: new (status, reason) columns."""
+
+def shingles(text: str) -> list[int]:
+    """Word 3-gram hashes of a text, sorted, as signed 64-bit integers."""
+
+def find_duplicates(
+    ids: list[int],
+    sets: list[list[int]],
+    sizes: list[int],
+    text_keys: list[bytes],
+    near: float,
+    containment: float,
+) -> Columns:
+    """Duplicate pairs (passage_id, duplicate_of, kind, jaccard, containment) in corpus order."""
+
+def word_list(text: str) -> list[str]:
+    """The words of a stop-words file's text."""
+
+def label_of(surfaces: list[tuple[str, int]]) -> str:
+    """A term's label: its most frequent surface form (ties: the smallest)."""
+
+class Counts:
+    """Term counts of a shard of passages; shards merge in order."""
+
+    def merge(self, other: Counts) -> Counts: ...
+    def __len__(self) -> int: ...
+    @property
+    def terms(self) -> list[str]: ...
+    @property
+    def df(self) -> list[int]: ...
+    @property
+    def cf(self) -> list[int]: ...
+    @property
+    def surfaces(self) -> list[list[tuple[str, int]]]: ...
+    def rows(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.uint32], npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.uint32]
+    ]:
+        """(passage ids, indptr, term indices into ``terms``, counts)."""
+
+class Analyzer:
+    """The analyzer of a pipeline's ``[analyzer]`` section (JSON)."""
+
+    def __init__(self, analyzer: str = "{}", extra_stop_words: list[str] = ...) -> None: ...
+    def terms(self, text: str) -> list[str]: ...
+    def count(self, ids: list[int], texts: list[str]) -> Counts: ...
+
+def vocabulary(
+    terms: list[str],
+    labels: list[str],
+    df: list[int],
+    cf: list[int],
+    n_rows: int,
+    tfidf: str,
+) -> Columns:
+    """vocabulary.parquet's columns from merged per-term statistics."""
+
+def weigh(
+    indptr: npt.NDArray[np.int64],
+    term_ids: npt.NDArray[np.uint32],
+    counts: npt.NDArray[np.uint32],
+    idf: npt.NDArray[np.float64],
+    kept: list[bool],
+    tfidf: str,
+) -> tuple[
+    tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.float64]],
+    tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.uint32]],
+]:
+    """((indptr, term_ids, counts, weights) of kept terms, (indptr, term_ids, counts) of dropped)."""
+
+def lsa_widths(n: int, n_cols: int, dims: int) -> tuple[int, int]: ...
+def lsa_power_iterations() -> int: ...
+def lsa_gaussian(rows: int, cols: int, seed: int) -> npt.NDArray[np.float64]: ...
+def lsa_product(
+    indptr: npt.NDArray[np.int64],
+    cols: npt.NDArray[np.uint32],
+    values: npt.NDArray[np.float64],
+    d: npt.NDArray[np.float64],
+    single: bool,
+) -> npt.NDArray[np.float64]: ...
+def lsa_transpose_product(
+    indptr: npt.NDArray[np.int64],
+    cols: npt.NDArray[np.uint32],
+    values: npt.NDArray[np.float64],
+    n_cols: int,
+    d: npt.NDArray[np.float64],
+    single: bool,
+) -> npt.NDArray[np.float64]: ...
+def gram(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+def orthonormal_factor(gram: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+def orthonormal(a: npt.NDArray[np.float64], passes: int) -> npt.NDArray[np.float64]: ...
+def lsa_apply(a: npt.NDArray[np.float64], f: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+def lsa_basis(
+    bt: npt.NDArray[np.float64], dims: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def lsa_transform(
+    indptr: npt.NDArray[np.int64],
+    cols: npt.NDArray[np.uint32],
+    values: npt.NDArray[np.float64],
+    components: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]: ...
+def centroid_sums(
+    rows: npt.NDArray[np.float64], labels: list[int], k: int
+) -> tuple[npt.NDArray[np.float64], list[int]]: ...
+def assign(
+    rows: npt.NDArray[np.float64], centroids: npt.NDArray[np.float64]
+) -> tuple[list[Optional[int]], npt.NDArray[np.float64], npt.NDArray[np.float64], list[str]]:
+    """(cluster, similarity, margin, status) per row: the nearest centroid by cosine."""
+
+def cluster_plan(cluster: str, n_nonempty: int, n_cols: int) -> dict[str, object]:
+    """What the cluster stage does (``supported``, ``why``, ``k``, ``use_lsa``, ...)."""
+
+def kmeans_answer(request: str, index: int, offset: int, x: npt.NDArray[np.float32]) -> str:
+    """A shard's answer to a request of ``kmeans_fit``."""
+
+def kmeans_fit(
+    sizes: list[int],
+    d: int,
+    k: int,
+    n_runs: int,
+    max_iterations: int,
+    tolerance: float,
+    seed: int,
+    ask: Callable[[str], list[str]],
+) -> tuple[npt.NDArray[np.float32], float, int, int]:
+    """The CLI's k-means over shards: (centroids, inertia, iterations, restart kept)."""
+
+def unit_rows(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Rows scaled to unit length (zero rows stay zero)."""
+
+def theme_names(
+    classes: list[dict[int, float]], k: int, terms: list[str], labels: list[str], top_terms: int
+) -> tuple[list[str], list[str]]:
+    """(names, top terms) of clusters from their term counts (c-TF-IDF)."""
+def core_version() -> str: ...

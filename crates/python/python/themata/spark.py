@@ -1,0 +1,1265 @@
+"""Run a themata pipeline file on Apache Spark.
+
+    python -m themata.spark run PIPELINE [--input URI] [--output DIR] [--master URL]
+                                [--partitions N] [--quiet]
+    spark-submit --master URL -m ... (or: spark-submit $(python -c 'import themata.spark as s;
+                 print(s.__file__)') run PIPELINE ...)
+
+The stages are those of ``themata run``, each split the way its state merges:
+
+- ingest: every input file is read by Spark (``binaryFile``) and cut into passages in
+  ``mapInArrow``; the short lines repeated across the corpus are counted with a Spark
+  aggregation; the boilerplate rules then run per document; near-duplicates are found by a
+  shuffle by shingle hash (only shingles held by two or more passages survive it), and the
+  order-dependent decision runs on the driver over those shared shingles alone;
+- analyze: each partition counts its passages' terms (the core's partial counts); document
+  frequencies, occurrences and surface forms are merged with a Spark aggregation; the
+  vocabulary and idf are finished on the driver and broadcast;
+- tfidf: each partition weights its own rows with the broadcast vocabulary.
+
+Tables have the CLI's names, columns and types (documents, passages, duplicates,
+vocabulary, tfidf, term_counts, surface_forms), one Parquet file each, plus manifest.json.
+Results do not depend on the number of partitions or on task timing: every merge is a sum
+of integers or runs in corpus order.
+
+Exit codes: 0 done, 1 the run failed, 2 bad command line or pipeline file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import posixpath
+import re
+import shutil
+import sys
+import tempfile
+import time
+import urllib.parse
+from typing import Iterator, Optional
+
+import themata
+
+try:
+    import tomllib  # Python 3.11+
+except ModuleNotFoundError:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[no-redef]
+
+PROG = "themata.spark"
+
+
+class UsageError(Exception):
+    """A bad command line or pipeline file (exit code 2)."""
+
+
+# ---------------------------------------------------------------------------------------
+# The pipeline file
+# ---------------------------------------------------------------------------------------
+
+SECTIONS = {"name", "output", "input", "ingest", "analyzer", "tfidf", "cluster", "themes", "report"}
+INPUT_KEYS = {
+    "root",
+    "patterns",
+    "format",
+    "text_column",
+    "id_column",
+    "title_column",
+    "date_column",
+    "author_column",
+    "source_column",
+}
+
+
+def _is_uri(p: str) -> bool:
+    return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", p) is not None
+
+
+def _resolve(base: str, p: str) -> str:
+    if _is_uri(p) or os.path.isabs(p):
+        return p
+    return os.path.normpath(os.path.join(base, p))
+
+
+class Pipeline:
+    """The parts of a pipeline file the Spark driver runs, with paths resolved."""
+
+    def __init__(self, path: str, input_override: Optional[str], output_override: Optional[str]):
+        try:
+            with open(path, "rb") as f:
+                doc = tomllib.load(f)
+        except FileNotFoundError:
+            raise UsageError(f"{path}: pipeline file not found")
+        except tomllib.TOMLDecodeError as e:
+            raise UsageError(f"{path}: {e}")
+        unknown = sorted(set(doc) - SECTIONS)
+        if unknown:
+            raise UsageError(f"{path}: unknown key {unknown[0]!r}")
+        for key in ("name", "output"):
+            if key not in doc:
+                raise UsageError(f"{path}: missing key {key!r}")
+        base = os.path.dirname(os.path.abspath(path))
+        self.file = path
+        self.name = doc["name"]
+        inp = dict(doc.get("input", {}))
+        bad = sorted(set(inp) - INPUT_KEYS)
+        if bad:
+            raise UsageError(f"{path}: [input]: unknown key {bad[0]!r}")
+        self.root = _resolve(base, inp.get("root", "."))
+        self.patterns = list(inp.get("patterns", ["**/*"]))
+        self.format = inp.get("format", "auto")
+        if input_override:
+            if not _is_uri(input_override) and os.path.isfile(input_override):
+                self.root = os.path.dirname(os.path.abspath(input_override))
+                self.patterns = [_glob_escape(os.path.basename(input_override))]
+            else:
+                self.root = input_override if _is_uri(input_override) else os.path.abspath(input_override)
+        self.output = output_override or _resolve(base, doc["output"])
+        self.ingest = dict(doc.get("ingest", {}))
+        self.analyzer = dict(doc.get("analyzer", {}))
+        self.tfidf = dict(doc.get("tfidf", {}))
+        self.cluster = dict(doc.get("cluster", {}))
+        extra: list[str] = []
+        if self.analyzer.get("stop_words_file"):
+            f = _resolve(base, self.analyzer["stop_words_file"])
+            try:
+                with open(f, encoding="utf-8") as fh:
+                    extra = themata.word_list(fh.read())
+            except OSError as e:
+                raise UsageError(f"{path}: analyzer.stop_words_file: {f}: {e.strerror}")
+            self.analyzer["stop_words_file"] = f
+        self.extra_stop_words = extra
+        # every section checked before any work, with the core's own rules
+        try:
+            themata.Analyzer(self.analyzer_json, self.extra_stop_words)
+            themata.file_document("check", b"", "text", "", self.ingest_json)
+            themata.vocabulary(["a"], ["a"], [1], [1], 1, self.tfidf_json)
+        except ValueError as e:
+            if "after pruning" not in str(e) and "max_df" not in str(e):
+                raise UsageError(f"{path}: {e}")
+
+    @property
+    def ingest_json(self) -> str:
+        return json.dumps(self.ingest)
+
+    @property
+    def analyzer_json(self) -> str:
+        return json.dumps(self.analyzer)
+
+    @property
+    def tfidf_json(self) -> str:
+        return json.dumps(self.tfidf)
+
+
+def _glob_escape(name: str) -> str:
+    return re.sub(r"([*?\[\]{}])", r"[\1]", name)
+
+
+def glob_regex(pattern: str) -> re.Pattern:
+    """A glob as the CLI matches it (globset with ``literal_separator``): ``*`` and ``?`` do
+    not cross ``/``, ``**`` matches any number of directories, ``[...]`` and ``{a,b}``."""
+    i, out, n = 0, [], len(pattern)
+    depth = 0
+    while i < n:
+        c = pattern[i]
+        if pattern.startswith("**", i):
+            before = i == 0 or pattern[i - 1] == "/"
+            after = i + 2 == n or pattern[i + 2] == "/"
+            if before and after:
+                if i + 2 == n:
+                    out.append(".*")
+                    i += 2
+                else:
+                    out.append("(?:.*/)?")
+                    i += 3
+                continue
+            out.append("[^/]*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            j = pattern.find("]", i + 2)
+            if j < 0:
+                out.append(re.escape(c))
+                i += 1
+                continue
+            body = pattern[i + 1 : j]
+            if body.startswith("!"):
+                body = "^" + body[1:]
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = j + 1
+        elif c == "{":
+            out.append("(?:")
+            depth += 1
+            i += 1
+        elif c == "}" and depth:
+            out.append(")")
+            depth -= 1
+            i += 1
+        elif c == "," and depth:
+            out.append("|")
+            i += 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return re.compile("^" + "".join(out) + "$", re.S)
+
+
+def _markup_of(fmt: str, rel: str) -> str:
+    if fmt == "auto":
+        ext = rel.rsplit(".", 1)[-1].lower() if "." in rel else ""
+        fmt = {
+            "jsonl": "jsonl",
+            "ndjson": "jsonl",
+            "csv": "csv",
+            "parquet": "parquet",
+            "md": "markdown",
+            "markdown": "markdown",
+            "html": "html",
+            "htm": "html",
+        }.get(ext, "text")
+    return fmt
+
+
+# ---------------------------------------------------------------------------------------
+# Progress and timing
+# ---------------------------------------------------------------------------------------
+
+
+class Log:
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.seconds: dict[str, float] = {}
+        self.warnings: list[str] = []
+
+    def stage(self, name: str, what: str):
+        log = self
+
+        class _Stage:
+            def __enter__(self):
+                self.t = time.perf_counter()
+                if not log.quiet and log.tty:
+                    print(f"{PROG}: {what} ...", file=sys.stderr, flush=True)
+                return self
+
+            def __exit__(self, *exc):
+                log.seconds[name] = round(time.perf_counter() - self.t, 3)
+                return False
+
+        return _Stage()
+
+    def warn(self, msg: str):
+        self.warnings.append(msg)
+        if not self.quiet:
+            print(f"{PROG}: warning: {msg}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------
+# The stages
+# ---------------------------------------------------------------------------------------
+
+
+def _list_inputs(spark, p: Pipeline) -> list[tuple[str, str]]:
+    """(Spark path, relative path) of every input file matching the patterns, in the
+    CLI's order (relative path, code-point order)."""
+    root = p.root
+    if not _is_uri(root):
+        if not os.path.exists(root):
+            raise UsageError(f"{root}: input directory not found")
+        if not os.path.isdir(root):
+            raise UsageError(f"{root}: input root is not a directory")
+    listing = (
+        spark.read.format("binaryFile")
+        .option("recursiveFileLookup", "true")
+        .load(root)
+        .select("path")
+        .collect()
+    )
+    root_uri = _root_uri(root)
+    regexes = [glob_regex(x) for x in p.patterns]
+    files = []
+    for row in listing:
+        path = row["path"]
+        rel = urllib.parse.unquote(_strip_root(path, root_uri))
+        if any(r.match(rel) for r in regexes):
+            files.append((path, rel))
+    files.sort(key=lambda f: f[1])
+    if not files:
+        raise UsageError(f"{root}: no input files match {', '.join(p.patterns)}")
+    return files
+
+
+def _root_uri(root: str) -> str:
+    if _is_uri(root):
+        return root.rstrip("/")
+    return "file:" + urllib.parse.quote(os.path.abspath(root).rstrip("/"))
+
+
+def _strip_root(path: str, root_uri: str) -> str:
+    # Spark names local files file:/a/b (one slash); URIs elsewhere keep their authority
+    norm = re.sub(r"^file:/+", "file:/", path)
+    root = re.sub(r"^file:/+", "file:/", root_uri)
+    if norm.startswith(root + "/"):
+        return norm[len(root) + 1 :]
+    return posixpath.basename(norm)
+
+
+PASSAGE_FIELDS = ["ordinal", "text", "char_start", "char_end", "status", "reason"]
+
+
+def _ingest_files(spark, p: Pipeline, files, partitions: int, log: Log):
+    """Stage 1: documents and passages (before boilerplate and duplicates), per file."""
+    import pyarrow as pa
+    from pyspark.sql import types as T
+
+    index = {path: (i, rel) for i, (path, rel) in enumerate(files)}
+    for _, rel in files:
+        kind = _markup_of(p.format, rel)
+        if kind in ("jsonl", "csv", "parquet"):
+            raise UsageError(
+                f"{rel}: record files ({kind}) are not read by the Spark driver yet: "
+                "run them with `themata run`"
+            )
+    b_index = spark.sparkContext.broadcast(index)
+    ingest_json, fmt = p.ingest_json, p.format
+    schema = T.StructType(
+        [
+            T.StructField("file", T.IntegerType()),
+            T.StructField("kind", T.StringType()),  # doc, passage, warning
+            T.StructField("path", T.StringType()),
+            T.StructField("title", T.StringType()),
+            T.StructField("date", T.StringType()),
+            T.StructField("author", T.StringType()),
+            T.StructField("source", T.StringType()),
+            T.StructField("n_passages", T.LongType()),
+            T.StructField("n_chars", T.LongType()),
+            T.StructField("content_hash", T.StringType()),
+            T.StructField("ordinal", T.LongType()),
+            T.StructField("text", T.StringType()),
+            T.StructField("char_start", T.LongType()),
+            T.StructField("char_end", T.LongType()),
+            T.StructField("status", T.StringType()),
+            T.StructField("reason", T.StringType()),
+            T.StructField("key", T.StringType()),
+        ]
+    )
+    names = [f.name for f in schema.fields]
+
+    def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import themata as th
+
+        idx = b_index.value
+        for batch in batches:
+            out: dict[str, list] = {n: [] for n in names}
+
+            def row(**kw):
+                for n in names:
+                    out[n].append(kw.get(n))
+
+            for path, data in zip(batch.column("path").to_pylist(), batch.column("content").to_pylist()):
+                i, rel = idx[path]
+                digest = hashlib.sha256(data).digest()[:16].hex()
+                doc, ps, warnings = th.file_document(rel, data, _markup_of(fmt, rel), digest, ingest_json)
+                for w in warnings:
+                    row(file=i, kind="warning", text=w)
+                if doc is None:
+                    continue
+                row(file=i, kind="doc", **doc)
+                keys = th.repeated_keys(ps["text"])
+                for j in range(len(ps["text"])):
+                    row(file=i, kind="passage", key=keys[j], **{f: ps[f][j] for f in PASSAGE_FIELDS})
+            yield pa.RecordBatch.from_pydict(out, schema=pa.schema([(n, _arrow(t.dataType)) for n, t in zip(names, schema.fields)]))
+
+    paths = [f[0] for f in files]
+    raw = spark.read.format("binaryFile").load(paths).select("path", "content")
+    raw = raw.repartition(min(partitions, len(paths)))
+    return raw.mapInArrow(read, schema)
+
+
+def _arrow(t):
+    import pyarrow as pa
+    from pyspark.sql import types as T
+
+    return {
+        T.IntegerType: pa.int32(),
+        T.LongType: pa.int64(),
+        T.StringType: pa.string(),
+        T.DoubleType: pa.float64(),
+        T.BooleanType: pa.bool_(),
+        T.BinaryType: pa.binary(),
+    }[type(t)]
+
+
+def _arrow_schema(schema):
+    import pyarrow as pa
+
+    return pa.schema([(f.name, _arrow(f.dataType)) if not hasattr(f.dataType, "elementType") else (f.name, pa.list_(_arrow(f.dataType.elementType))) for f in schema.fields])
+
+
+def _mark_documents(spark, p: Pipeline, stage1, partitions: int, log: Log):
+    """Stage 2: ids in document order, and the boilerplate rules per document with the
+    corpus-wide counts of repeated short lines."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    docs = (
+        stage1.filter(F.col("kind") == "doc")
+        .select("file", "path", "title", "date", "author", "source", "n_passages", "n_chars", "content_hash")
+        .orderBy("file")
+        .collect()
+    )
+    for w in stage1.filter(F.col("kind") == "warning").orderBy("file").select("text").collect():
+        log.warn(w["text"])
+    first: dict[int, tuple[int, int]] = {}
+    next_passage = 0
+    documents = []
+    for doc_id, d in enumerate(docs):
+        first[d["file"]] = (doc_id, next_passage)
+        next_passage += d["n_passages"]
+        documents.append({**d.asDict(), "doc_id": doc_id})
+    if next_passage == 0:
+        raise RuntimeError(f"empty corpus: {len(docs)} input file(s) hold no text")
+    passages = stage1.filter(F.col("kind") == "passage").select("file", *PASSAGE_FIELDS, "key")
+    repeated: set[str] = set()
+    boilerplate = p.ingest.get("boilerplate", True)
+    if boilerplate:
+        rows = passages.filter(F.col("key").isNotNull()).groupBy("key").count().filter(F.col("count") > 1).collect()
+        repeated = {r["key"] for r in rows}
+    b_first = spark.sparkContext.broadcast(first)
+    b_repeated = spark.sparkContext.broadcast(repeated)
+    schema = T.StructType(
+        [
+            T.StructField("passage_id", T.LongType()),
+            T.StructField("doc_id", T.LongType()),
+            T.StructField("ordinal", T.LongType()),
+            T.StructField("text", T.StringType()),
+            T.StructField("char_start", T.LongType()),
+            T.StructField("char_end", T.LongType()),
+            T.StructField("status", T.StringType()),
+            T.StructField("reason", T.StringType()),
+        ]
+    )
+    arrow_schema = _arrow_schema(schema)
+
+    def mark(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import themata as th
+
+        fst, rep = b_first.value, b_repeated.value
+        pending: dict[str, list] = {n: [] for n in ["file", *PASSAGE_FIELDS, "key"]}
+
+        def flush(upto: int):
+            """Mark and emit the buffered rows of the documents before row `upto`."""
+            cols = {k: v[:upto] for k, v in pending.items()}
+            for k in pending:
+                del pending[k][:upto]
+            if not cols["file"]:
+                return None
+            doc_ids = [fst[f][0] for f in cols["file"]]
+            status, reason = cols["status"], cols["reason"]
+            if boilerplate:
+                status, reason = th.mark_boilerplate(
+                    doc_ids, cols["text"], status, reason, [k is not None and k in rep for k in cols["key"]]
+                )
+            out = {
+                "passage_id": [fst[f][1] + o for f, o in zip(cols["file"], cols["ordinal"])],
+                "doc_id": doc_ids,
+                "ordinal": cols["ordinal"],
+                "text": cols["text"],
+                "char_start": cols["char_start"],
+                "char_end": cols["char_end"],
+                "status": list(status),
+                "reason": list(reason),
+            }
+            return pa.RecordBatch.from_pydict(out, schema=arrow_schema)
+
+        for batch in batches:
+            for k in pending:
+                pending[k].extend(batch.column(k).to_pylist())
+            files = pending["file"]
+            if files:
+                last = files[-1]
+                cut = len(files)
+                while cut > 0 and files[cut - 1] == last:
+                    cut -= 1
+                b = flush(cut)  # every document but the last, which may go on
+                if b is not None:
+                    yield b
+        b = flush(len(pending["file"]))
+        if b is not None:
+            yield b
+
+    parts = max(1, min(partitions, len(docs)))
+    marked = (
+        passages.repartition(parts, "file").sortWithinPartitions("file", "ordinal").mapInArrow(mark, schema)
+    )
+    return documents, marked
+
+
+def _mark_duplicates(spark, p: Pipeline, marked, log: Log):
+    """Stage 3: near-duplicates, by a shuffle by shingle hash and the decision on the
+    driver over shared shingles only. Returns the final passages and the duplicate pairs."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    if not p.ingest.get("dedupe", True):
+        return marked, None
+    schema = T.StructType(
+        [
+            T.StructField("passage_id", T.LongType()),
+            T.StructField("shingles", T.ArrayType(T.LongType())),
+            T.StructField("size", T.LongType()),
+            T.StructField("text_key", T.BinaryType()),
+        ]
+    )
+    arrow_schema = _arrow_schema(schema)
+
+    def shingle(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import themata as th
+
+        for batch in batches:
+            ids = batch.column("passage_id").to_pylist()
+            texts = batch.column("text").to_pylist()
+            sets = [th.shingles(t) for t in texts]
+            yield pa.RecordBatch.from_pydict(
+                {
+                    "passage_id": ids,
+                    "shingles": sets,
+                    "size": [len(s) for s in sets],
+                    "text_key": [hashlib.blake2b(t.encode("utf-8"), digest_size=32).digest() for t in texts],
+                },
+                schema=arrow_schema,
+            )
+
+    kept = marked.filter(F.col("status") == "kept").select("passage_id", "text")
+    sh = kept.mapInArrow(shingle, schema).persist()
+    shared = (
+        sh.select("passage_id", F.explode("shingles").alias("h"))
+        .groupBy("h")
+        .agg(F.count("*").alias("n"), F.collect_list("passage_id").alias("ids"))
+        .filter(F.col("n") > 1)
+        .select("h", F.explode("ids").alias("passage_id"))
+        .groupBy("passage_id")
+        .agg(F.collect_list("h").alias("shared"))
+    )
+    rows = (
+        shared.join(sh.select("passage_id", "size", "text_key"), "passage_id")
+        .orderBy("passage_id")
+        .collect()
+    )
+    sh.unpersist()
+    pairs = themata.find_duplicates(
+        [r["passage_id"] for r in rows],
+        [r["shared"] for r in rows],
+        [r["size"] for r in rows],
+        [bytes(r["text_key"]) for r in rows],
+        float(p.ingest.get("near_duplicate", 0.7)),
+        float(p.ingest.get("containment", 0.75)),
+    )
+    dup = {pid: (of, kind) for pid, of, kind in zip(pairs["passage_id"], pairs["duplicate_of"], pairs["kind"])}
+    b_dup = spark.sparkContext.broadcast(dup)
+    out_schema = T.StructType(marked.schema.fields + [T.StructField("duplicate_of", T.LongType())])
+    out_arrow = _arrow_schema(out_schema)
+
+    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        d = b_dup.value
+        for batch in batches:
+            cols = batch.to_pydict()
+            of = []
+            for i, pid in enumerate(cols["passage_id"]):
+                hit = d.get(pid)
+                if hit is None:
+                    of.append(None)
+                else:
+                    of.append(hit[0])
+                    cols["status"][i] = "duplicate"
+                    cols["reason"][i] = hit[1]
+            cols["duplicate_of"] = of
+            yield pa.RecordBatch.from_pydict(cols, schema=out_arrow)
+
+    return marked.mapInArrow(apply, out_schema), pairs
+
+
+def _analyze(spark, p: Pipeline, kept, log: Log):
+    """Stage 4: term counts per partition; df, cf and surface forms merged by a Spark
+    aggregation; the vocabulary finished on the driver."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    analyzer_json, extra = p.analyzer_json, p.extra_stop_words
+    schema = T.StructType(
+        [
+            T.StructField("kind", T.IntegerType()),  # 0: passage row, 1: term of the partition
+            T.StructField("passage_id", T.LongType()),
+            T.StructField("terms", T.ArrayType(T.StringType())),
+            T.StructField("counts", T.ArrayType(T.LongType())),
+            T.StructField("term", T.StringType()),
+            T.StructField("df", T.LongType()),
+            T.StructField("cf", T.LongType()),
+            T.StructField("forms", T.ArrayType(T.StringType())),
+            T.StructField("form_counts", T.ArrayType(T.LongType())),
+        ]
+    )
+    arrow_schema = _arrow_schema(schema)
+
+    def count(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import themata as th
+
+        analyzer = th.Analyzer(analyzer_json, extra)
+        total = None
+        for batch in batches:
+            c = analyzer.count(batch.column("passage_id").to_pylist(), batch.column("text").to_pylist())
+            total = c if total is None else total.merge(c)
+        if total is None:
+            return
+        ids, indptr, cols, counts = total.rows()
+        terms = total.terms
+        n = len(ids)
+        rows = {f.name: [None] * n for f in schema.fields}
+        rows["kind"] = [0] * n
+        rows["passage_id"] = ids.tolist()
+        ip, cl, ct = indptr.tolist(), cols.tolist(), counts.tolist()
+        rows["terms"] = [[terms[t] for t in cl[ip[r] : ip[r + 1]]] for r in range(n)]
+        rows["counts"] = [ct[ip[r] : ip[r + 1]] for r in range(n)]
+        yield pa.RecordBatch.from_pydict(rows, schema=arrow_schema)
+        m = len(terms)
+        surf = total.surfaces
+        tr = {f.name: [None] * m for f in schema.fields}
+        tr["kind"] = [1] * m
+        tr["term"] = terms
+        tr["df"] = total.df
+        tr["cf"] = total.cf
+        tr["forms"] = [[f for f, _ in s] for s in surf]
+        tr["form_counts"] = [[c for _, c in s] for s in surf]
+        yield pa.RecordBatch.from_pydict(tr, schema=arrow_schema)
+
+    counted = kept.select("passage_id", "text").mapInArrow(count, schema).persist()
+    terms_rows = counted.filter(F.col("kind") == 1)
+    stats = terms_rows.groupBy("term").agg(F.sum("df").alias("df"), F.sum("cf").alias("cf")).collect()
+    forms = (
+        terms_rows.select("term", F.arrays_zip("forms", "form_counts").alias("z"))
+        .select("term", F.explode("z").alias("z"))
+        .select("term", F.col("z.forms").alias("form"), F.col("z.form_counts").alias("n"))
+        .groupBy("term", "form")
+        .agg(F.sum("n").alias("n"))
+        .collect()
+    )
+    by_term: dict[str, list[tuple[str, int]]] = {}
+    for r in forms:
+        by_term.setdefault(r["term"], []).append((r["form"], int(r["n"])))
+    stats = sorted(stats, key=lambda r: r["term"])
+    terms = [r["term"] for r in stats]
+    surfaces = [sorted(by_term.get(t, [])) for t in terms]
+    labels = [themata.label_of(s) for s in surfaces]
+    n_rows = kept.count()
+    vocab = themata.vocabulary(
+        terms, labels, [int(r["df"]) for r in stats], [int(r["cf"]) for r in stats], n_rows, p.tfidf_json
+    )
+    vocab["_n_rows"] = n_rows
+    rows = counted.filter(F.col("kind") == 0).select("passage_id", "terms", "counts")
+    return vocab, surfaces, rows, counted
+
+
+def _weigh(spark, p: Pipeline, vocab, rows, log: Log):
+    """Stage 5: each partition weights its rows with the broadcast vocabulary."""
+    import numpy as np
+    import pyarrow as pa
+    from pyspark.sql import types as T
+
+    b_ids = spark.sparkContext.broadcast({t: i for i, t in enumerate(vocab["term"])})
+    b_idf = spark.sparkContext.broadcast(np.asarray(vocab["idf"], dtype=np.float64))
+    b_kept = spark.sparkContext.broadcast(list(vocab["kept"]))
+    tfidf_json = p.tfidf_json
+    schema = T.StructType(
+        [
+            T.StructField("kept", T.BooleanType()),
+            T.StructField("passage_id", T.LongType()),
+            T.StructField("term_id", T.LongType()),
+            T.StructField("count", T.LongType()),
+            T.StructField("weight", T.DoubleType()),
+        ]
+    )
+    arrow_schema = _arrow_schema(schema)
+
+    def weigh(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import themata as th
+
+        ids_of, idf, kept = b_ids.value, b_idf.value, b_kept.value
+        for batch in batches:
+            pids = batch.column("passage_id").to_pylist()
+            terms = batch.column("terms").to_pylist()
+            counts = batch.column("counts").to_pylist()
+            indptr = np.zeros(len(pids) + 1, dtype=np.int64)
+            np.cumsum([len(t) for t in terms], out=indptr[1:])
+            tids = np.fromiter((ids_of[t] for ts in terms for t in ts), dtype=np.uint32, count=int(indptr[-1]))
+            cts = np.fromiter((c for cs in counts for c in cs), dtype=np.uint32, count=int(indptr[-1]))
+            (kp, kt, kc, kw), (dp, dt, dc) = th.weigh(indptr, tids, cts, idf, kept, tfidf_json)
+            pid = np.asarray(pids, dtype=np.int64)
+            krows = np.repeat(pid, np.diff(kp))
+            drows = np.repeat(pid, np.diff(dp))
+            yield pa.RecordBatch.from_arrays(
+                [
+                    pa.array(np.concatenate([np.ones(len(kt), bool), np.zeros(len(dt), bool)])),
+                    pa.array(np.concatenate([krows, drows])),
+                    pa.array(np.concatenate([kt, dt]).astype(np.int64)),
+                    pa.array(np.concatenate([kc, dc]).astype(np.int64)),
+                    pa.array(np.concatenate([kw, np.zeros(len(dt))])),
+                ],
+                schema=arrow_schema,
+            )
+
+    return rows.mapInArrow(weigh, schema)
+
+
+# ---------------------------------------------------------------------------------------
+# Clustering: LSA and k-means as driver loops over the partitions' partial products/sums
+# ---------------------------------------------------------------------------------------
+
+
+class Shards:
+    """The kept passages' TF-IDF rows with at least one kept term, in passage order, as
+    shards (Arrow batches of the partitions, in partition order) cached by Spark. `each(f)`
+    runs `f(shard)` on every shard and returns the results in shard order, whatever the order
+    in which the tasks finish: every sum the driver forms from them runs in the same order."""
+
+    def __init__(self, spark, vocab, rows):
+        import numpy as np
+        import pyarrow as pa
+        from pyspark.sql import types as T
+
+        kept = np.asarray(vocab["kept"], dtype=bool)
+        dense = (np.cumsum(kept) - 1).astype(np.int64)
+        self.n_cols = int(kept.sum())
+        b_ids = spark.sparkContext.broadcast({t: i for i, t in enumerate(vocab["term"])})
+        b_idf = spark.sparkContext.broadcast(np.asarray(vocab["idf"], dtype=np.float64))
+        b_kept = spark.sparkContext.broadcast(list(vocab["kept"]))
+        b_dense = spark.sparkContext.broadcast(dense)
+        tfidf_json = _TFIDF_JSON[0]
+        schema = T.StructType(
+            [
+                T.StructField(n, T.BinaryType())
+                for n in ("passage_ids", "indptr", "cols", "term_ids", "values", "counts", "empty")
+            ]
+        )
+        arrow_schema = _arrow_schema(schema)
+
+        def block(batches):
+            import themata as th
+
+            ids_of, idf, kept_, dense_ = b_ids.value, b_idf.value, b_kept.value, b_dense.value
+            for batch in batches:
+                pids = np.asarray(batch.column("passage_id").to_pylist(), dtype=np.int64)
+                terms = batch.column("terms").to_pylist()
+                counts = batch.column("counts").to_pylist()
+                indptr = np.zeros(len(pids) + 1, dtype=np.int64)
+                np.cumsum([len(t) for t in terms], out=indptr[1:])
+                tids = np.fromiter((ids_of[t] for ts in terms for t in ts), dtype=np.uint32, count=int(indptr[-1]))
+                cts = np.fromiter((c for cs in counts for c in cs), dtype=np.uint32, count=int(indptr[-1]))
+                (kp, kt, kc, kw), _ = th.weigh(indptr, tids, cts, idf, kept_, tfidf_json)
+                lens = np.diff(kp)
+                full = lens > 0
+                ptr = np.zeros(int(full.sum()) + 1, dtype=np.int64)
+                np.cumsum(lens[full], out=ptr[1:])
+                yield pa.RecordBatch.from_pydict(
+                    {
+                        "passage_ids": [pids[full].tobytes()],
+                        "indptr": [ptr.tobytes()],
+                        "cols": [dense_[kt].astype(np.uint32).tobytes()],
+                        "term_ids": [kt.astype(np.uint32).tobytes()],
+                        "values": [kw.astype(np.float64).tobytes()],
+                        "counts": [kc.astype(np.uint32).tobytes()],
+                        "empty": [pids[~full].tobytes()],
+                    },
+                    schema=arrow_schema,
+                )
+
+        blocks = rows.orderBy("passage_id").mapInArrow(block, schema)
+        keyed = blocks.rdd.mapPartitionsWithIndex(
+            lambda i, it: [((i, j), r.asDict()) for j, r in enumerate(it)]
+        ).persist()
+        meta = sorted(
+            keyed.map(
+                lambda kv: (kv[0], len(kv[1]["passage_ids"]) // 8, len(kv[1]["empty"]) // 8)
+            ).collect()
+        )
+        pos, offset = {}, 0
+        self.sizes = []
+        self.n_empty = 0
+        for sid, (key, n, e) in enumerate(meta):
+            pos[key] = (sid, offset)
+            offset += n
+            self.sizes.append(n)
+            self.n_empty += e
+        self.n_nonempty = offset
+        b_pos = spark.sparkContext.broadcast(pos)
+
+        def decode(kv):
+            key, r = kv
+            sid, off = b_pos.value[key]
+            return {
+                "sid": sid,
+                "offset": off,
+                "passage_ids": np.frombuffer(r["passage_ids"], dtype=np.int64),
+                "indptr": np.frombuffer(r["indptr"], dtype=np.int64),
+                "cols": np.frombuffer(r["cols"], dtype=np.uint32),
+                "term_ids": np.frombuffer(r["term_ids"], dtype=np.uint32),
+                "values": np.frombuffer(r["values"], dtype=np.float64),
+                "counts": np.frombuffer(r["counts"], dtype=np.uint32),
+                "empty": np.frombuffer(r["empty"], dtype=np.int64),
+            }
+
+        self.rdd = keyed.map(decode).persist()
+        self._keyed = keyed
+        self.jobs = 0
+
+    def each(self, f):
+        self.jobs += 1
+        out = self.rdd.map(lambda s: (s["sid"], f(s))).collect()
+        out.sort(key=lambda x: x[0])
+        return [r for _, r in out]
+
+    def with_embedding(self, components):
+        """The shards with their LSA embedding (double, and single for k-means)."""
+        import numpy as np
+
+        b_c = self.rdd.context.broadcast(np.ascontiguousarray(components))
+
+        def embed(s):
+            import themata as th
+
+            e = th.lsa_transform(s["indptr"], s["cols"], s["values"], b_c.value)
+            return {**s, "x": e, "x32": np.ascontiguousarray(e.astype(np.float32))}
+
+        old = self.rdd
+        self.rdd = old.map(embed).persist()
+        return old
+
+    def unpersist(self):
+        self.rdd.unpersist()
+        self._keyed.unpersist()
+
+
+_TFIDF_JSON = [""]
+
+
+def _in_order_sum(parts):
+    total = None
+    for x in parts:
+        total = x.copy() if total is None else total + x
+    return total
+
+
+def _lsa(shards: Shards, n_rows: int, dims_wanted: int, seed: int):
+    """The CLI's randomized SVD (`lsa::fit`) with every product of the TF-IDF matrix summed
+    over the shards in shard order: the range finder's power iterations, CholeskyQR between
+    them, the basis from `Bᵀ = Xᵀ Q`."""
+    import themata as th
+
+    n_cols = shards.n_cols
+    dims, l = th.lsa_widths(n_rows, n_cols, dims_wanted)
+    omega = th.lsa_gaussian(n_cols, l, seed)
+    rows_smaller = n_rows <= n_cols
+    iterations = th.lsa_power_iterations()
+
+    def tall(s, d, single, factors):
+        y = th.lsa_product(s["indptr"], s["cols"], s["values"], d, single)
+        for f in factors:
+            y = th.lsa_apply(y, f)
+        return y
+
+    def gram_of(d, single, factors):
+        return _in_order_sum(shards.each(lambda s: th.gram(tall(s, d, single, factors))))
+
+    def t_product(d, single, factors, single_sum):
+        return _in_order_sum(
+            shards.each(
+                lambda s: th.lsa_transpose_product(
+                    s["indptr"], s["cols"], s["values"], n_cols, tall(s, d, single, factors), single_sum
+                )
+            )
+        )
+
+    d, single = omega, True
+    for i in range(iterations):
+        if rows_smaller:
+            f = th.orthonormal_factor(gram_of(d, single, []))
+            z = t_product(d, single, [f], True)
+        else:
+            z = th.orthonormal(t_product(d, single, [], True), 1)
+        d, single = z, i + 1 < iterations
+    f1 = th.orthonormal_factor(gram_of(d, single, []))
+    f2 = th.orthonormal_factor(gram_of(d, single, [f1]))
+    bt = t_product(d, single, [f1, f2], False)
+    components, sigma = th.lsa_basis(bt, dims)
+    return components, sigma
+
+
+def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"):
+    """Stage 6 (discover mode with LSA): the LSA basis and k-means as driver loops over the
+    partitions' partial products and sums, then the assignments and the clusters' names."""
+    import numpy as np
+    import themata as th
+
+    _TFIDF_JSON[0] = p.tfidf_json
+    shards = Shards(spark, vocab, rows)
+    plan = th.cluster_plan(json.dumps(p.cluster), shards.n_nonempty, shards.n_cols)
+    if not plan["supported"]:
+        shards.unpersist()
+        log.warn(
+            f"cluster: {plan['why']} is not run on Spark yet: the tables stop at tfidf "
+            "(`themata run` clusters them)"
+        )
+        return None
+    k = plan["k"]
+    components, sigma = _lsa(shards, n_rows, plan["lsa_dims"], plan["seed"])
+    old = shards.with_embedding(components)
+    dims = components.shape[1]
+
+    def ask(request: str) -> list[str]:
+        return shards.each(lambda s: th.kmeans_answer(request, s["sid"], s["offset"], s["x32"]))
+
+    centroids, inertia, iterations, run = th.kmeans_fit(
+        shards.sizes, dims, k, plan["n_runs"], plan["max_iterations"], plan["tolerance"], plan["seed"], ask
+    )
+    unit = th.unit_rows(centroids.astype(np.float64))
+    b_unit = spark.sparkContext.broadcast(unit)
+
+    def place(s):
+        c, sim, margin, status = th.assign(s["x"], b_unit.value)
+        classes = [dict() for _ in range(k + 1)]
+        ptr, tids, cts = s["indptr"], s["term_ids"], s["counts"]
+        for r, cl in enumerate(c):
+            cls = classes[k if cl is None else cl]
+            for t, n in zip(tids[ptr[r] : ptr[r + 1]].tolist(), cts[ptr[r] : ptr[r + 1]].tolist()):
+                cls[t] = cls.get(t, 0.0) + n
+        return (s["passage_ids"].tolist(), c, sim.tolist(), margin.tolist(), status, classes, s["empty"].tolist())
+
+    placed = shards.each(place)
+    shards.unpersist()
+    old.unpersist()
+    classes = [dict() for _ in range(k + 1)]
+    for part in placed:
+        for c, cls in enumerate(part[5]):
+            for t, n in cls.items():
+                classes[c][t] = classes[c].get(t, 0.0) + n
+    names, tops = th.theme_names(classes, k, vocab["term"], vocab["label"], plan["top_terms"])
+    rows_out = []
+    for pids, c, sim, margin, status, _, empty in placed:
+        for i, pid in enumerate(pids):
+            rows_out.append((pid, c[i], "unassigned" if c[i] is None else names[c[i]], sim[i], margin[i], status[i]))
+        for pid in empty:
+            rows_out.append((pid, None, "unassigned", 0.0, 0.0, "no_terms"))
+    rows_out.sort(key=lambda r: r[0])
+    cols = list(zip(*rows_out))
+    w.columns(
+        "assignments",
+        dict(zip(["passage_id", "cluster", "theme", "similarity", "margin", "status"], map(list, cols))),
+    )
+    sizes = [0] * k
+    for r in rows_out:
+        if r[1] is not None:
+            sizes[r[1]] += 1
+    w.columns("clusters", {"cluster": list(range(k)), "theme": names, "size": sizes, "top_terms": tops})
+    return {
+        "k": k,
+        "space": f"lsa ({dims} dimensions)",
+        "inertia": inertia,
+        "iterations": iterations,
+        "restart": run,
+        "singular_values": [float(x) for x in sigma],
+        "spark_jobs": shards.jobs,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Writing the tables
+# ---------------------------------------------------------------------------------------
+
+U32, U64 = "uint32", "uint64"
+SCHEMAS = {
+    "documents": [
+        ("doc_id", U32),
+        ("path", "string"),
+        ("title", "string"),
+        ("date", "string"),
+        ("author", "string"),
+        ("source", "string"),
+        ("n_passages", U32),
+        ("n_chars", U64),
+        ("content_hash", "string"),
+    ],
+    "passages": [
+        ("passage_id", U32),
+        ("doc_id", U32),
+        ("ordinal", U32),
+        ("text", "string"),
+        ("char_start", U64),
+        ("char_end", U64),
+        ("status", "string"),
+        ("reason", "string"),
+        ("duplicate_of", U32),
+    ],
+    "duplicates": [
+        ("passage_id", U32),
+        ("duplicate_of", U32),
+        ("kind", "string"),
+        ("jaccard", "float64"),
+        ("containment", "float64"),
+    ],
+    "vocabulary": [
+        ("term_id", U32),
+        ("term", "string"),
+        ("label", "string"),
+        ("df", U32),
+        ("cf", U64),
+        ("idf", "float64"),
+        ("kept", "bool"),
+        ("dropped_reason", "string"),
+    ],
+    "tfidf": [("passage_id", U32), ("term_id", U32), ("count", U32), ("weight", "float64")],
+    "term_counts": [("passage_id", U32), ("term_id", U32), ("count", U32)],
+    "surface_forms": [("term_id", U32), ("surface", "string"), ("occurrences", U64)],
+    "assignments": [
+        ("passage_id", U32),
+        ("cluster", U32),
+        ("theme", "string"),
+        ("similarity", "float64"),
+        ("margin", "float64"),
+        ("status", "string"),
+    ],
+    "clusters": [("cluster", U32), ("theme", "string"), ("size", U32), ("top_terms", "string")],
+}
+
+
+class Writer:
+    """Tables into a staging directory beside the output, moved in place when the run is
+    done: a failed run leaves no half-written output."""
+
+    def __init__(self, spark, p: Pipeline, out: str):
+        self.spark, self.p, self.out = spark, p, out
+        parent = os.path.dirname(os.path.abspath(out)) or "."
+        os.makedirs(parent, exist_ok=True)
+        self.stage = tempfile.mkdtemp(prefix=".themata-spark-", dir=parent)
+        self.rows: dict[str, int] = {}
+
+    def _schema(self, table: str):
+        import pyarrow as pa
+
+        fields = [(n, pa.type_for_alias(t)) for n, t in SCHEMAS[table]]
+        meta = {
+            "themata.version": themata.__version__,
+            "themata.pipeline": self.p.name,
+            "themata.table": table,
+            "themata.engine": "spark",
+        }
+        return pa.schema(fields, metadata=meta)
+
+    def columns(self, table: str, cols: dict[str, list]):
+        """A small table from columns held on the driver."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = self._schema(table)
+        t = pa.Table.from_pydict({n: cols[n] for n in schema.names}, schema=schema)
+        pq.write_table(t, os.path.join(self.stage, f"{table}.parquet"), compression="zstd")
+        self.rows[table] = t.num_rows
+
+    def frame(self, table: str, df, order: list[str]):
+        """A table from a Spark DataFrame: sorted by `order` and written by Spark, then
+        streamed part by part into one Parquet file with the CLI's types."""
+        import pyarrow.parquet as pq
+
+        schema = self._schema(table)
+        tmp = os.path.join(self.stage, f".{table}.spark")
+        df.select(*schema.names).orderBy(*order).write.mode("overwrite").parquet(_local_uri(tmp))
+        parts = sorted(f for f in os.listdir(tmp) if f.startswith("part-") and f.endswith(".parquet"))
+        n = 0
+        with pq.ParquetWriter(os.path.join(self.stage, f"{table}.parquet"), schema, compression="zstd") as w:
+            for f in parts:
+                t = pq.read_table(os.path.join(tmp, f))
+                if t.num_rows:
+                    w.write_table(t.select(schema.names).cast(schema))
+                    n += t.num_rows
+        shutil.rmtree(tmp)
+        self.rows[table] = n
+
+    def finish(self, manifest: dict):
+        with open(os.path.join(self.stage, "manifest.json"), "w") as f:
+            json.dump(manifest, f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.makedirs(self.out, exist_ok=True)
+        for name in os.listdir(self.stage):
+            os.replace(os.path.join(self.stage, name), os.path.join(self.out, name))
+        os.rmdir(self.stage)
+
+    def abort(self):
+        shutil.rmtree(self.stage, ignore_errors=True)
+
+
+def _local_uri(path: str) -> str:
+    return "file://" + os.path.abspath(path)
+
+
+# ---------------------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------------------
+
+
+def run(spark, p: Pipeline, partitions: int, quiet: bool = False) -> dict:
+    """Run the pipeline on `spark`; returns the manifest written beside the tables."""
+    from pyspark.sql import functions as F
+
+    log = Log(quiet)
+    if _is_uri(p.output) and not p.output.startswith("file:"):
+        raise UsageError(f"{p.output}: the Spark driver writes to a local or mounted directory only")
+    w = Writer(spark, p, p.output)
+    try:
+        with log.stage("list", "listing input files"):
+            files = _list_inputs(spark, p)
+        with log.stage("ingest", f"reading {len(files)} files into passages"):
+            stage1 = _ingest_files(spark, p, files, partitions, log).persist()
+            documents, marked = _mark_documents(spark, p, stage1, partitions, log)
+            marked = marked.persist()
+            passages, pairs = _mark_duplicates(spark, p, marked, log)
+            if pairs is None:
+                passages = passages.withColumn("duplicate_of", F.lit(None).cast("long"))
+                pairs = {k: [] for k, _ in SCHEMAS["duplicates"]}
+            passages = passages.persist()
+            w.columns(
+                "documents",
+                {
+                    **{k: [d[k] for d in documents] for k, _ in SCHEMAS["documents"]},
+                    **{k: [d[k] or "" for d in documents] for k in ("date", "author", "source")},
+                },
+            )
+            w.frame("passages", passages, ["passage_id"])
+            w.columns("duplicates", pairs)
+            stage1.unpersist()
+            marked.unpersist()
+        with log.stage("analyze", "counting terms"):
+            kept = passages.filter(F.col("status") == "kept")
+            if kept.limit(1).count() == 0:
+                raise RuntimeError("no kept passages: every passage is boilerplate, a duplicate or short")
+            vocab, surfaces, rows, counted = _analyze(spark, p, kept, log)
+            w.rows_of_kept = int(vocab.pop("_n_rows"))
+            w.columns("vocabulary", vocab)
+            w.columns(
+                "surface_forms",
+                {
+                    "term_id": [t for t, s in enumerate(surfaces) for _ in s],
+                    "surface": [f for s in surfaces for f, _ in s],
+                    "occurrences": [n for s in surfaces for _, n in s],
+                },
+            )
+        with log.stage("tfidf", "weighting rows"):
+            weighted = _weigh(spark, p, vocab, rows, log).persist()
+            w.frame("tfidf", weighted.filter(F.col("kept")), ["passage_id", "term_id"])
+            w.frame("term_counts", weighted.filter(~F.col("kept")), ["passage_id", "term_id"])
+            weighted.unpersist()
+        n_kept = w.rows_of_kept
+        with log.stage("cluster", "clustering"):
+            clustering = _cluster(spark, p, vocab, rows, n_kept, log, w)
+        counted.unpersist()
+        passages.unpersist()
+        manifest = {
+            "engine": "spark",
+            "spark": spark.version,
+            "master": spark.sparkContext.master,
+            "partitions": partitions,
+            "pipeline": os.path.abspath(p.file),
+            "name": p.name,
+            "input": p.root,
+            "themata": themata.__version__,
+            "tables": {f"{k}.parquet": v for k, v in sorted(w.rows.items())},
+            "seconds": log.seconds,
+            "warnings": log.warnings,
+            "cluster": clustering,
+            "not_run": ["report"] if clustering else ["cluster", "report"],
+        }
+        w.finish(manifest)
+    except BaseException:
+        w.abort()
+        raise
+    return manifest
+
+
+def _session(master: Optional[str], partitions: int):
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    b = SparkSession.builder.appName("themata")
+    if master:
+        b = b.master(master)
+    b = (
+        b.config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", str(max(1, partitions)))
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "2000")
+        .config("spark.executorEnv.PYSPARK_PYTHON", os.environ["PYSPARK_PYTHON"])
+    )
+    spark = b.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m themata.spark",
+        description="Run a themata pipeline file on Apache Spark: the CLI's tables, computed by Spark.",
+        epilog=(
+            "examples:\n"
+            "  python -m themata.spark run pipelines/khamenei.toml --master 'local[2]'\n"
+            "  python -m themata.spark run pipelines/bbc.toml --input ../shared/corpora/bbc "
+            "--output out/bbc-spark --master spark://127.0.0.1:7077\n"
+            "exit codes: 0 done, 1 the run failed, 2 bad command line or pipeline file"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = ap.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run a pipeline file (ingest, analyze, tfidf)")
+    r.add_argument("pipeline", help="the pipeline file (TOML), as for `themata run`")
+    r.add_argument("--input", help="replace the input root (a directory or URI, or one file)")
+    r.add_argument("--output", help="replace the output directory")
+    r.add_argument("--master", help="Spark master URL (default: spark-submit's, else local[*])")
+    r.add_argument(
+        "--partitions", type=int, default=None, help="partitions of each stage (default: Spark's default parallelism)"
+    )
+    r.add_argument("--quiet", "-q", action="store_true", help="no progress or warnings on stderr")
+    args = ap.parse_args(argv)
+    try:
+        if args.partitions is not None and args.partitions < 1:
+            raise UsageError("--partitions must be at least 1")
+        p = Pipeline(args.pipeline, args.input, args.output)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    spark = _session(args.master, args.partitions or 4)
+    try:
+        partitions = args.partitions or spark.sparkContext.defaultParallelism
+        m = run(spark, p, partitions, args.quiet)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - the message is what the user needs
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        spark.stop()
+    print(f"{PROG}: stages {json.dumps(m['seconds'])}", file=sys.stderr)
+    if not args.quiet:
+        tables = ", ".join(f"{k} {v}" for k, v in m["tables"].items())
+        print(f"{PROG}: wrote {p.output}: {tables}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

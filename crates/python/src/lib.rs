@@ -1,0 +1,986 @@
+//! `themata._themata`: the pure pipeline of themata (`themata-core`) for Python, shaped for a
+//! distributed engine. Every function works on one shard (a Spark partition, a slice of a
+//! corpus) and returns state that merges, or applies state that was merged:
+//!
+//! - ingest: a document file's passages; the repeated-line keys and the boilerplate rules of
+//!   whole documents; word 3-gram shingles and the duplicate decision over shingle sets;
+//! - analyze: [`Counts`], the term counts of a shard (`merge` in shard order);
+//! - tfidf: the vocabulary from merged per-term statistics, and the weighting of a shard's
+//!   rows with it;
+//! - LSA: the products of a shard's rows with thin dense matrices, Gram matrices, the
+//!   orthonormalising factor and the final basis;
+//! - k-means: the per-centroid sums of a shard, k-means++ potentials, and the assignment.
+//!
+//! Sparse rows cross as CSR arrays (`indptr`, `indices`, `values`), dense matrices as NumPy
+//! arrays, settings as the JSON of a pipeline file's section. Nothing here prints.
+
+use ndarray::{Array2, ArrayView2};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use themata_core::analyze::{self, AnalyzerParams, TermCounts};
+use themata_core::ingest::{self, IngestParams, Markup};
+use themata_core::math::lsa;
+use themata_core::model::{
+    DropReason, DuplicateKind, Named, Passage, PassageStatus, Reason, SparseRows, Term, Vocabulary,
+};
+use themata_core::tfidf::{self, TfidfParams};
+
+fn value_err(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// A pipeline section from its JSON, checked as the CLI checks it.
+fn section<T: serde::de::DeserializeOwned>(json: &str, name: &str) -> PyResult<T> {
+    serde_json::from_str(json).map_err(|e| value_err(format!("[{name}]: {e}")))
+}
+
+fn ingest_params(json: &str) -> PyResult<IngestParams> {
+    let p: IngestParams = section(json, "ingest")?;
+    p.check().map_err(value_err)?;
+    Ok(p)
+}
+
+fn tfidf_params(json: &str) -> PyResult<TfidfParams> {
+    let p: TfidfParams = section(json, "tfidf")?;
+    p.check().map_err(value_err)?;
+    Ok(p)
+}
+
+/// The passages of one document as columns.
+fn passage_columns<'py>(py: Python<'py>, ps: &[Passage]) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("ordinal", ps.iter().map(|p| p.ordinal).collect::<Vec<_>>())?;
+    d.set_item(
+        "text",
+        ps.iter().map(|p| p.text.as_str()).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "char_start",
+        ps.iter().map(|p| p.char_start).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "char_end",
+        ps.iter().map(|p| p.char_end).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "status",
+        ps.iter().map(|p| p.status.name()).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "reason",
+        ps.iter()
+            .map(|p| p.reason.map(Named::name))
+            .collect::<Vec<_>>(),
+    )?;
+    Ok(d)
+}
+
+/// The document of one file's bytes and its passages, as the CLI reads a text, Markdown or
+/// HTML file: `(document, passages, warnings)`. `document` is a dict (path, title, date,
+/// author, source, n_passages, n_chars, content_hash; unknown fields None) or None when the
+/// bytes are not text; `passages` a dict of columns (ordinal, text, char_start, char_end,
+/// status, reason) before boilerplate and duplicates are marked.
+#[pyfunction]
+#[pyo3(signature = (path, data, markup, content_hash, ingest = "{}"))]
+#[allow(clippy::type_complexity)]
+fn file_document<'py>(
+    py: Python<'py>,
+    path: &str,
+    data: &[u8],
+    markup: &str,
+    content_hash: String,
+    ingest: &str,
+) -> PyResult<(Option<Bound<'py, PyDict>>, Bound<'py, PyDict>, Vec<String>)> {
+    let params = ingest_params(ingest)?;
+    let markup = match markup {
+        "text" => Markup::Text,
+        "markdown" => Markup::Markdown,
+        "html" => Markup::Html,
+        other => {
+            return Err(value_err(format!(
+                "markup must be text, markdown or html, got {other:?}"
+            )))
+        }
+    };
+    let mut warnings = vec![];
+    let found = ingest::file_document(path, data, markup, content_hash, &params, &mut warnings);
+    let Some((doc, passages)) = found else {
+        return Ok((None, passage_columns(py, &[])?, warnings));
+    };
+    let d = PyDict::new(py);
+    d.set_item("path", &doc.path)?;
+    d.set_item("title", &doc.meta.title)?;
+    d.set_item("date", &doc.meta.date)?;
+    d.set_item("author", &doc.meta.author)?;
+    d.set_item("source", &doc.meta.source)?;
+    d.set_item("n_passages", doc.n_passages)?;
+    d.set_item("n_chars", doc.n_chars)?;
+    d.set_item("content_hash", &doc.content_hash)?;
+    Ok((Some(d), passage_columns(py, &passages)?, warnings))
+}
+
+/// Per passage, the key under which a short line counts as repeated in the corpus, or None
+/// for a longer passage. Count the keys over the whole corpus (every status); a key seen more
+/// than once makes its passages boilerplate (`repeated` of [`mark_boilerplate`]).
+#[pyfunction]
+fn repeated_keys(texts: Vec<String>) -> Vec<Option<String>> {
+    texts.iter().map(|t| ingest::repeated_key(t)).collect()
+}
+
+fn parse_named<T: Named>(what: &str, name: &str) -> PyResult<T> {
+    T::parse(name).ok_or_else(|| value_err(format!("unknown {what} {name:?}")))
+}
+
+/// The boilerplate rules over whole documents (every passage of each, in order; `doc_ids`
+/// tell the documents apart), given for each passage whether its repeated-line key occurs
+/// more than once in the corpus: the new `(status, reason)` columns.
+#[pyfunction]
+fn mark_boilerplate(
+    doc_ids: Vec<u32>,
+    texts: Vec<String>,
+    statuses: Vec<String>,
+    reasons: Vec<Option<String>>,
+    repeated: Vec<bool>,
+) -> PyResult<(Vec<&'static str>, Vec<Option<&'static str>>)> {
+    let n = texts.len();
+    if doc_ids.len() != n || statuses.len() != n || reasons.len() != n || repeated.len() != n {
+        return Err(value_err("mark_boilerplate: the columns differ in length"));
+    }
+    let mut ps = Vec::with_capacity(n);
+    for (i, ((doc_id, text), (status, reason))) in doc_ids
+        .into_iter()
+        .zip(texts)
+        .zip(statuses.iter().zip(&reasons))
+        .enumerate()
+    {
+        ps.push(Passage {
+            passage_id: i as u32,
+            doc_id,
+            ordinal: 0,
+            text,
+            char_start: 0,
+            char_end: 0,
+            status: parse_named::<PassageStatus>("status", status)?,
+            reason: reason
+                .as_deref()
+                .map(|r| parse_named::<Reason>("reason", r))
+                .transpose()?,
+            duplicate_of: None,
+        });
+    }
+    ingest::mark_boilerplate_with(&mut ps, |i| repeated[i]);
+    Ok((
+        ps.iter().map(|p| p.status.name()).collect(),
+        ps.iter().map(|p| p.reason.map(Named::name)).collect(),
+    ))
+}
+
+/// The hashes of a text's word 3-grams, sorted and distinct, as signed 64-bit integers (the
+/// bits of the unsigned hashes: what a Spark `LongType` column holds).
+#[pyfunction]
+fn shingles(text: &str) -> Vec<i64> {
+    ingest::shingles(text)
+        .into_iter()
+        .map(|h| h as i64)
+        .collect()
+}
+
+/// The duplicate decision over kept passages in corpus order: for passage `i` (named
+/// `ids[i]`), `sets[i]` its shingles shared with at least one other passage (what a shuffle
+/// by shingle hash finds; any order), `sizes[i]` the number of all its shingles, and
+/// `text_keys[i]` a digest of its text (equal digests: an exact duplicate). Returns the pairs
+/// as columns: passage_id, duplicate_of, kind, jaccard, containment.
+#[pyfunction]
+fn find_duplicates<'py>(
+    py: Python<'py>,
+    ids: Vec<u32>,
+    sets: Vec<Vec<i64>>,
+    sizes: Vec<usize>,
+    text_keys: Vec<Vec<u8>>,
+    near: f64,
+    containment: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let n = ids.len();
+    if sets.len() != n || sizes.len() != n || text_keys.len() != n {
+        return Err(value_err("find_duplicates: the columns differ in length"));
+    }
+    let sets: Vec<Vec<u64>> = sets
+        .into_iter()
+        .map(|s| {
+            let mut s: Vec<u64> = s.into_iter().map(|h| h as u64).collect();
+            s.sort_unstable();
+            s.dedup();
+            s
+        })
+        .collect();
+    if let Some(i) = (0..n).find(|&i| sets[i].len() > sizes[i]) {
+        return Err(value_err(format!(
+            "find_duplicates: passage {} has {} shared shingles but a size of {}",
+            ids[i],
+            sets[i].len(),
+            sizes[i]
+        )));
+    }
+    let pairs = ingest::find_duplicates(
+        &ids,
+        &sets,
+        &sizes,
+        |i, j| text_keys[i] == text_keys[j],
+        near,
+        containment,
+    );
+    let d = PyDict::new(py);
+    d.set_item(
+        "passage_id",
+        pairs.iter().map(|p| p.1.passage_id).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "duplicate_of",
+        pairs.iter().map(|p| p.1.duplicate_of).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "kind",
+        pairs
+            .iter()
+            .map(|p| DuplicateKind::name(p.1.kind))
+            .collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "jaccard",
+        pairs.iter().map(|p| p.1.jaccard).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "containment",
+        pairs.iter().map(|p| p.1.containment).collect::<Vec<_>>(),
+    )?;
+    Ok(d)
+}
+
+/// The words of a stop-words file's text (one per line; `#` comments), as the CLI reads
+/// `analyzer.stop_words_file`.
+#[pyfunction]
+fn word_list(text: &str) -> Vec<String> {
+    analyze::word_list(text)
+}
+
+/// The analyzer of a pipeline's `[analyzer]` section (JSON), with the words of its
+/// `stop_words_file` when it has one.
+#[pyclass(module = "themata._themata", frozen)]
+struct Analyzer {
+    inner: analyze::Analyzer,
+}
+
+#[pymethods]
+impl Analyzer {
+    #[new]
+    #[pyo3(signature = (analyzer = "{}", extra_stop_words = vec![]))]
+    fn new(analyzer: &str, extra_stop_words: Vec<String>) -> PyResult<Self> {
+        let mut p: AnalyzerParams = section(analyzer, "analyzer")?;
+        p.extra_stop_words = extra_stop_words;
+        p.check().map_err(value_err)?;
+        let inner = analyze::Analyzer::new(&p).map_err(value_err)?;
+        Ok(Analyzer { inner })
+    }
+
+    /// The terms of a text, in order.
+    fn terms(&self, text: &str) -> Vec<String> {
+        self.inner.terms(text)
+    }
+
+    /// Count the terms of passages `texts` (named `ids`): the counts of this shard.
+    fn count(&self, ids: Vec<u32>, texts: Vec<String>) -> PyResult<Counts> {
+        if ids.len() != texts.len() {
+            return Err(value_err("count: one id per text"));
+        }
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let inner = TermCounts::partial(&self.inner, &ids, &texts, &themata_core::Silent);
+        Ok(Counts { inner })
+    }
+}
+
+/// The term counts of a shard of passages: terms (code-point order) with their passages
+/// (df), occurrences (cf) and surface forms, and one row of term counts per passage.
+/// Shards merge in order.
+#[pyclass(module = "themata._themata")]
+struct Counts {
+    inner: TermCounts,
+}
+
+#[pymethods]
+impl Counts {
+    /// The counts of this shard's passages followed by `other`'s.
+    fn merge(&self, other: &Counts) -> Counts {
+        Counts {
+            inner: self.inner.clone().merge(other.inner.clone()),
+        }
+    }
+
+    /// Number of passages counted.
+    fn __len__(&self) -> usize {
+        self.inner.rows.n_rows()
+    }
+
+    /// Terms, in code-point order (a term's index is its id in `rows`).
+    #[getter]
+    fn terms(&self) -> Vec<String> {
+        self.inner.terms.clone()
+    }
+
+    /// Per term, the passages holding it.
+    #[getter]
+    fn df(&self) -> Vec<u32> {
+        self.inner.df.clone()
+    }
+
+    /// Per term, its occurrences.
+    #[getter]
+    fn cf(&self) -> Vec<u64> {
+        self.inner.cf.clone()
+    }
+
+    /// Per term, its surface forms with their occurrences, in code-point order.
+    #[getter]
+    fn surfaces(&self) -> Vec<Vec<(String, u64)>> {
+        self.inner.surfaces.clone()
+    }
+
+    /// The rows as CSR: (passage ids, indptr, term indices into `terms`, counts).
+    #[allow(clippy::type_complexity)]
+    fn rows<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> (
+        Bound<'py, PyArray1<u32>>,
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<u32>>,
+        Bound<'py, PyArray1<u32>>,
+    ) {
+        let r = &self.inner.rows;
+        (
+            r.row_ids.clone().into_pyarray(py),
+            r.indptr
+                .iter()
+                .map(|&x| x as i64)
+                .collect::<Vec<_>>()
+                .into_pyarray(py),
+            r.cols.clone().into_pyarray(py),
+            r.counts.clone().into_pyarray(py),
+        )
+    }
+}
+
+/// A term's label from its surface forms (sorted by form): the most frequent, ties the
+/// smallest.
+#[pyfunction]
+fn label_of(surfaces: Vec<(String, u64)>) -> String {
+    analyze::label_of(&surfaces)
+}
+
+/// The vocabulary from merged per-term statistics over `n_rows` kept passages (terms in
+/// code-point order): columns term_id, term, label, df, cf, idf, kept, dropped_reason, as
+/// vocabulary.parquet. Errors as the CLI's (no terms, pruning left nothing, ...).
+#[pyfunction]
+fn vocabulary<'py>(
+    py: Python<'py>,
+    terms: Vec<String>,
+    labels: Vec<String>,
+    df: Vec<u32>,
+    cf: Vec<u64>,
+    n_rows: usize,
+    tfidf: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let s = tfidf_params(tfidf)?;
+    let n = terms.len();
+    if labels.len() != n || df.len() != n || cf.len() != n {
+        return Err(value_err("vocabulary: the columns differ in length"));
+    }
+    if terms.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(value_err(
+            "vocabulary: terms must be distinct and in code-point order",
+        ));
+    }
+    let v = tfidf::vocabulary_of(&terms, &labels, &df, &cf, n_rows, &s).map_err(value_err)?;
+    let d = PyDict::new(py);
+    d.set_item("term_id", (0..n as u32).collect::<Vec<_>>())?;
+    d.set_item("term", terms)?;
+    d.set_item("label", labels)?;
+    d.set_item("df", df)?;
+    d.set_item("cf", cf)?;
+    d.set_item("idf", v.terms.iter().map(|t| t.idf).collect::<Vec<_>>())?;
+    d.set_item("kept", v.terms.iter().map(Term::kept).collect::<Vec<_>>())?;
+    d.set_item(
+        "dropped_reason",
+        v.terms
+            .iter()
+            .map(|t| t.dropped.map(DropReason::name))
+            .collect::<Vec<_>>(),
+    )?;
+    Ok(d)
+}
+
+fn csr(
+    row_ids: Vec<u32>,
+    indptr: &[i64],
+    cols: Vec<u32>,
+    counts: Vec<u32>,
+    values: Vec<f64>,
+) -> PyResult<SparseRows> {
+    let indptr: Vec<usize> = indptr.iter().map(|&x| x.max(0) as usize).collect();
+    let ok = !indptr.is_empty()
+        && indptr[0] == 0
+        && indptr.windows(2).all(|w| w[0] <= w[1])
+        && *indptr.last().expect("not empty") == cols.len()
+        && (row_ids.is_empty() || row_ids.len() + 1 == indptr.len())
+        && (counts.is_empty() || counts.len() == cols.len())
+        && (values.is_empty() || values.len() == cols.len());
+    if !ok {
+        return Err(value_err(
+            "CSR rows: indptr must start at 0, not decrease and end at the number of entries",
+        ));
+    }
+    let n = indptr.len() - 1;
+    let row_ids = if row_ids.is_empty() {
+        (0..n as u32).collect()
+    } else {
+        row_ids
+    };
+    Ok(SparseRows {
+        row_ids,
+        indptr,
+        cols,
+        counts,
+        values,
+    })
+}
+
+/// The TF-IDF rows of counted rows (CSR of global term ids, sorted within each row, and
+/// counts), with the vocabulary's `idf` and `kept` per term id: kept terms only, weighted and
+/// normalised as `[tfidf]` says. Returns (indptr, term_ids, counts, weights) and the dropped
+/// entries (indptr, term_ids, counts) — the rows of tfidf.parquet and term_counts.parquet.
+#[pyfunction]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+fn weigh<'py>(
+    py: Python<'py>,
+    indptr: PyReadonlyArray1<'py, i64>,
+    term_ids: PyReadonlyArray1<'py, u32>,
+    counts: PyReadonlyArray1<'py, u32>,
+    idf: PyReadonlyArray1<'py, f64>,
+    kept: Vec<bool>,
+    tfidf: &str,
+) -> PyResult<(
+    (
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<u32>>,
+        Bound<'py, PyArray1<u32>>,
+        Bound<'py, PyArray1<f64>>,
+    ),
+    (
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<u32>>,
+        Bound<'py, PyArray1<u32>>,
+    ),
+)> {
+    let s = tfidf_params(tfidf)?;
+    let idf = idf.as_array();
+    if idf.len() != kept.len() {
+        return Err(value_err("weigh: idf and kept differ in length"));
+    }
+    let rows = csr(
+        vec![],
+        indptr.as_slice().map_err(value_err)?,
+        term_ids.as_slice().map_err(value_err)?.to_vec(),
+        counts.as_slice().map_err(value_err)?.to_vec(),
+        vec![],
+    )?;
+    if rows.cols.iter().any(|&t| t as usize >= kept.len()) {
+        return Err(value_err("weigh: a term id is outside the vocabulary"));
+    }
+    let vocab = Vocabulary {
+        terms: idf
+            .iter()
+            .zip(&kept)
+            .map(|(&idf, &k)| Term {
+                term: String::new(),
+                label: String::new(),
+                df: 0,
+                cf: 0,
+                idf,
+                dropped: (!k).then_some(DropReason::MinDf),
+            })
+            .collect(),
+        n_rows: 0,
+    };
+    let m = tfidf::weigh(&rows, &vocab, &s);
+    // the dropped entries, in row order
+    let mut d_ptr = vec![0i64];
+    let (mut d_ids, mut d_counts) = (vec![], vec![]);
+    for r in 0..rows.n_rows() {
+        let (ids, cs) = rows.row_counts(r);
+        for (&t, &c) in ids.iter().zip(cs) {
+            if !kept[t as usize] {
+                d_ids.push(t);
+                d_counts.push(c);
+            }
+        }
+        d_ptr.push(d_ids.len() as i64);
+    }
+    let ptr: Vec<i64> = m.indptr.iter().map(|&x| x as i64).collect();
+    Ok((
+        (
+            ptr.into_pyarray(py),
+            m.cols.into_pyarray(py),
+            m.counts.into_pyarray(py),
+            m.values.into_pyarray(py),
+        ),
+        (
+            d_ptr.into_pyarray(py),
+            d_ids.into_pyarray(py),
+            d_counts.into_pyarray(py),
+        ),
+    ))
+}
+
+fn weights<'py>(
+    indptr: &PyReadonlyArray1<'py, i64>,
+    cols: &PyReadonlyArray1<'py, u32>,
+    values: &PyReadonlyArray1<'py, f64>,
+) -> PyResult<SparseRows> {
+    csr(
+        vec![],
+        indptr.as_slice().map_err(value_err)?,
+        cols.as_slice().map_err(value_err)?.to_vec(),
+        vec![],
+        values.as_slice().map_err(value_err)?.to_vec(),
+    )
+}
+
+fn check_cols(m: &SparseRows, n_cols: usize) -> PyResult<()> {
+    if m.cols.iter().any(|&c| c as usize >= n_cols) {
+        return Err(value_err("a column index is outside the matrix"));
+    }
+    Ok(())
+}
+
+/// `(dims, l)`: the dimensions a rank-`dims` LSA of an `n × n_cols` matrix gets, and the
+/// width of its range finder.
+#[pyfunction]
+fn lsa_widths(n: usize, n_cols: usize, dims: usize) -> (usize, usize) {
+    lsa::widths(n, n_cols, dims)
+}
+
+/// The number of power iterations of the randomized SVD.
+#[pyfunction]
+fn lsa_power_iterations() -> usize {
+    lsa::POWER_ITERATIONS
+}
+
+/// The seeded Gaussian test matrix (`rows × cols`) the randomized SVD starts from.
+#[pyfunction]
+fn lsa_gaussian(py: Python<'_>, rows: usize, cols: usize, seed: u64) -> Bound<'_, PyArray2<f64>> {
+    lsa::gaussian(rows, cols, seed).into_pyarray(py)
+}
+
+/// `X · D` for a shard's rows `X` (CSR over dense columns `0..n_cols`) and `D` (`n_cols ×
+/// l`, read in single precision): each row from its own row of `X`. `single`: summed in
+/// single precision (the power iterations), else in double.
+#[pyfunction]
+fn lsa_product<'py>(
+    py: Python<'py>,
+    indptr: PyReadonlyArray1<'py, i64>,
+    cols: PyReadonlyArray1<'py, u32>,
+    values: PyReadonlyArray1<'py, f64>,
+    d: PyReadonlyArray2<'py, f64>,
+    single: bool,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let m = weights(&indptr, &cols, &values)?;
+    let d = d.as_array().to_owned();
+    check_cols(&m, d.nrows())?;
+    let out = lsa::product(&m, &[], &lsa::single(&d), d.ncols(), single);
+    Ok(out.into_pyarray(py))
+}
+
+/// `Xᵀ · D` for a shard's rows `X` (CSR over dense columns `0..n_cols`) and the shard's rows
+/// of `D` (`n_rows × l`, read in single precision): the shard's partial product (`n_cols ×
+/// l`); partials of all shards add up, in shard order. `single`: summed in single precision.
+#[pyfunction]
+fn lsa_transpose_product<'py>(
+    py: Python<'py>,
+    indptr: PyReadonlyArray1<'py, i64>,
+    cols: PyReadonlyArray1<'py, u32>,
+    values: PyReadonlyArray1<'py, f64>,
+    n_cols: usize,
+    d: PyReadonlyArray2<'py, f64>,
+    single: bool,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let m = weights(&indptr, &cols, &values)?;
+    check_cols(&m, n_cols)?;
+    let d = d.as_array().to_owned();
+    if d.nrows() != m.n_rows() {
+        return Err(value_err(format!(
+            "lsa_transpose_product: D has {} rows, the shard {}",
+            d.nrows(),
+            m.n_rows()
+        )));
+    }
+    let identity: Vec<u32> = (0..n_cols as u32).collect();
+    let xt = m.transpose(&identity, n_cols);
+    let l = d.ncols();
+    let p = if single {
+        lsa::TransposeProduct::partial_single(&xt, &lsa::single(&d), l)
+    } else {
+        lsa::TransposeProduct::partial(&xt, &lsa::single(&d), l)
+    };
+    Ok(p.finish().into_pyarray(py))
+}
+
+/// `AᵀA` of a shard's rows of a tall matrix: partials add up in shard order.
+#[pyfunction]
+fn gram<'py>(py: Python<'py>, a: PyReadonlyArray2<'py, f64>) -> Bound<'py, PyArray2<f64>> {
+    lsa::Gram::partial(a.as_array()).finish().into_pyarray(py)
+}
+
+/// The factor `F` (`l × l`) that makes `A F` orthonormal, from `A`'s Gram matrix.
+#[pyfunction]
+fn orthonormal_factor<'py>(
+    py: Python<'py>,
+    gram: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let f = lsa::orthonormal_factor(gram.as_array().to_owned()).map_err(value_err)?;
+    Ok(f.into_pyarray(py))
+}
+
+/// A basis of the columns of a tall matrix held in one place (`passes` CholeskyQR passes).
+#[pyfunction]
+fn orthonormal<'py>(
+    py: Python<'py>,
+    a: PyReadonlyArray2<'py, f64>,
+    passes: usize,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let q = lsa::orthonormal(a.as_array().to_owned(), passes).map_err(value_err)?;
+    Ok(q.into_pyarray(py))
+}
+
+/// `A F` for a shard's rows of a tall matrix and a square factor ([`orthonormal_factor`]),
+/// as the CLI multiplies its blocks of rows (so each row gets the same bits).
+#[pyfunction]
+fn lsa_apply<'py>(
+    py: Python<'py>,
+    a: PyReadonlyArray2<'py, f64>,
+    f: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let (a, f) = (a.as_array(), f.as_array());
+    if a.ncols() != f.nrows() {
+        return Err(value_err("lsa_apply: the shapes do not fit"));
+    }
+    Ok(a.dot(&f).into_pyarray(py))
+}
+
+/// `(components, singular_values)`: the LSA basis `V` (`n_cols × dims`) from `Bᵀ = Xᵀ Q`.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn lsa_basis<'py>(
+    py: Python<'py>,
+    bt: PyReadonlyArray2<'py, f64>,
+    dims: usize,
+) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyArray1<f64>>)> {
+    let (v, s) = lsa::basis(bt.as_array().to_owned(), dims).map_err(value_err)?;
+    Ok((v.into_pyarray(py), s.into_pyarray(py)))
+}
+
+/// The LSA embedding of a shard's rows (CSR over dense columns) with the basis
+/// `components`: each row's `x V`, normalised (zero rows stay zero); row by row, so equal to
+/// the CLI's embedding of the same rows.
+#[pyfunction]
+fn lsa_transform<'py>(
+    py: Python<'py>,
+    indptr: PyReadonlyArray1<'py, i64>,
+    cols: PyReadonlyArray1<'py, u32>,
+    values: PyReadonlyArray1<'py, f64>,
+    components: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let m = weights(&indptr, &cols, &values)?;
+    let c = components.as_array().to_owned();
+    check_cols(&m, c.nrows())?;
+    Ok(lsa::transform(&m, &[], &c).into_pyarray(py))
+}
+
+/// `(sums, counts)`: per centroid, the sum (`k × d`) and the number of a shard's rows
+/// assigned to it (`labels`), added in row order; shards add up in shard order.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn centroid_sums<'py>(
+    py: Python<'py>,
+    rows: PyReadonlyArray2<'py, f64>,
+    labels: Vec<usize>,
+    k: usize,
+) -> PyResult<(Bound<'py, PyArray2<f64>>, Vec<u64>)> {
+    let rows: ArrayView2<f64> = rows.as_array();
+    if labels.len() != rows.nrows() || labels.iter().any(|&l| l >= k) {
+        return Err(value_err(
+            "centroid_sums: one label below k per row expected",
+        ));
+    }
+    let s = themata_core::math::kmeans::CentroidSums::partial(rows, &labels, k);
+    Ok((s.sums.into_pyarray(py), s.counts))
+}
+
+/// Each row's nearest centroid by cosine similarity (rows and centroids unit length):
+/// `(cluster, similarity, margin, status)` per row, as assignments.parquet has them in
+/// discover mode (ties to the lower cluster; a row with no positive similarity gets None and
+/// status `low_similarity`).
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn assign<'py>(
+    py: Python<'py>,
+    rows: PyReadonlyArray2<'py, f64>,
+    centroids: PyReadonlyArray2<'py, f64>,
+) -> PyResult<(
+    Vec<Option<u32>>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    Vec<&'static str>,
+)> {
+    let x: Array2<f64> = rows.as_array().to_owned();
+    let c: Array2<f64> = centroids.as_array().to_owned();
+    if x.ncols() != c.ncols() {
+        return Err(value_err("assign: rows and centroids differ in width"));
+    }
+    let all: Vec<usize> = (0..x.nrows()).collect();
+    let placed = themata_core::cluster::assign(&x, &all, x.nrows(), &c, None);
+    let cluster = placed.iter().map(|p| p.0).collect();
+    let sim: Vec<f64> = placed.iter().map(|p| p.1).collect();
+    let margin: Vec<f64> = placed.iter().map(|p| p.2).collect();
+    let status = placed.iter().map(|p| p.3.name()).collect();
+    Ok((
+        cluster,
+        sim.into_pyarray(py),
+        margin.into_pyarray(py),
+        status,
+    ))
+}
+
+/// What the cluster stage of a pipeline's `[cluster]` section (JSON) does on `n_rows` kept
+/// passages (`n_nonempty` with kept terms) over `n_cols` kept terms, as the CLI decides it:
+/// a dict with `supported` (whether the sharded k-means runs it), `why` (when not), and the
+/// settings (`k`, `use_lsa`, `lsa_dims`, `seed`, `n_runs`, `max_iterations`, `tolerance`,
+/// `top_terms`). Errors as the CLI's: bad settings, fewer passages than clusters.
+#[pyfunction]
+fn cluster_plan<'py>(
+    py: Python<'py>,
+    cluster: &str,
+    n_nonempty: usize,
+    n_cols: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    use themata_core::cluster::{ClusterParams, Mode, Reduce, K};
+    let p: ClusterParams = section(cluster, "cluster")?;
+    let d = PyDict::new(py);
+    let cells = n_nonempty.saturating_mul(n_cols);
+    let use_lsa = match p.reduce {
+        Reduce::Lsa => true,
+        Reduce::None => false,
+        Reduce::Auto => cells > themata_core::cluster::AUTO_LSA_CELLS,
+    };
+    let why = if p.mode != Mode::Discover {
+        Some("guided themes (cluster.mode = \"guided\")")
+    } else if !matches!(p.k, Some(K::Fixed(_))) {
+        Some("a k chosen by a sweep (cluster.k = \"auto\")")
+    } else if p.merge_above.is_some() || p.merge_to.is_some() {
+        Some("merged themes (cluster.merge_above / merge_to)")
+    } else if !use_lsa {
+        Some("k-means on the TF-IDF rows themselves (no LSA: cluster.reduce, or a small corpus)")
+    } else {
+        None
+    };
+    if why.is_none() {
+        p.check().map_err(value_err)?;
+        let k = p.n_clusters().unwrap_or(0);
+        if n_nonempty < k {
+            return Err(value_err(format!(
+                "cluster: {n_nonempty} passages with terms cannot make {k} clusters"
+            )));
+        }
+    }
+    d.set_item("supported", why.is_none())?;
+    d.set_item("why", why)?;
+    d.set_item("k", p.n_clusters())?;
+    d.set_item("use_lsa", use_lsa)?;
+    d.set_item("lsa_dims", p.lsa_dims)?;
+    d.set_item("seed", p.seed)?;
+    d.set_item("n_runs", p.n_runs)?;
+    d.set_item("max_iterations", p.max_iterations)?;
+    d.set_item("tolerance", p.tolerance)?;
+    d.set_item("top_terms", p.top_terms)?;
+    Ok(d)
+}
+
+/// A shard's answer to a request of the sharded k-means ([`kmeans_fit`]): `request` as
+/// `ask` received it, the shard's position `index` and the global index of its first row
+/// `offset`, and its rows `x` (`n × d`, single precision).
+#[pyfunction]
+fn kmeans_answer(
+    request: &str,
+    index: usize,
+    offset: u64,
+    x: PyReadonlyArray2<'_, f32>,
+) -> PyResult<String> {
+    use themata_core::math::sharded::{answer, Request, Shard};
+    let req: Request = serde_json::from_str(request).map_err(value_err)?;
+    let x = x.as_array();
+    let d = x.ncols();
+    let x = x.as_standard_layout();
+    let data = x.as_slice().expect("standard layout");
+    let resp = answer(&req, &Shard::new(index, offset, data, d));
+    serde_json::to_string(&resp).map_err(value_err)
+}
+
+/// The k-means fit of the CLI's discover mode (k-means++ with `n_runs` restarts from
+/// `seed`, Lloyd's iterations) over rows held in shards of `sizes` rows, `d` wide: `ask`
+/// takes a request (a string) and returns every shard's [`kmeans_answer`] to it, in shard
+/// order. Returns (centroids `k × d`, inertia, iterations, restart kept).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn kmeans_fit<'py>(
+    py: Python<'py>,
+    sizes: Vec<usize>,
+    d: usize,
+    k: usize,
+    n_runs: usize,
+    max_iterations: u64,
+    tolerance: f64,
+    seed: u64,
+    ask: Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyArray2<f32>>, f64, u64, usize)> {
+    use themata_core::math::lloyd::{KMeansError, Lloyd};
+    use themata_core::math::sharded::Response;
+    let params = Lloyd::params(k)
+        .n_runs(n_runs)
+        .max_iterations(max_iterations)
+        .tolerance(tolerance)
+        .seed(seed);
+    let mut failure: Option<PyErr> = None;
+    let fit = params.fit_sharded(&sizes, d, |req| {
+        let run = || -> PyResult<Vec<Response>> {
+            let text = serde_json::to_string(req).map_err(value_err)?;
+            let answers: Vec<String> = ask.call1((text,))?.extract()?;
+            answers
+                .iter()
+                .map(|a| serde_json::from_str(a).map_err(value_err))
+                .collect()
+        };
+        run().map_err(|e| {
+            failure = Some(e);
+            KMeansError::new("a shard request failed")
+        })
+    });
+    match fit {
+        Ok(f) => Ok((f.centroids.into_pyarray(py), f.inertia, f.iterations, f.run)),
+        Err(e) => Err(failure.unwrap_or_else(|| value_err(e))),
+    }
+}
+
+/// The rows scaled to unit length (zero rows stay zero), as the CLI normalises centroids.
+#[pyfunction]
+fn unit_rows<'py>(py: Python<'py>, a: PyReadonlyArray2<'py, f64>) -> Bound<'py, PyArray2<f64>> {
+    let mut a = a.as_array().to_owned();
+    themata_core::math::rows::normalize_rows(&mut a);
+    a.into_pyarray(py)
+}
+
+/// The clusters' names and top terms from their term counts: `classes[c]` maps a kept term
+/// id to the count of that term in cluster `c`'s passages (`classes[k]`, when given, the
+/// unassigned passages'); `terms` and `labels` the vocabulary's columns. Returns (names, per
+/// cluster its top c-TF-IDF terms' labels joined by ", ").
+#[pyfunction]
+fn theme_names(
+    classes: Vec<std::collections::HashMap<u32, f64>>,
+    k: usize,
+    terms: Vec<String>,
+    labels: Vec<String>,
+    top_terms: usize,
+) -> PyResult<(Vec<String>, Vec<String>)> {
+    if terms.len() != labels.len() {
+        return Err(value_err("theme_names: terms and labels differ in length"));
+    }
+    if classes
+        .iter()
+        .any(|c| c.keys().any(|&t| t as usize >= terms.len()))
+    {
+        return Err(value_err(
+            "theme_names: a term id is outside the vocabulary",
+        ));
+    }
+    let vocab = Vocabulary {
+        terms: terms
+            .into_iter()
+            .zip(labels)
+            .map(|(term, label)| Term {
+                term,
+                label,
+                df: 0,
+                cf: 0,
+                idf: 0.0,
+                dropped: None,
+            })
+            .collect(),
+        n_rows: 0,
+    };
+    let classes: Vec<rustc_hash::FxHashMap<u32, f64>> = classes
+        .into_iter()
+        .map(|c| c.into_iter().collect())
+        .collect();
+    let ct = themata_core::cluster::ctfidf_terms_of(classes, &vocab, k, top_terms);
+    let names = themata_core::cluster::theme_names(&ct, k, &vec![None; k]);
+    let tops = (0..k as u32)
+        .map(|c| {
+            ct.iter()
+                .filter(|t| t.cluster == c)
+                .map(|t| t.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect();
+    Ok((names, tops))
+}
+
+/// The version of themata-core this module was built from.
+#[pyfunction]
+fn core_version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+#[pymodule]
+fn _themata(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Analyzer>()?;
+    m.add_class::<Counts>()?;
+    m.add_function(wrap_pyfunction!(file_document, m)?)?;
+    m.add_function(wrap_pyfunction!(repeated_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(mark_boilerplate, m)?)?;
+    m.add_function(wrap_pyfunction!(shingles, m)?)?;
+    m.add_function(wrap_pyfunction!(find_duplicates, m)?)?;
+    m.add_function(wrap_pyfunction!(word_list, m)?)?;
+    m.add_function(wrap_pyfunction!(label_of, m)?)?;
+    m.add_function(wrap_pyfunction!(vocabulary, m)?)?;
+    m.add_function(wrap_pyfunction!(weigh, m)?)?;
+    m.add_function(wrap_pyfunction!(lsa_widths, m)?)?;
+    m.add_function(wrap_pyfunction!(lsa_power_iterations, m)?)?;
+    m.add_function(wrap_pyfunction!(lsa_gaussian, m)?)?;
+    m.add_function(wrap_pyfunction!(lsa_product, m)?)?;
+    m.add_function(wrap_pyfunction!(lsa_transpose_product, m)?)?;
+    m.add_function(wrap_pyfunction!(gram, m)?)?;
+    m.add_function(wrap_pyfunction!(orthonormal_factor, m)?)?;
+    m.add_function(wrap_pyfunction!(orthonormal, m)?)?;
+    m.add_function(wrap_pyfunction!(lsa_basis, m)?)?;
+    m.add_function(wrap_pyfunction!(lsa_apply, m)?)?;
+    m.add_function(wrap_pyfunction!(lsa_transform, m)?)?;
+    m.add_function(wrap_pyfunction!(centroid_sums, m)?)?;
+    m.add_function(wrap_pyfunction!(assign, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(kmeans_answer, m)?)?;
+    m.add_function(wrap_pyfunction!(kmeans_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(unit_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(theme_names, m)?)?;
+    m.add_function(wrap_pyfunction!(core_version, m)?)?;
+    Ok(())
+}
