@@ -20,6 +20,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use themata_core::analyze::{self, AnalyzerParams, TermCounts};
+use themata_core::cluster::{ClusterParams, Mode, Theme, K};
 use themata_core::ingest::{self, IngestParams, Markup};
 use themata_core::math::lsa;
 use themata_core::model::{
@@ -727,15 +728,17 @@ fn centroid_sums<'py>(
 }
 
 /// Each row's nearest centroid by cosine similarity (rows and centroids unit length):
-/// `(cluster, similarity, margin, status)` per row, as assignments.parquet has them in
-/// discover mode (ties to the lower cluster; a row with no positive similarity gets None and
-/// status `low_similarity`).
+/// `(cluster, similarity, margin, status)` per row, as assignments.parquet has them (ties
+/// to the lower cluster; a row with no positive similarity gets None and status
+/// `low_similarity`). `floors`: guided mode's (min_similarity, min_margin).
 #[pyfunction]
 #[allow(clippy::type_complexity)]
+#[pyo3(signature = (rows, centroids, floors = None))]
 fn assign<'py>(
     py: Python<'py>,
     rows: PyReadonlyArray2<'py, f64>,
     centroids: PyReadonlyArray2<'py, f64>,
+    floors: Option<(f64, f64)>,
 ) -> PyResult<(
     Vec<Option<u32>>,
     Bound<'py, PyArray1<f64>>,
@@ -748,7 +751,7 @@ fn assign<'py>(
         return Err(value_err("assign: rows and centroids differ in width"));
     }
     let all: Vec<usize> = (0..x.nrows()).collect();
-    let placed = themata_core::cluster::assign(&x, &all, x.nrows(), &c, None);
+    let placed = themata_core::cluster::assign(&x, &all, x.nrows(), &c, floors);
     let cluster = placed.iter().map(|p| p.0).collect();
     let sim: Vec<f64> = placed.iter().map(|p| p.1).collect();
     let margin: Vec<f64> = placed.iter().map(|p| p.2).collect();
@@ -761,49 +764,71 @@ fn assign<'py>(
     ))
 }
 
-/// What the cluster stage of a pipeline's `[cluster]` section (JSON) does on `n_rows` kept
-/// passages (`n_nonempty` with kept terms) over `n_cols` kept terms, as the CLI decides it:
-/// a dict with `supported` (whether the sharded k-means runs it), `why` (when not), and the
-/// settings (`k`, `use_lsa`, `lsa_dims`, `seed`, `n_runs`, `max_iterations`, `tolerance`,
-/// `top_terms`). Errors as the CLI's: bad settings, fewer passages than clusters.
+fn cluster_params(cluster: &str, themes: Vec<(String, Vec<String>)>) -> PyResult<ClusterParams> {
+    let mut p: ClusterParams = section(cluster, "cluster")?;
+    p.themes = themes
+        .into_iter()
+        .map(|(name, seeds)| Theme { name, seeds })
+        .collect();
+    p.check().map_err(value_err)?;
+    Ok(p)
+}
+
+/// What the cluster stage of a pipeline's `[cluster]` section (JSON) and `[themes]` (a list
+/// of (name, seed words)) does with `n_nonempty` kept passages holding kept terms over
+/// `n_cols` kept terms, as the CLI decides it: a dict with `supported` (whether the Spark
+/// driver runs it), `why` (when not) and the settings (`mode`, `k`, `use_lsa`, `lsa_dims`,
+/// `seed`, `n_runs`, `max_iterations`, `tolerance`, `top_terms`, `extra_clusters`,
+/// `seed_weight`, `min_similarity`, `min_margin`). Errors as the CLI's: bad settings, fewer
+/// passages than clusters, a corpus too large for k-means on its TF-IDF rows.
 #[pyfunction]
+#[pyo3(signature = (cluster, n_nonempty, n_cols, themes = vec![]))]
 fn cluster_plan<'py>(
     py: Python<'py>,
     cluster: &str,
     n_nonempty: usize,
     n_cols: usize,
+    themes: Vec<(String, Vec<String>)>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    use themata_core::cluster::{ClusterParams, Mode, Reduce, K};
-    let p: ClusterParams = section(cluster, "cluster")?;
+    use themata_core::cluster::{Reduce, AUTO_LSA_CELLS, MAX_DENSE_CELLS};
+    let p = cluster_params(cluster, themes)?;
     let d = PyDict::new(py);
     let cells = n_nonempty.saturating_mul(n_cols);
     let use_lsa = match p.reduce {
         Reduce::Lsa => true,
         Reduce::None => false,
-        Reduce::Auto => cells > themata_core::cluster::AUTO_LSA_CELLS,
+        Reduce::Auto => cells > AUTO_LSA_CELLS,
     };
-    let why = if p.mode != Mode::Discover {
-        Some("guided themes (cluster.mode = \"guided\")")
-    } else if !matches!(p.k, Some(K::Fixed(_))) {
+    let why = if p.mode == Mode::Discover && !matches!(p.k, Some(K::Fixed(_))) {
         Some("a k chosen by a sweep (cluster.k = \"auto\")")
     } else if p.merge_above.is_some() || p.merge_to.is_some() {
         Some("merged themes (cluster.merge_above / merge_to)")
-    } else if !use_lsa {
-        Some("k-means on the TF-IDF rows themselves (no LSA: cluster.reduce, or a small corpus)")
     } else {
         None
     };
     if why.is_none() {
-        p.check().map_err(value_err)?;
         let k = p.n_clusters().unwrap_or(0);
         if n_nonempty < k {
             return Err(value_err(format!(
-                "cluster: {n_nonempty} passages with terms cannot make {k} clusters"
+                "cluster: {k} clusters need at least {k} passages with terms, the corpus has {n_nonempty}"
+            )));
+        }
+        if !use_lsa && cells > MAX_DENSE_CELLS {
+            return Err(value_err(format!(
+                "cluster: {n_nonempty} passages × {n_cols} terms is too large for k-means on the \
+                 TF-IDF rows: set cluster.reduce = \"lsa\""
             )));
         }
     }
     d.set_item("supported", why.is_none())?;
     d.set_item("why", why)?;
+    d.set_item(
+        "mode",
+        match p.mode {
+            Mode::Guided => "guided",
+            Mode::Discover => "discover",
+        },
+    )?;
     d.set_item("k", p.n_clusters())?;
     d.set_item("use_lsa", use_lsa)?;
     d.set_item("lsa_dims", p.lsa_dims)?;
@@ -812,7 +837,156 @@ fn cluster_plan<'py>(
     d.set_item("max_iterations", p.max_iterations)?;
     d.set_item("tolerance", p.tolerance)?;
     d.set_item("top_terms", p.top_terms)?;
+    d.set_item("extra_clusters", p.extra_clusters)?;
+    d.set_item("seed_weight", p.seed_weight)?;
+    d.set_item("min_similarity", p.min_similarity)?;
+    d.set_item("min_margin", p.min_margin)?;
+    d.set_item("min_live_seeds", p.min_live_seeds)?;
     Ok(d)
+}
+
+/// The vocabulary from its columns (as [`vocabulary`] returns them).
+fn vocabulary_from(
+    terms: Vec<String>,
+    labels: Vec<String>,
+    df: Vec<u32>,
+    idf: Vec<f64>,
+    kept: Vec<bool>,
+) -> PyResult<Vocabulary> {
+    let n = terms.len();
+    if labels.len() != n || df.len() != n || idf.len() != n || kept.len() != n {
+        return Err(value_err("the vocabulary's columns differ in length"));
+    }
+    Ok(Vocabulary {
+        terms: (0..n)
+            .map(|i| Term {
+                term: terms[i].clone(),
+                label: labels[i].clone(),
+                df: df[i],
+                cf: 0,
+                idf: idf[i],
+                dropped: (!kept[i]).then_some(DropReason::MinDf),
+            })
+            .collect(),
+        n_rows: 0,
+    })
+}
+
+/// Guided themes' centroids over the kept terms (`themes × n_kept`, unit rows) from their
+/// seed words, read by `analyzer` and looked up in the vocabulary (its columns), and what
+/// became of each seed word: (centroids, seed rows as columns theme, seed, terms, label, df,
+/// status, and the seed warnings the CLI prints). An error names a theme none of whose
+/// seeds is in the kept vocabulary.
+#[pyfunction]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn seed_centroids<'py>(
+    py: Python<'py>,
+    themes: Vec<(String, Vec<String>)>,
+    analyzer: &Analyzer,
+    terms: Vec<String>,
+    labels: Vec<String>,
+    df: Vec<u32>,
+    idf: Vec<f64>,
+    kept: Vec<bool>,
+    min_live_seeds: usize,
+) -> PyResult<(Bound<'py, PyArray2<f64>>, Bound<'py, PyDict>, Vec<String>)> {
+    let vocab = vocabulary_from(terms, labels, df, idf, kept)?;
+    let themes: Vec<Theme> = themes
+        .into_iter()
+        .map(|(name, seeds)| Theme { name, seeds })
+        .collect();
+    let (c, seeds) = themata_core::cluster::seed_centroids(&themes, &analyzer.inner, &vocab)
+        .map_err(value_err)?;
+    let warnings = themata_core::cluster::seed_warnings(&seeds, &themes, min_live_seeds);
+    let d = PyDict::new(py);
+    d.set_item(
+        "theme",
+        seeds.iter().map(|s| s.theme.as_str()).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "seed",
+        seeds.iter().map(|s| s.seed.as_str()).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "terms",
+        seeds.iter().map(|s| s.terms.as_str()).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "label",
+        seeds.iter().map(|s| s.label.as_str()).collect::<Vec<_>>(),
+    )?;
+    d.set_item("df", seeds.iter().map(|s| s.df).collect::<Vec<_>>())?;
+    d.set_item(
+        "status",
+        seeds.iter().map(|s| s.status.name()).collect::<Vec<_>>(),
+    )?;
+    Ok((c.into_pyarray(py), d, warnings))
+}
+
+/// Term-space rows (`k × n_kept`) projected into the LSA space of `components`, unit rows
+/// (how guided themes' seeds enter an LSA space).
+#[pyfunction]
+fn lsa_project<'py>(
+    py: Python<'py>,
+    rows: PyReadonlyArray2<'py, f64>,
+    components: PyReadonlyArray2<'py, f64>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let (r, c) = (rows.as_array(), components.as_array());
+    if r.ncols() != c.nrows() {
+        return Err(value_err("lsa_project: the shapes do not fit"));
+    }
+    let mut p = r.dot(&c);
+    themata_core::math::rows::normalize_rows(&mut p);
+    Ok(p.into_pyarray(py))
+}
+
+/// A shard's answer to a request of the sharded guided k-means ([`guided_fit`]): the shard's
+/// global offset and its rows `x` (`n × d`, double precision, unit rows).
+#[pyfunction]
+fn guided_answer(request: &str, offset: u64, x: PyReadonlyArray2<'_, f64>) -> PyResult<String> {
+    use themata_core::math::sharded::{guided_answer, DenseShard, GuidedRequest};
+    let req: GuidedRequest = serde_json::from_str(request).map_err(value_err)?;
+    let x = x.as_array();
+    let resp = guided_answer(&req, &DenseShard { offset, x });
+    serde_json::to_string(&resp).map_err(value_err)
+}
+
+/// The guided k-means of the CLI (seeds anchor the first centroids, `extra` free ones start
+/// at the least similar rows) over rows held in shards of `sizes` rows: `ask` takes a
+/// request and returns every shard's [`guided_answer`], in shard order. Unit centroids.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn guided_fit<'py>(
+    py: Python<'py>,
+    seeds: PyReadonlyArray2<'py, f64>,
+    extra: usize,
+    weight: f64,
+    max_iterations: u64,
+    sizes: Vec<usize>,
+    ask: Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    use themata_core::math::lloyd::KMeansError;
+    use themata_core::math::sharded::{guided_fit_sharded, GuidedResponse};
+    let seeds = seeds.as_array().to_owned();
+    let mut failure: Option<PyErr> = None;
+    let fit = guided_fit_sharded(&seeds, extra, weight, max_iterations, &sizes, |req| {
+        let run = || -> PyResult<Vec<GuidedResponse>> {
+            let text = serde_json::to_string(req).map_err(value_err)?;
+            let answers: Vec<String> = ask.call1((text,))?.extract()?;
+            answers
+                .iter()
+                .map(|a| serde_json::from_str(a).map_err(value_err))
+                .collect()
+        };
+        run().map_err(|e| {
+            failure = Some(e);
+            KMeansError::new("a shard request failed")
+        })
+    });
+    match fit {
+        Ok(c) => Ok(c.into_pyarray(py)),
+        Err(e) => Err(failure.unwrap_or_else(|| value_err(e))),
+    }
 }
 
 /// A shard's answer to a request of the sharded k-means ([`kmeans_fit`]): `request` as
@@ -890,15 +1064,18 @@ fn unit_rows<'py>(py: Python<'py>, a: PyReadonlyArray2<'py, f64>) -> Bound<'py, 
 
 /// The clusters' names and top terms from their term counts: `classes[c]` maps a kept term
 /// id to the count of that term in cluster `c`'s passages (`classes[k]`, when given, the
-/// unassigned passages'); `terms` and `labels` the vocabulary's columns. Returns (names, per
-/// cluster its top c-TF-IDF terms' labels joined by ", ").
+/// unassigned passages'); `terms` and `labels` the vocabulary's columns; `fixed` the names
+/// clusters keep (guided themes). Returns (names, per cluster its top c-TF-IDF terms'
+/// labels joined by ", ").
 #[pyfunction]
+#[pyo3(signature = (classes, k, terms, labels, top_terms, fixed = None))]
 fn theme_names(
     classes: Vec<std::collections::HashMap<u32, f64>>,
     k: usize,
     terms: Vec<String>,
     labels: Vec<String>,
     top_terms: usize,
+    fixed: Option<Vec<Option<String>>>,
 ) -> PyResult<(Vec<String>, Vec<String>)> {
     if terms.len() != labels.len() {
         return Err(value_err("theme_names: terms and labels differ in length"));
@@ -931,7 +1108,9 @@ fn theme_names(
         .map(|c| c.into_iter().collect())
         .collect();
     let ct = themata_core::cluster::ctfidf_terms_of(classes, &vocab, k, top_terms);
-    let names = themata_core::cluster::theme_names(&ct, k, &vec![None; k]);
+    let mut fixed = fixed.unwrap_or_default();
+    fixed.resize(k, None);
+    let names = themata_core::cluster::theme_names(&ct, k, &fixed);
     let tops = (0..k as u32)
         .map(|c| {
             ct.iter()
@@ -978,6 +1157,10 @@ fn _themata(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(assign, m)?)?;
     m.add_function(wrap_pyfunction!(cluster_plan, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans_answer, m)?)?;
+    m.add_function(wrap_pyfunction!(seed_centroids, m)?)?;
+    m.add_function(wrap_pyfunction!(lsa_project, m)?)?;
+    m.add_function(wrap_pyfunction!(guided_answer, m)?)?;
+    m.add_function(wrap_pyfunction!(guided_fit, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(unit_rows, m)?)?;
     m.add_function(wrap_pyfunction!(theme_names, m)?)?;

@@ -107,21 +107,34 @@ pub fn guided_fit(
             break;
         }
         labels = next;
-        let mut sums = CentroidSums::partial(x.view(), &labels, k).sums;
-        normalize_rows(&mut sums);
-        for j in 0..k {
-            let mut row = sums.row_mut(j);
-            if row.iter().all(|&v| v == 0.0) {
-                row.assign(&c.row(j)); // no members: the centroid stays
-            } else if j < t {
-                row *= 1.0 - weight;
-                row.scaled_add(weight, &seeds.row(j));
-            }
-        }
-        normalize_rows(&mut sums);
-        c = sums;
+        let sums = CentroidSums::partial(x.view(), &labels, k).sums;
+        c = guided_update(sums, &c, seeds, weight);
     }
     c
+}
+
+/// One update of guided k-means from the sums of each centroid's rows (`k × d`): each
+/// centroid to the direction of its rows' sum, a theme's pulled back towards its seed by
+/// `weight`; a centroid without rows stays. Unit rows.
+pub fn guided_update(
+    mut sums: Array2<f64>,
+    c: &Array2<f64>,
+    seeds: &Array2<f64>,
+    weight: f64,
+) -> Array2<f64> {
+    let t = seeds.nrows();
+    normalize_rows(&mut sums);
+    for j in 0..sums.nrows() {
+        let mut row = sums.row_mut(j);
+        if row.iter().all(|&v| v == 0.0) {
+            row.assign(&c.row(j)); // no members: the centroid stays
+        } else if j < t {
+            row *= 1.0 - weight;
+            row.scaled_add(weight, &seeds.row(j));
+        }
+    }
+    normalize_rows(&mut sums);
+    sums
 }
 
 /// Squared Euclidean distance for linfa's k-means, on contiguous rows as plain slices with

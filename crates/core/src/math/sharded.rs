@@ -602,6 +602,182 @@ impl Lloyd {
     }
 }
 
+/// One shard of dense double-precision rows, for guided k-means.
+#[derive(Debug, Clone)]
+pub struct DenseShard<'a> {
+    /// Global index of the shard's first row.
+    pub offset: u64,
+    /// The rows (`n × d`).
+    pub x: ndarray::ArrayView2<'a, f64>,
+}
+
+/// What guided k-means asks every shard (centroids `k × d`, row-major).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum GuidedRequest {
+    /// The row least similar to every centroid so far (its largest cosine similarity to the
+    /// themes' seeds and to the rows picked before is smallest; ties: the first): where the
+    /// next free centroid starts.
+    LeastSimilar {
+        /// The seeds (`t × d`).
+        seeds: Vec<f64>,
+        /// The rows picked so far (`e × d`).
+        picked: Vec<f64>,
+    },
+    /// One step: each row's label under `cur` (the centroid of highest similarity), how many
+    /// differ from their label under `prev`, and the sums of each centroid's rows.
+    Step {
+        /// The centroids before the update (none at the first step).
+        prev: Option<Vec<f64>>,
+        /// The centroids.
+        cur: Vec<f64>,
+    },
+}
+
+/// A shard's answer to a [`GuidedRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum GuidedResponse {
+    /// The least similar row: (its similarity, global index, row); none in an empty shard.
+    Least(Option<(f64, u64, Vec<f64>)>),
+    /// Step sums (`k × d`) and the rows whose label changed.
+    Step {
+        /// The sums of each centroid's rows, in row order.
+        sums: Vec<f64>,
+        /// Rows whose label changed.
+        changed: u64,
+    },
+}
+
+fn matrix(v: &[f64], d: usize) -> Array2<f64> {
+    Array2::from_shape_vec((v.len() / d.max(1), d), v.to_vec()).expect("rows × d")
+}
+
+fn labels_under(x: &ndarray::ArrayView2<f64>, c: &Array2<f64>) -> Vec<usize> {
+    x.dot(&c.t())
+        .rows()
+        .into_iter()
+        .map(super::rows::argmax)
+        .collect()
+}
+
+/// A shard's answer to a guided request.
+pub fn guided_answer(req: &GuidedRequest, s: &DenseShard) -> GuidedResponse {
+    let d = s.x.ncols();
+    match req {
+        GuidedRequest::LeastSimilar { seeds, picked } => {
+            let seeds = matrix(seeds, d);
+            let mut nearest: Vec<f64> =
+                s.x.dot(&seeds.t())
+                    .rows()
+                    .into_iter()
+                    .map(|r| r.fold(f64::NEG_INFINITY, |a, &b| a.max(b)))
+                    .collect();
+            for p in picked.chunks(d.max(1)) {
+                let p = ndarray::ArrayView1::from(p);
+                for (i, v) in nearest.iter_mut().enumerate() {
+                    *v = v.max(s.x.row(i).dot(&p));
+                }
+            }
+            let mut pick = None;
+            for (i, &v) in nearest.iter().enumerate() {
+                if pick.is_none_or(|p: usize| v < nearest[p]) {
+                    pick = Some(i);
+                }
+            }
+            GuidedResponse::Least(
+                pick.map(|i| (nearest[i], s.offset + i as u64, s.x.row(i).to_vec())),
+            )
+        }
+        GuidedRequest::Step { prev, cur } => {
+            let cur = matrix(cur, d);
+            let labels = labels_under(&s.x, &cur);
+            let changed = prev.as_ref().map_or(0, |p| {
+                let before = labels_under(&s.x, &matrix(p, d));
+                before.iter().zip(&labels).filter(|(a, b)| a != b).count() as u64
+            });
+            let sums = super::kmeans::CentroidSums::partial(s.x, &labels, cur.nrows()).sums;
+            GuidedResponse::Step {
+                sums: sums.into_iter().collect(),
+                changed,
+            }
+        }
+    }
+}
+
+/// [`super::kmeans::guided_fit`] over rows held in shards of `sizes` rows, `d` wide: `ask`
+/// sends a request to every shard and returns their [`guided_answer`]s in shard order.
+pub fn guided_fit_sharded<E: Into<KMeansError>>(
+    seeds: &Array2<f64>,
+    extra: usize,
+    weight: f64,
+    max_iterations: u64,
+    sizes: &[usize],
+    mut ask: impl FnMut(&GuidedRequest) -> Result<Vec<GuidedResponse>, E>,
+) -> Result<Array2<f64>, KMeansError> {
+    let (t, d) = seeds.dim();
+    let k = t + extra;
+    let mut c = Array2::<f64>::zeros((k, d));
+    c.slice_mut(ndarray::s![..t, ..]).assign(seeds);
+    let mut ask = |r: &GuidedRequest| -> Result<Vec<GuidedResponse>, KMeansError> {
+        let out = ask(r).map_err(Into::into)?;
+        if out.len() != sizes.len() {
+            return Err(KMeansError::new(format!(
+                "{} shards answered, {} were asked",
+                out.len(),
+                sizes.len()
+            )));
+        }
+        Ok(out)
+    };
+    let seed_rows: Vec<f64> = seeds.iter().copied().collect();
+    let mut picked: Vec<f64> = vec![];
+    for e in 0..extra {
+        let mut best: Option<(f64, u64, Vec<f64>)> = None;
+        for a in ask(&GuidedRequest::LeastSimilar {
+            seeds: seed_rows.clone(),
+            picked: picked.clone(),
+        })? {
+            let GuidedResponse::Least(l) = a else {
+                return Err(bad("a least-similar request"));
+            };
+            if let Some(l) = l {
+                if best.as_ref().is_none_or(|b| l.0 < b.0) {
+                    best = Some(l);
+                }
+            }
+        }
+        let (_, _, row) = best.ok_or_else(|| KMeansError::new("no rows to start a centroid at"))?;
+        c.row_mut(t + e)
+            .assign(&ndarray::ArrayView1::from(&row[..]));
+        picked.extend_from_slice(&row);
+    }
+    let mut prev: Option<Vec<f64>> = None;
+    for _ in 0..max_iterations {
+        let cur: Vec<f64> = c.iter().copied().collect();
+        let mut sums = Array2::<f64>::zeros((k, d));
+        let mut changed = 0;
+        for a in ask(&GuidedRequest::Step {
+            prev: prev.clone(),
+            cur: cur.clone(),
+        })? {
+            let GuidedResponse::Step {
+                sums: s,
+                changed: n,
+            } = a
+            else {
+                return Err(bad("a step"));
+            };
+            sums += &matrix(&s, d);
+            changed += n;
+        }
+        if prev.is_some() && changed == 0 {
+            break;
+        }
+        c = super::kmeans::guided_update(sums, &c, seeds, weight);
+        prev = Some(cur);
+    }
+    Ok(c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -681,6 +857,39 @@ mod tests {
         let s = sharded(&p, &x, &[30, 50]);
         assert_eq!(labels(&x, &s.centroids), labels(&x, &whole.centroids));
         assert_eq!(s.iterations, whole.iterations);
+    }
+
+    #[test]
+    fn guided_shards_give_the_guided_fit_of_the_whole() {
+        let (x, _) = blobs(4, 30, 6, 0.3, 5);
+        let mut x = x.mapv(f64::from);
+        crate::math::rows::normalize_rows(&mut x);
+        let mut seeds = Array2::from_shape_fn((2, 6), |(i, j)| x[[i * 30, j]] + 0.1 * j as f64);
+        crate::math::rows::normalize_rows(&mut seeds);
+        let whole = crate::math::kmeans::guided_fit(&x, &seeds, 2, 0.3, 100);
+        for sizes in [vec![120], vec![50, 0, 70], vec![1, 59, 60]] {
+            let mut off = 0;
+            let shards: Vec<DenseShard> = sizes
+                .iter()
+                .map(|&n| {
+                    let s = DenseShard {
+                        offset: off as u64,
+                        x: x.slice(ndarray::s![off..off + n, ..]),
+                    };
+                    off += n;
+                    s
+                })
+                .collect();
+            let c = guided_fit_sharded(&seeds, 2, 0.3, 100, &sizes, |req| {
+                let req: GuidedRequest =
+                    serde_json::from_str(&serde_json::to_string(req).unwrap()).unwrap();
+                Ok::<_, KMeansError>(shards.iter().map(|s| guided_answer(&req, s)).collect())
+            })
+            .unwrap();
+            for (a, b) in c.iter().zip(whole.iter()) {
+                assert!((a - b).abs() < 1e-12, "{sizes:?}: {a} vs {b}");
+            }
+        }
     }
 
     #[test]

@@ -129,12 +129,42 @@ def centroid_sums(
     rows: npt.NDArray[np.float64], labels: list[int], k: int
 ) -> tuple[npt.NDArray[np.float64], list[int]]: ...
 def assign(
-    rows: npt.NDArray[np.float64], centroids: npt.NDArray[np.float64]
+    rows: npt.NDArray[np.float64],
+    centroids: npt.NDArray[np.float64],
+    floors: Optional[tuple[float, float]] = None,
 ) -> tuple[list[Optional[int]], npt.NDArray[np.float64], npt.NDArray[np.float64], list[str]]:
     """(cluster, similarity, margin, status) per row: the nearest centroid by cosine."""
 
-def cluster_plan(cluster: str, n_nonempty: int, n_cols: int) -> dict[str, object]:
-    """What the cluster stage does (``supported``, ``why``, ``k``, ``use_lsa``, ...)."""
+def cluster_plan(
+    cluster: str, n_nonempty: int, n_cols: int, themes: list[tuple[str, list[str]]] = ...
+) -> dict[str, object]:
+    """What the cluster stage does (``supported``, ``why``, ``mode``, ``k``, ``use_lsa``, ...)."""
+
+def seed_centroids(
+    themes: list[tuple[str, list[str]]],
+    analyzer: Analyzer,
+    terms: list[str],
+    labels: list[str],
+    df: list[int],
+    idf: list[float],
+    kept: list[bool],
+    min_live_seeds: int,
+) -> tuple[npt.NDArray[np.float64], Columns, list[str]]:
+    """Guided themes' centroids, their seed words' rows (theme_seeds.parquet) and warnings."""
+
+def lsa_project(rows: npt.NDArray[np.float64], components: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+def guided_answer(request: str, offset: int, x: npt.NDArray[np.float64]) -> str:
+    """A shard's answer to a request of ``guided_fit``."""
+
+def guided_fit(
+    seeds: npt.NDArray[np.float64],
+    extra: int,
+    weight: float,
+    max_iterations: int,
+    sizes: list[int],
+    ask: Callable[[str], list[str]],
+) -> npt.NDArray[np.float64]:
+    """The CLI's guided k-means over shards: unit centroids, themes first."""
 
 def kmeans_answer(request: str, index: int, offset: int, x: npt.NDArray[np.float32]) -> str:
     """A shard's answer to a request of ``kmeans_fit``."""
@@ -155,7 +185,12 @@ def unit_rows(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Rows scaled to unit length (zero rows stay zero)."""
 
 def theme_names(
-    classes: list[dict[int, float]], k: int, terms: list[str], labels: list[str], top_terms: int
+    classes: list[dict[int, float]],
+    k: int,
+    terms: list[str],
+    labels: list[str],
+    top_terms: int,
+    fixed: Optional[list[Optional[str]]] = None,
 ) -> tuple[list[str], list[str]]:
     """(names, top terms) of clusters from their term counts (c-TF-IDF)."""
 def core_version() -> str: ...

@@ -120,6 +120,12 @@ class Pipeline:
         self.analyzer = dict(doc.get("analyzer", {}))
         self.tfidf = dict(doc.get("tfidf", {}))
         self.cluster = dict(doc.get("cluster", {}))
+        themes = doc.get("themes", {})
+        if not isinstance(themes, dict) or not all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in themes.values()
+        ):
+            raise UsageError(f"{path}: [themes]: each theme is a list of seed words")
+        self.themes = [(name, list(seeds)) for name, seeds in themes.items()]
         extra: list[str] = []
         if self.analyzer.get("stop_words_file"):
             f = _resolve(base, self.analyzer["stop_words_file"])
@@ -842,6 +848,24 @@ class Shards:
         self.rdd = old.map(embed).persist()
         return old
 
+    def with_dense(self):
+        """The shards with their TF-IDF rows as dense rows over the kept terms (k-means on
+        the TF-IDF rows themselves, for small corpora)."""
+        import numpy as np
+
+        n_cols = self.n_cols
+
+        def dense(s):
+            ptr = s["indptr"]
+            x = np.zeros((len(ptr) - 1, n_cols), dtype=np.float64)
+            for r in range(len(ptr) - 1):
+                x[r, s["cols"][ptr[r] : ptr[r + 1]]] = s["values"][ptr[r] : ptr[r + 1]]
+            return {**s, "x": x, "x32": np.ascontiguousarray(x.astype(np.float32))}
+
+        old = self.rdd
+        self.rdd = old.map(dense).persist()
+        return old
+
     def unpersist(self):
         self.rdd.unpersist()
         self._keyed.unpersist()
@@ -903,14 +927,15 @@ def _lsa(shards: Shards, n_rows: int, dims_wanted: int, seed: int):
 
 
 def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"):
-    """Stage 6 (discover mode with LSA): the LSA basis and k-means as driver loops over the
-    partitions' partial products and sums, then the assignments and the clusters' names."""
+    """Stage 6: the LSA basis and k-means (discover mode) or the guided themes' k-means as
+    driver loops over the partitions' partial products and sums, then the assignments and
+    the clusters' names (c-TF-IDF over term counts merged from the partitions)."""
     import numpy as np
     import themata as th
 
     _TFIDF_JSON[0] = p.tfidf_json
     shards = Shards(spark, vocab, rows)
-    plan = th.cluster_plan(json.dumps(p.cluster), shards.n_nonempty, shards.n_cols)
+    plan = th.cluster_plan(json.dumps(p.cluster), shards.n_nonempty, shards.n_cols, p.themes)
     if not plan["supported"]:
         shards.unpersist()
         log.warn(
@@ -919,21 +944,62 @@ def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"
         )
         return None
     k = plan["k"]
-    components, sigma = _lsa(shards, n_rows, plan["lsa_dims"], plan["seed"])
-    old = shards.with_embedding(components)
-    dims = components.shape[1]
+    guided = plan["mode"] == "guided"
+    seeds = None
+    if guided:
+        seeds, seed_rows, seed_warnings = th.seed_centroids(
+            p.themes,
+            th.Analyzer(p.analyzer_json, p.extra_stop_words),
+            vocab["term"],
+            vocab["label"],
+            vocab["df"],
+            vocab["idf"],
+            vocab["kept"],
+            plan["min_live_seeds"],
+        )
+        for msg in seed_warnings:
+            log.warn(msg)
+        w.columns("theme_seeds", seed_rows)
+    else:
+        w.columns("theme_seeds", {n: [] for n, _ in SCHEMAS["theme_seeds"]})
+    sigma = None
+    if plan["use_lsa"]:
+        components, sigma = _lsa(shards, n_rows, plan["lsa_dims"], plan["seed"])
+        old = shards.with_embedding(components)
+        dims = components.shape[1]
+        space = f"lsa ({dims} dimensions)"
+        if guided:
+            seeds = th.lsa_project(seeds, components)
+    else:
+        old = shards.with_dense()
+        dims = shards.n_cols
+        space = f"tfidf ({dims} terms)"
+    info = {}
+    if guided:
 
-    def ask(request: str) -> list[str]:
-        return shards.each(lambda s: th.kmeans_answer(request, s["sid"], s["offset"], s["x32"]))
+        def ask_guided(request: str) -> list[str]:
+            return shards.each(lambda s: th.guided_answer(request, s["offset"], s["x"]))
 
-    centroids, inertia, iterations, run = th.kmeans_fit(
-        shards.sizes, dims, k, plan["n_runs"], plan["max_iterations"], plan["tolerance"], plan["seed"], ask
-    )
-    unit = th.unit_rows(centroids.astype(np.float64))
+        unit = th.guided_fit(
+            seeds, plan["extra_clusters"], plan["seed_weight"], plan["max_iterations"], shards.sizes, ask_guided
+        )
+        floors = (plan["min_similarity"], plan["min_margin"])
+        fixed = [name for name, _ in p.themes] + [None] * plan["extra_clusters"]
+    else:
+
+        def ask(request: str) -> list[str]:
+            return shards.each(lambda s: th.kmeans_answer(request, s["sid"], s["offset"], s["x32"]))
+
+        centroids, inertia, iterations, run = th.kmeans_fit(
+            shards.sizes, dims, k, plan["n_runs"], plan["max_iterations"], plan["tolerance"], plan["seed"], ask
+        )
+        unit = th.unit_rows(centroids.astype(np.float64))
+        floors, fixed = None, None
+        info = {"inertia": inertia, "iterations": iterations, "restart": run}
     b_unit = spark.sparkContext.broadcast(unit)
 
     def place(s):
-        c, sim, margin, status = th.assign(s["x"], b_unit.value)
+        c, sim, margin, status = th.assign(s["x"], b_unit.value, floors)
         classes = [dict() for _ in range(k + 1)]
         ptr, tids, cts = s["indptr"], s["term_ids"], s["counts"]
         for r, cl in enumerate(c):
@@ -950,7 +1016,7 @@ def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"
         for c, cls in enumerate(part[5]):
             for t, n in cls.items():
                 classes[c][t] = classes[c].get(t, 0.0) + n
-    names, tops = th.theme_names(classes, k, vocab["term"], vocab["label"], plan["top_terms"])
+    names, tops = th.theme_names(classes, k, vocab["term"], vocab["label"], plan["top_terms"], fixed)
     rows_out = []
     for pids, c, sim, margin, status, _, empty in placed:
         for i, pid in enumerate(pids):
@@ -969,12 +1035,11 @@ def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"
             sizes[r[1]] += 1
     w.columns("clusters", {"cluster": list(range(k)), "theme": names, "size": sizes, "top_terms": tops})
     return {
+        "mode": plan["mode"],
         "k": k,
-        "space": f"lsa ({dims} dimensions)",
-        "inertia": inertia,
-        "iterations": iterations,
-        "restart": run,
-        "singular_values": [float(x) for x in sigma],
+        "space": space,
+        **info,
+        "singular_values": None if sigma is None else [float(x) for x in sigma],
         "spark_jobs": shards.jobs,
     }
 
@@ -1036,6 +1101,14 @@ SCHEMAS = {
         ("status", "string"),
     ],
     "clusters": [("cluster", U32), ("theme", "string"), ("size", U32), ("top_terms", "string")],
+    "theme_seeds": [
+        ("theme", "string"),
+        ("seed", "string"),
+        ("terms", "string"),
+        ("label", "string"),
+        ("df", U32),
+        ("status", "string"),
+    ],
 }
 
 
