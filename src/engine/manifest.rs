@@ -54,6 +54,12 @@ pub struct StageRecord {
     /// Warnings met.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The engine that ran the stage when it was not this binary: `spark` for the Spark
+    /// driver (`python -m themata.spark`), whose fingerprints are its own. Such a stage is
+    /// fresh when its recorded settings and input files are this run's and its outputs are
+    /// the ones it wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 /// The run recorded in an output directory.

@@ -436,7 +436,11 @@ impl<'o> Engine<'o> {
             }
             return Some("no complete earlier run in the manifest".into());
         };
-        if rec.fingerprint == key.fingerprint {
+        // a stage another engine ran (the Spark driver) is adopted on what can be checked
+        // here: its settings, its input files and its outputs (its fingerprint is its own)
+        let adopted =
+            rec.engine.is_some() && rec.settings == key.settings && rec.inputs == key.inputs;
+        if rec.fingerprint == key.fingerprint || adopted {
             // same inputs; the outputs must still be the ones recorded
             for (dir, name) in self.files_of(stage) {
                 let Some(want) = rec.outputs.get(name) else {
@@ -449,6 +453,20 @@ impl<'o> Engine<'o> {
                 }
             }
             return None;
+        }
+        if let Some(engine) = &rec.engine {
+            let diff = settings_diff(&rec.settings, &key.settings, 3);
+            return Some(if !diff.is_empty() {
+                format!(
+                    "written by {engine} with other settings: {}",
+                    diff.join("; ")
+                )
+            } else {
+                format!(
+                    "written by {engine} from other input files: {}",
+                    inputs_diff(&rec.inputs, &key.inputs)
+                )
+            });
         }
         if rec.version != crate::VERSION {
             return Some(format!(

@@ -428,3 +428,59 @@ fn results_are_apart_from_settings_and_the_build_decides_freshness() {
         "{err}"
     );
 }
+
+/// Stages another engine wrote (the Spark driver: `"engine": "spark"`, fingerprints of its
+/// own) are fresh when their settings, input files and outputs are this run's; otherwise they
+/// rerun and `-v` says why.
+#[test]
+fn stages_of_another_engine_are_adopted_when_settings_inputs_and_outputs_check_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    run_in(tmp.path(), &[]);
+    let out = tmp.path().join("out");
+    let path = out.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for stage in ["ingest", "tfidf"] {
+        let rec = &mut m["stages"][stage];
+        rec["engine"] = "spark".into();
+        rec["build"] = "spark".into();
+        rec["fingerprint"] = format!("spark:{stage}").into();
+    }
+    // the cluster stage records no engine, and its upstream is now another fingerprint
+    m["stages"].as_object_mut().unwrap().remove("cluster");
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let before = snapshot(&out);
+    let err = run_in(tmp.path(), &[]);
+    assert!(err.contains("ingest: up to date, skipped"), "{err}");
+    assert!(err.contains("tfidf: up to date, skipped"), "{err}");
+    assert!(err.contains("cluster: runs"), "{err}");
+    for t in INGEST.iter().chain(TFIDF) {
+        assert_eq!(snapshot(&out)[*t], before[*t], "{t} was rewritten");
+    }
+    // the engine's record is kept as it was (its fingerprint is not this binary's)
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(again["stages"]["ingest"]["engine"], "spark");
+
+    // other settings: the adopted stage reruns, and says why
+    let err = run_in(tmp.path(), &["--set", "ingest.min_passage_chars=5"]);
+    assert!(
+        err.contains("ingest: runs: written by spark with other settings: ingest.min_passage_chars"),
+        "{err}"
+    );
+    // a table changed since the engine wrote it is not adopted either
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m["stages"]["ingest"]["engine"] = "spark".into();
+    m["stages"]["ingest"]["fingerprint"] = "spark:ingest".into();
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let docs = out.join("duplicates.parquet");
+    let mut bytes = std::fs::read(&docs).unwrap();
+    bytes.push(0);
+    std::fs::write(&docs, bytes).unwrap();
+    let err = run_in(tmp.path(), &["--set", "ingest.min_passage_chars=5"]);
+    assert!(
+        err.contains("ingest: runs: duplicates.parquet was changed since it was written"),
+        "{err}"
+    );
+}

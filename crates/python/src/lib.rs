@@ -122,6 +122,46 @@ fn file_document<'py>(
     Ok((Some(d), passage_columns(py, &passages)?, warnings))
 }
 
+/// The document of one record of a JSON Lines, CSV or Parquet file, as the CLI makes it:
+/// named `path` (`file#id`), its metadata columns' raw values (the date read into
+/// `YYYY-MM-DD` when it can be, empty values left out, white space folded), cut into
+/// passages. Returns (document, passages) as [`file_document`] does.
+#[pyfunction]
+#[pyo3(signature = (path, text, title, date, author, source, content_hash, ingest = "{}"))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn record_document<'py>(
+    py: Python<'py>,
+    path: String,
+    text: String,
+    title: Option<String>,
+    date: Option<String>,
+    author: Option<String>,
+    source: Option<String>,
+    content_hash: String,
+    ingest: &str,
+) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
+    use themata_core::ingest::meta;
+    use themata_core::model::DocumentMeta;
+    let params = ingest_params(ingest)?;
+    let m = meta::clean(DocumentMeta {
+        title,
+        date: date.and_then(|d| meta::parse_date(&d)),
+        author,
+        source,
+    });
+    let (doc, passages) = ingest::document(path, text, m, content_hash, &params);
+    let d = PyDict::new(py);
+    d.set_item("path", &doc.path)?;
+    d.set_item("title", &doc.meta.title)?;
+    d.set_item("date", &doc.meta.date)?;
+    d.set_item("author", &doc.meta.author)?;
+    d.set_item("source", &doc.meta.source)?;
+    d.set_item("n_passages", doc.n_passages)?;
+    d.set_item("n_chars", doc.n_chars)?;
+    d.set_item("content_hash", &doc.content_hash)?;
+    Ok((d, passage_columns(py, &passages)?))
+}
+
 /// Per passage, the key under which a short line counts as repeated in the corpus, or None
 /// for a longer passage. Count the keys over the whole corpus (every status); a key seen more
 /// than once makes its passages boilerplate (`repeated` of [`mark_boilerplate`]).
@@ -1123,6 +1163,33 @@ fn theme_names(
     Ok((names, tops))
 }
 
+/// A pipeline section's settings as the CLI records them in manifest.json: `section` is
+/// `ingest`, `analyzer`, `tfidf` or `cluster` (with `themes`, as (name, seeds) pairs), `json`
+/// the section as written. Every default filled in, by the same types the CLI reads them with.
+#[pyfunction]
+#[pyo3(signature = (section, json, themes = vec![]))]
+fn settings_json(
+    section: &str,
+    json: &str,
+    themes: Vec<(String, Vec<String>)>,
+) -> PyResult<String> {
+    let v = match section {
+        "ingest" => serde_json::to_value(ingest_params(json)?),
+        "analyzer" => {
+            let p: AnalyzerParams = self::section(json, "analyzer")?;
+            serde_json::to_value(p)
+        }
+        "tfidf" => serde_json::to_value(tfidf_params(json)?),
+        "cluster" => {
+            let p = cluster_params(json, themes)?;
+            Ok(serde_json::json!({ "cluster": &p, "themes": &p.themes }))
+        }
+        other => return Err(value_err(format!("no section {other:?}"))),
+    }
+    .map_err(value_err)?;
+    Ok(v.to_string())
+}
+
 /// The version of themata-core this module was built from.
 #[pyfunction]
 fn core_version() -> &'static str {
@@ -1134,6 +1201,7 @@ fn _themata(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Analyzer>()?;
     m.add_class::<Counts>()?;
     m.add_function(wrap_pyfunction!(file_document, m)?)?;
+    m.add_function(wrap_pyfunction!(record_document, m)?)?;
     m.add_function(wrap_pyfunction!(repeated_keys, m)?)?;
     m.add_function(wrap_pyfunction!(mark_boilerplate, m)?)?;
     m.add_function(wrap_pyfunction!(shingles, m)?)?;
@@ -1164,6 +1232,7 @@ fn _themata(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(unit_rows, m)?)?;
     m.add_function(wrap_pyfunction!(theme_names, m)?)?;
+    m.add_function(wrap_pyfunction!(settings_json, m)?)?;
     m.add_function(wrap_pyfunction!(core_version, m)?)?;
     Ok(())
 }

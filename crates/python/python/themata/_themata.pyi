@@ -13,6 +13,18 @@ def file_document(
     """A text, Markdown or HTML file's document and passages (``markup``: text, markdown or
     html; ``ingest``: the JSON of the pipeline's ``[ingest]``); warnings as the CLI's."""
 
+def record_document(
+    path: str,
+    text: str,
+    title: Optional[str],
+    date: Optional[str],
+    author: Optional[str],
+    source: Optional[str],
+    content_hash: str,
+    ingest: str = "{}",
+) -> tuple[dict[str, object], Columns]:
+    """One record's document (``file#id``) and passages, its metadata read as the CLI reads it."""
+
 def repeated_keys(texts: list[str]) -> list[Optional[str]]:
     """Per passage, its repeated-line key (None for passages over 20 words)."""
 
@@ -193,4 +205,7 @@ def theme_names(
     fixed: Optional[list[Optional[str]]] = None,
 ) -> tuple[list[str], list[str]]:
     """(names, top terms) of clusters from their term counts (c-TF-IDF)."""
+def settings_json(section: str, json: str, themes: list[tuple[str, list[str]]] = ...) -> str:
+    """A section's settings as the CLI records them in manifest.json (defaults filled in)."""
+
 def core_version() -> str: ...

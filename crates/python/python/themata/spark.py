@@ -2,25 +2,29 @@
 
     python -m themata.spark run PIPELINE [--input URI] [--output DIR] [--master URL]
                                 [--partitions N] [--quiet]
-    spark-submit --master URL -m ... (or: spark-submit $(python -c 'import themata.spark as s;
-                 print(s.__file__)') run PIPELINE ...)
+    spark-submit --master URL "$(python -c 'import themata.spark as s; print(s.__file__)')" \
+                 run PIPELINE [...]
 
 The stages are those of ``themata run``, each split the way its state merges:
 
-- ingest: every input file is read by Spark (``binaryFile``) and cut into passages in
-  ``mapInArrow``; the short lines repeated across the corpus are counted with a Spark
-  aggregation; the boilerplate rules then run per document; near-duplicates are found by a
-  shuffle by shingle hash (only shingles held by two or more passages survive it), and the
-  order-dependent decision runs on the driver over those shared shingles alone;
+- ingest: every input file is read by Spark (``binaryFile``) and, in ``mapInArrow``,
+  decoded and cut into passages, or its JSON Lines / CSV / Parquet records read; the short
+  lines repeated across the corpus are counted with a Spark aggregation and the boilerplate
+  rules run per document; near-duplicates are found by a shuffle by shingle hash (only
+  shingles held by two or more passages survive it), and the order-dependent decision runs
+  on the driver over those shared shingles alone;
 - analyze: each partition counts its passages' terms (the core's partial counts); document
   frequencies, occurrences and surface forms are merged with a Spark aggregation; the
   vocabulary and idf are finished on the driver and broadcast;
-- tfidf: each partition weights its own rows with the broadcast vocabulary.
+- tfidf: each partition weights its own rows with the broadcast vocabulary;
+- cluster: the randomized SVD (LSA) and k-means (discover, or guided themes) as driver
+  loops over the partitions' partial products and sums, added in partition order; then
+  the assignments and the clusters' names (c-TF-IDF of term counts merged by cluster).
 
 Tables have the CLI's names, columns and types (documents, passages, duplicates,
-vocabulary, tfidf, term_counts, surface_forms), one Parquet file each, plus manifest.json.
-Results do not depend on the number of partitions or on task timing: every merge is a sum
-of integers or runs in corpus order.
+vocabulary, tfidf, term_counts, surface_forms, assignments, clusters, theme_seeds), one
+Parquet file each, plus manifest.json in the CLI's form (``"engine": "spark"``), so that
+``themata run`` on the directory adopts the ingest and tfidf stages and writes the report.
 
 Exit codes: 0 done, 1 the run failed, 2 bad command line or pipeline file.
 """
@@ -107,7 +111,12 @@ class Pipeline:
         if bad:
             raise UsageError(f"{path}: [input]: unknown key {bad[0]!r}")
         self.root = _resolve(base, inp.get("root", "."))
-        self.patterns = list(inp.get("patterns", ["**/*"]))
+        self.patterns = list(inp.get("patterns", ["**/*.txt"]))
+        self.input_columns = {
+            "format": inp.get("format", "auto"),
+            "text_column": inp.get("text_column", "text"),
+            **{c: inp.get(c) for c in ("id_column", "title_column", "date_column", "author_column", "source_column")},
+        }
         self.format = inp.get("format", "auto")
         if input_override:
             if not _is_uri(input_override) and os.path.isfile(input_override):
@@ -127,23 +136,27 @@ class Pipeline:
             raise UsageError(f"{path}: [themes]: each theme is a list of seed words")
         self.themes = [(name, list(seeds)) for name, seeds in themes.items()]
         extra: list[str] = []
+        self.stop_words_hash: Optional[tuple[str, str]] = None
         if self.analyzer.get("stop_words_file"):
-            f = _resolve(base, self.analyzer["stop_words_file"])
+            given = self.analyzer["stop_words_file"]
+            f = given if os.path.isabs(given) else posixpath.normpath(posixpath.join(os.path.dirname(path) or ".", given))
             try:
-                with open(f, encoding="utf-8") as fh:
-                    extra = themata.word_list(fh.read())
-            except OSError as e:
-                raise UsageError(f"{path}: analyzer.stop_words_file: {f}: {e.strerror}")
+                with open(f, "rb") as fh:
+                    raw = fh.read()
+                extra = themata.word_list(raw.decode("utf-8"))
+                self.stop_words_hash = (f, hashlib.sha256(raw).digest()[:16].hex())
+            except (OSError, UnicodeDecodeError) as e:
+                raise UsageError(f"{path}: analyzer.stop_words_file: {f}: {getattr(e, 'strerror', e)}")
             self.analyzer["stop_words_file"] = f
         self.extra_stop_words = extra
         # every section checked before any work, with the core's own rules
         try:
             themata.Analyzer(self.analyzer_json, self.extra_stop_words)
-            themata.file_document("check", b"", "text", "", self.ingest_json)
-            themata.vocabulary(["a"], ["a"], [1], [1], 1, self.tfidf_json)
+            themata.settings_json("ingest", self.ingest_json)
+            themata.settings_json("tfidf", self.tfidf_json)
+            themata.settings_json("cluster", json.dumps(self.cluster), self.themes)
         except ValueError as e:
-            if "after pruning" not in str(e) and "max_df" not in str(e):
-                raise UsageError(f"{path}: {e}")
+            raise UsageError(f"{path}: {e}")
 
     @property
     def ingest_json(self) -> str:
@@ -216,6 +229,174 @@ def glob_regex(pattern: str) -> re.Pattern:
     return re.compile("^" + "".join(out) + "$", re.S)
 
 
+class RecordError(Exception):
+    """A record file that cannot be read at all (no such column, a bad header)."""
+
+
+class InputError(Exception):
+    """Input that stops the run (exit code 1), named by file."""
+
+
+# Warnings of one record file kept one by one; the others are counted in one (as the CLI).
+RECORD_WARNINGS = 20
+
+
+def _json_string(v):
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (int, float)):
+        return str(v) if isinstance(v, int) else repr(v)
+    return None
+
+
+def _jsonl_records(rel: str, data: bytes, cols: dict):
+    """The CLI's JSON Lines reading: one object per line (lines counted from 1, blank ones
+    skipped), the id column's value or the line number as the id."""
+    out, warnings, lossy = [], [], False
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    tc = cols["text_column"]
+    for n, raw in enumerate(lines, 1):
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            line, lossy = raw.decode("utf-8", errors="replace"), True
+        if not line.strip():
+            continue
+        try:
+            v = json.loads(line)
+        except ValueError as e:
+            warnings.append(f"{rel}:{n}: malformed JSON ({e}), record skipped")
+            continue
+        body = v.get(tc) if isinstance(v, dict) else None
+        if not isinstance(body, str):
+            warnings.append(f"{rel}:{n}: no text field {json.dumps(tc)}, record skipped")
+            continue
+
+        def field(c):
+            return _json_string(v.get(c)) if c else None
+
+        rid = field(cols["id_column"])
+        out.append(
+            (
+                rid if rid is not None else str(n),
+                body,
+                field(cols["title_column"]),
+                field(cols["date_column"]),
+                field(cols["author_column"]),
+                field(cols["source_column"]),
+            )
+        )
+    if lossy:
+        warnings.insert(0, f"{rel}: invalid UTF-8, decoded with replacement characters")
+    return out, warnings
+
+
+def _csv_records(rel: str, data: bytes, cols: dict):
+    """The CLI's CSV reading: a header row, one record per row, the id column's value or
+    the line the record starts on as the id; empty metadata fields left out."""
+    import csv
+    import io
+
+    text = data.decode("utf-8", errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    r = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(r)
+    except StopIteration:
+        raise RecordError(f"{rel}: CSV header: the file is empty")
+    except csv.Error as e:
+        raise RecordError(f"{rel}: CSV header: {e}")
+
+    def find(name, what):
+        if name is None:
+            return None
+        if name not in header:
+            raise RecordError(f"{rel}: no {what} column {json.dumps(name)} (columns: {', '.join(header)})")
+        return header.index(name)
+
+    t = find(cols["text_column"], "text")
+    idc = find(cols["id_column"], "id")
+    meta = [find(cols[c], c.split("_")[0]) for c in ("title_column", "date_column", "author_column", "source_column")]
+    out, warnings = [], []
+    line = r.line_num
+    while True:
+        start = line + 1
+        try:
+            rec = next(r)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            warnings.append(f"{rel}: {e}, record skipped")
+            line = r.line_num
+            continue
+        line = r.line_num
+        if not rec:
+            continue
+        if len(rec) != len(header):
+            warnings.append(
+                f"{rel}: CSV error: record (line {start}): found record with {len(rec)} fields, "
+                f"but the header has {len(header)} fields, record skipped"
+            )
+            continue
+
+        def get(c):
+            return rec[c] if c is not None and rec[c] != "" else None
+
+        out.append((rec[idc] if idc is not None else str(start), rec[t], *[get(c) for c in meta]))
+    return out, warnings
+
+
+def _parquet_records(rel: str, data: bytes, cols: dict):
+    """The CLI's Parquet reading: one record per row (rows counted from 0 for the id), the
+    columns read as strings; a null text is skipped with a warning."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        f = pq.ParquetFile(io.BytesIO(data))
+    except Exception as e:  # noqa: BLE001 - any unreadable file is named
+        raise RecordError(f"{rel}: not a Parquet file ({e})")
+    names = f.schema_arrow.names
+    wanted = [("text", cols["text_column"])] + [
+        (c.split("_")[0], cols[c]) for c in ("id_column", "title_column", "date_column", "author_column", "source_column")
+    ]
+    for what, c in wanted:
+        if c is not None and c not in names:
+            raise RecordError(f"{rel}: no {what} column {json.dumps(c)} (columns: {', '.join(names)})")
+    t = f.read(columns=sorted({c for _, c in wanted if c is not None}))
+
+    def strings(c):
+        if c is None:
+            return None
+        a = t.column(c)
+        if not pa.types.is_string(a.type) and not pa.types.is_large_string(a.type):
+            a = a.cast(pa.string())
+        return a.to_pylist()
+
+    text, ids = strings(cols["text_column"]), strings(cols["id_column"])
+    meta = [strings(cols[c]) for c in ("title_column", "date_column", "author_column", "source_column")]
+    out, warnings = [], []
+    for i, body in enumerate(text):
+        if body is None:
+            warnings.append(f"{rel}: row {i}: null text, record skipped")
+            continue
+        rid = ids[i] if ids is not None and ids[i] is not None else str(i)
+        out.append((rid, body, *[(m[i] if m is not None else None) for m in meta]))
+    return out, warnings
+
+
+RECORD_FORMATS = {"jsonl": _jsonl_records, "csv": _csv_records, "parquet": _parquet_records}
+
+
 def _markup_of(fmt: str, rel: str) -> str:
     if fmt == "auto":
         ext = rel.rsplit(".", 1)[-1].lower() if "." in rel else ""
@@ -243,6 +424,7 @@ class Log:
         self.tty = sys.stderr.isatty()
         self.seconds: dict[str, float] = {}
         self.warnings: list[str] = []
+        self.input_hashes: dict[str, str] = {}
 
     def stage(self, name: str, what: str):
         log = self
@@ -325,19 +507,14 @@ def _ingest_files(spark, p: Pipeline, files, partitions: int, log: Log):
     from pyspark.sql import types as T
 
     index = {path: (i, rel) for i, (path, rel) in enumerate(files)}
-    for _, rel in files:
-        kind = _markup_of(p.format, rel)
-        if kind in ("jsonl", "csv", "parquet"):
-            raise UsageError(
-                f"{rel}: record files ({kind}) are not read by the Spark driver yet: "
-                "run them with `themata run`"
-            )
     b_index = spark.sparkContext.broadcast(index)
+    columns = p.input_columns
     ingest_json, fmt = p.ingest_json, p.format
     schema = T.StructType(
         [
             T.StructField("file", T.IntegerType()),
-            T.StructField("kind", T.StringType()),  # doc, passage, warning
+            T.StructField("sub", T.IntegerType()),  # the document's place in its file (records)
+            T.StructField("kind", T.StringType()),  # file, doc, passage, warning, error
             T.StructField("path", T.StringType()),
             T.StructField("title", T.StringType()),
             T.StructField("date", T.StringType()),
@@ -371,15 +548,38 @@ def _ingest_files(spark, p: Pipeline, files, partitions: int, log: Log):
             for path, data in zip(batch.column("path").to_pylist(), batch.column("content").to_pylist()):
                 i, rel = idx[path]
                 digest = hashlib.sha256(data).digest()[:16].hex()
-                doc, ps, warnings = th.file_document(rel, data, _markup_of(fmt, rel), digest, ingest_json)
+                row(file=i, kind="file", path=rel, content_hash=digest)
+                kind = _markup_of(fmt, rel)
+                if kind in RECORD_FORMATS:
+                    try:
+                        records, warnings = RECORD_FORMATS[kind](rel, data, columns)
+                    except RecordError as e:
+                        row(file=i, kind="error", text=str(e))
+                        continue
+                    if len(warnings) > RECORD_WARNINGS:
+                        more = len(warnings) - RECORD_WARNINGS
+                        warnings = warnings[:RECORD_WARNINGS] + [
+                            f"{rel}: {more} more warnings, not shown ({RECORD_WARNINGS + more} in all)"
+                        ]
+                    if not records:
+                        warnings.append(f"{rel}: no records")
+                    docs = []
+                    for rid, text, title, date, author, source in records:
+                        h = hashlib.sha256(text.encode("utf-8")).digest()[:16].hex()
+                        docs.append(
+                            th.record_document(f"{rel}#{rid}", text, title, date, author, source, h, ingest_json)
+                        )
+                else:
+                    doc, ps, warnings = th.file_document(rel, data, kind, digest, ingest_json)
+                    docs = [] if doc is None else [(doc, ps)]
                 for w in warnings:
                     row(file=i, kind="warning", text=w)
-                if doc is None:
-                    continue
-                row(file=i, kind="doc", **doc)
-                keys = th.repeated_keys(ps["text"])
-                for j in range(len(ps["text"])):
-                    row(file=i, kind="passage", key=keys[j], **{f: ps[f][j] for f in PASSAGE_FIELDS})
+                # documents of one file in order: (file, sub) orders them
+                for sub, (doc, ps) in enumerate(docs):
+                    row(file=i, sub=sub, kind="doc", **doc)
+                    keys = th.repeated_keys(ps["text"])
+                    for j in range(len(ps["text"])):
+                        row(file=i, sub=sub, kind="passage", key=keys[j], **{f: ps[f][j] for f in PASSAGE_FIELDS})
             yield pa.RecordBatch.from_pydict(out, schema=pa.schema([(n, _arrow(t.dataType)) for n, t in zip(names, schema.fields)]))
 
     paths = [f[0] for f in files]
@@ -415,24 +615,34 @@ def _mark_documents(spark, p: Pipeline, stage1, partitions: int, log: Log):
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
+    hashes = {
+        r["path"]: r["content_hash"]
+        for r in stage1.filter(F.col("kind") == "file").select("path", "content_hash").collect()
+    }
+    log.input_hashes = dict(sorted(hashes.items()))
+    errors = stage1.filter(F.col("kind") == "error").orderBy("file").select("text").limit(1).collect()
+    if errors:
+        raise InputError(errors[0]["text"])
     docs = (
         stage1.filter(F.col("kind") == "doc")
-        .select("file", "path", "title", "date", "author", "source", "n_passages", "n_chars", "content_hash")
-        .orderBy("file")
+        .select("file", "sub", "path", "title", "date", "author", "source", "n_passages", "n_chars", "content_hash")
+        .orderBy("file", "sub")
         .collect()
     )
     for w in stage1.filter(F.col("kind") == "warning").orderBy("file").select("text").collect():
         log.warn(w["text"])
-    first: dict[int, tuple[int, int]] = {}
+    first: dict[tuple[int, int], tuple[int, int]] = {}
     next_passage = 0
     documents = []
     for doc_id, d in enumerate(docs):
-        first[d["file"]] = (doc_id, next_passage)
+        first[(d["file"], d["sub"])] = (doc_id, next_passage)
         next_passage += d["n_passages"]
-        documents.append({**d.asDict(), "doc_id": doc_id})
+        row = d.asDict()
+        del row["sub"]
+        documents.append({**row, "doc_id": doc_id})
     if next_passage == 0:
         raise RuntimeError(f"empty corpus: {len(docs)} input file(s) hold no text")
-    passages = stage1.filter(F.col("kind") == "passage").select("file", *PASSAGE_FIELDS, "key")
+    passages = stage1.filter(F.col("kind") == "passage").select("file", "sub", *PASSAGE_FIELDS, "key")
     repeated: set[str] = set()
     boilerplate = p.ingest.get("boilerplate", True)
     if boilerplate:
@@ -458,7 +668,7 @@ def _mark_documents(spark, p: Pipeline, stage1, partitions: int, log: Log):
         import themata as th
 
         fst, rep = b_first.value, b_repeated.value
-        pending: dict[str, list] = {n: [] for n in ["file", *PASSAGE_FIELDS, "key"]}
+        pending: dict[str, list] = {n: [] for n in ["file", "sub", *PASSAGE_FIELDS, "key"]}
 
         def flush(upto: int):
             """Mark and emit the buffered rows of the documents before row `upto`."""
@@ -467,14 +677,15 @@ def _mark_documents(spark, p: Pipeline, stage1, partitions: int, log: Log):
                 del pending[k][:upto]
             if not cols["file"]:
                 return None
-            doc_ids = [fst[f][0] for f in cols["file"]]
+            docs = list(zip(cols["file"], cols["sub"]))
+            doc_ids = [fst[d][0] for d in docs]
             status, reason = cols["status"], cols["reason"]
             if boilerplate:
                 status, reason = th.mark_boilerplate(
                     doc_ids, cols["text"], status, reason, [k is not None and k in rep for k in cols["key"]]
                 )
             out = {
-                "passage_id": [fst[f][1] + o for f, o in zip(cols["file"], cols["ordinal"])],
+                "passage_id": [fst[d][1] + o for d, o in zip(docs, cols["ordinal"])],
                 "doc_id": doc_ids,
                 "ordinal": cols["ordinal"],
                 "text": cols["text"],
@@ -488,7 +699,7 @@ def _mark_documents(spark, p: Pipeline, stage1, partitions: int, log: Log):
         for batch in batches:
             for k in pending:
                 pending[k].extend(batch.column(k).to_pylist())
-            files = pending["file"]
+            files = list(zip(pending["file"], pending["sub"]))
             if files:
                 last = files[-1]
                 cut = len(files)
@@ -503,7 +714,7 @@ def _mark_documents(spark, p: Pipeline, stage1, partitions: int, log: Log):
 
     parts = max(1, min(partitions, len(docs)))
     marked = (
-        passages.repartition(parts, "file").sortWithinPartitions("file", "ordinal").mapInArrow(mark, schema)
+        passages.repartition(parts, "file", "sub").sortWithinPartitions("file", "sub", "ordinal").mapInArrow(mark, schema)
     )
     return documents, marked
 
@@ -1164,6 +1375,13 @@ class Writer:
         shutil.rmtree(tmp)
         self.rows[table] = n
 
+    def hash_of(self, table: str) -> str:
+        h = hashlib.sha256()
+        with open(os.path.join(self.stage, f"{table}.parquet"), "rb") as f:
+            for block in iter(lambda: f.read(1 << 16), b""):
+                h.update(block)
+        return h.digest()[:16].hex()
+
     def finish(self, manifest: dict):
         with open(os.path.join(self.stage, "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=2, sort_keys=True)
@@ -1242,26 +1460,76 @@ def run(spark, p: Pipeline, partitions: int, quiet: bool = False) -> dict:
             clustering = _cluster(spark, p, vocab, rows, n_kept, log, w)
         counted.unpersist()
         passages.unpersist()
-        manifest = {
-            "engine": "spark",
-            "spark": spark.version,
-            "master": spark.sparkContext.master,
-            "partitions": partitions,
-            "pipeline": os.path.abspath(p.file),
-            "name": p.name,
-            "input": p.root,
-            "themata": themata.__version__,
-            "tables": {f"{k}.parquet": v for k, v in sorted(w.rows.items())},
-            "seconds": log.seconds,
-            "warnings": log.warnings,
-            "cluster": clustering,
-            "not_run": ["report"] if clustering else ["cluster", "report"],
-        }
+        manifest = _manifest(spark, p, partitions, log, w, clustering)
         w.finish(manifest)
     except BaseException:
         w.abort()
         raise
     return manifest
+
+
+STAGE_TABLES = {
+    "ingest": ["documents", "passages", "duplicates"],
+    "tfidf": ["vocabulary", "tfidf", "term_counts", "surface_forms"],
+    "cluster": ["assignments", "clusters", "theme_seeds"],
+}
+
+
+def _manifest(spark, p: Pipeline, partitions: int, log: Log, w: Writer, clustering) -> dict:
+    """manifest.json in the CLI's form: per stage the settings and input files it ran with
+    (as the CLI records them, so that `themata report` can check them), the content hash of
+    every table written, rows and timings, and `engine: spark`."""
+    import themata as th
+
+    ingest_settings = {
+        "patterns": p.patterns,
+        "input": p.input_columns,
+        "ingest": json.loads(th.settings_json("ingest", p.ingest_json)),
+    }
+    tfidf_settings = {
+        "analyzer": json.loads(th.settings_json("analyzer", p.analyzer_json)),
+        "tfidf": json.loads(th.settings_json("tfidf", p.tfidf_json)),
+    }
+    cluster_settings = json.loads(th.settings_json("cluster", json.dumps(p.cluster), p.themes))
+    stages = {}
+    upstream = ""
+    spark_info = {"master": spark.sparkContext.master, "spark": spark.version, "partitions": partitions}
+    plan = [
+        ("ingest", ingest_settings, log.input_hashes, ["list", "ingest"]),
+        ("tfidf", tfidf_settings, dict([p.stop_words_hash]) if p.stop_words_hash else {}, ["analyze", "tfidf"]),
+    ]
+    if clustering:
+        plan.append(("cluster", cluster_settings, {}, ["cluster"]))
+    for name, settings, inputs, steps in plan:
+        outputs = {f"{t}.parquet": w.hash_of(t) for t in STAGE_TABLES[name]}
+        key = json.dumps([name, settings, inputs, upstream], sort_keys=True)
+        fingerprint = "spark:" + hashlib.sha256(key.encode()).hexdigest()
+        results = {"spark": {**spark_info, "seconds": {s_: log.seconds.get(s_, 0.0) for s_ in steps}}}
+        if name == "cluster":
+            results = {"space": clustering["space"], **results, "spark_cluster": clustering}
+        stages[name] = {
+            "fingerprint": fingerprint,
+            "version": themata.__version__,
+            "build": "spark",
+            "engine": "spark",
+            "settings": settings,
+            "results": results,
+            "inputs": inputs,
+            "upstream": upstream,
+            "outputs": outputs,
+            "rows": {t: w.rows[t] for t in STAGE_TABLES[name]},
+            "seconds": round(sum(log.seconds.get(s_, 0.0) for s_ in steps), 3),
+            "warnings": log.warnings if name == "ingest" else [],
+        }
+        upstream = fingerprint
+    return {
+        "themata_version": themata.__version__,
+        "pipeline": p.name,
+        "pipeline_file": p.file,
+        "seed": int(cluster_settings["cluster"]["seed"]),
+        "threads": partitions,
+        "stages": stages,
+    }
 
 
 def _session(master: Optional[str], partitions: int):
@@ -1327,9 +1595,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 1
     finally:
         spark.stop()
-    print(f"{PROG}: stages {json.dumps(m['seconds'])}", file=sys.stderr)
+    seconds = {k: v for st in m["stages"].values() for k, v in st["results"]["spark"]["seconds"].items()}
+    print(f"{PROG}: stages {json.dumps(seconds)}", file=sys.stderr)
     if not args.quiet:
-        tables = ", ".join(f"{k} {v}" for k, v in m["tables"].items())
+        tables = ", ".join(f"{k} {v}" for st in m["stages"].values() for k, v in st["rows"].items())
         print(f"{PROG}: wrote {p.output}: {tables}", file=sys.stderr)
     return 0
 
