@@ -465,7 +465,9 @@ fn stages_of_another_engine_are_adopted_when_settings_inputs_and_outputs_check_o
     // other settings: the adopted stage reruns, and says why
     let err = run_in(tmp.path(), &["--set", "ingest.min_passage_chars=5"]);
     assert!(
-        err.contains("ingest: runs: written by spark with other settings: ingest.min_passage_chars"),
+        err.contains(
+            "ingest: runs: written by spark with other settings: ingest.min_passage_chars"
+        ),
         "{err}"
     );
     // a table changed since the engine wrote it is not adopted either

@@ -239,30 +239,30 @@ def test_bbc_in_local_mode_gives_the_cli_tables_and_assignments(tmp_root, cli_bb
     assert_run_equal(cli_bbc, spark)
 
 
-def _executor_jvm(batches):
-    """In a task: the JVM the Python worker runs under (its nearest `java` ancestor), and
-    whether it is an executor's (CoarseGrainedExecutorBackend)."""
-    import pyarrow as pa
-
-    p, jvm, cmd = os.getppid(), -1, ""
-    while p > 1:
-        with open(f"/proc/{p}/cmdline", "rb") as f:
-            c = f.read().replace(b"\0", b" ").decode(errors="replace")
-        if os.path.basename(c.split(" ")[0]) == "java":
-            jvm, cmd = p, c
-            break
-        with open(f"/proc/{p}/stat") as f:
-            p = int(f.read().rsplit(")", 1)[1].split()[1])
-    for b in batches:
-        yield pa.RecordBatch.from_pydict(
-            {"jvm": [jvm] * b.num_rows, "executor": ["CoarseGrainedExecutorBackend" in cmd] * b.num_rows}
-        )
-
-
 def test_executors_of_the_standalone_cluster_are_processes_of_their_own(spark_cluster):
     import time
 
     from pyspark.sql import SparkSession
+
+    # defined here, so that it is pickled by value: executors cannot import this module
+    def _executor_jvm(batches):
+        """In a task: the JVM the Python worker runs under (its nearest `java` ancestor), and
+        whether it is an executor's (CoarseGrainedExecutorBackend)."""
+        import pyarrow as pa
+
+        p, jvm, cmd = os.getppid(), -1, ""
+        while p > 1:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                c = f.read().replace(b"\0", b" ").decode(errors="replace")
+            if os.path.basename(c.split(" ")[0]) == "java":
+                jvm, cmd = p, c
+                break
+            with open(f"/proc/{p}/stat") as f:
+                p = int(f.read().rsplit(")", 1)[1].split()[1])
+        for b in batches:
+            yield pa.RecordBatch.from_pydict(
+                {"jvm": [jvm] * b.num_rows, "executor": ["CoarseGrainedExecutorBackend" in cmd] * b.num_rows}
+            )
 
     s = (
         SparkSession.builder.master(spark_cluster)

@@ -49,6 +49,24 @@ fn tfidf_params(json: &str) -> PyResult<TfidfParams> {
     Ok(p)
 }
 
+/// A document as a dict (path, title, date, author, source, n_passages, n_chars,
+/// content_hash; unknown fields None).
+fn doc_dict<'py>(
+    py: Python<'py>,
+    doc: &themata_core::model::Document,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("path", &doc.path)?;
+    d.set_item("title", &doc.meta.title)?;
+    d.set_item("date", &doc.meta.date)?;
+    d.set_item("author", &doc.meta.author)?;
+    d.set_item("source", &doc.meta.source)?;
+    d.set_item("n_passages", doc.n_passages)?;
+    d.set_item("n_chars", doc.n_chars)?;
+    d.set_item("content_hash", &doc.content_hash)?;
+    Ok(d)
+}
+
 /// The passages of one document as columns.
 fn passage_columns<'py>(py: Python<'py>, ps: &[Passage]) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
@@ -110,16 +128,11 @@ fn file_document<'py>(
     let Some((doc, passages)) = found else {
         return Ok((None, passage_columns(py, &[])?, warnings));
     };
-    let d = PyDict::new(py);
-    d.set_item("path", &doc.path)?;
-    d.set_item("title", &doc.meta.title)?;
-    d.set_item("date", &doc.meta.date)?;
-    d.set_item("author", &doc.meta.author)?;
-    d.set_item("source", &doc.meta.source)?;
-    d.set_item("n_passages", doc.n_passages)?;
-    d.set_item("n_chars", doc.n_chars)?;
-    d.set_item("content_hash", &doc.content_hash)?;
-    Ok((Some(d), passage_columns(py, &passages)?, warnings))
+    Ok((
+        Some(doc_dict(py, &doc)?),
+        passage_columns(py, &passages)?,
+        warnings,
+    ))
 }
 
 /// The document of one record of a JSON Lines, CSV or Parquet file, as the CLI makes it:
@@ -150,16 +163,7 @@ fn record_document<'py>(
         source,
     });
     let (doc, passages) = ingest::document(path, text, m, content_hash, &params);
-    let d = PyDict::new(py);
-    d.set_item("path", &doc.path)?;
-    d.set_item("title", &doc.meta.title)?;
-    d.set_item("date", &doc.meta.date)?;
-    d.set_item("author", &doc.meta.author)?;
-    d.set_item("source", &doc.meta.source)?;
-    d.set_item("n_passages", doc.n_passages)?;
-    d.set_item("n_chars", doc.n_chars)?;
-    d.set_item("content_hash", &doc.content_hash)?;
-    Ok((d, passage_columns(py, &passages)?))
+    Ok((doc_dict(py, &doc)?, passage_columns(py, &passages)?))
 }
 
 /// Per passage, the key under which a short line counts as repeated in the corpus, or None
@@ -1005,23 +1009,11 @@ fn guided_fit<'py>(
     sizes: Vec<usize>,
     ask: Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    use themata_core::math::lloyd::KMeansError;
     use themata_core::math::sharded::{guided_fit_sharded, GuidedResponse};
     let seeds = seeds.as_array().to_owned();
     let mut failure: Option<PyErr> = None;
     let fit = guided_fit_sharded(&seeds, extra, weight, max_iterations, &sizes, |req| {
-        let run = || -> PyResult<Vec<GuidedResponse>> {
-            let text = serde_json::to_string(req).map_err(value_err)?;
-            let answers: Vec<String> = ask.call1((text,))?.extract()?;
-            answers
-                .iter()
-                .map(|a| serde_json::from_str(a).map_err(value_err))
-                .collect()
-        };
-        run().map_err(|e| {
-            failure = Some(e);
-            KMeansError::new("a shard request failed")
-        })
+        ask_shards::<_, GuidedResponse>(&ask, req, &mut failure)
     });
     match fit {
         Ok(c) => Ok(c.into_pyarray(py)),
@@ -1049,6 +1041,27 @@ fn kmeans_answer(
     serde_json::to_string(&resp).map_err(value_err)
 }
 
+/// One request of a sharded fit through the Python callable `ask` (request JSON in, one
+/// answer JSON per shard out); a Python error is kept in `failure` to be raised as it was.
+fn ask_shards<Q: serde::Serialize, A: serde::de::DeserializeOwned>(
+    ask: &Bound<'_, PyAny>,
+    req: &Q,
+    failure: &mut Option<PyErr>,
+) -> Result<Vec<A>, themata_core::math::lloyd::KMeansError> {
+    let run = || -> PyResult<Vec<A>> {
+        let text = serde_json::to_string(req).map_err(value_err)?;
+        let answers: Vec<String> = ask.call1((text,))?.extract()?;
+        answers
+            .iter()
+            .map(|a| serde_json::from_str(a).map_err(value_err))
+            .collect()
+    };
+    run().map_err(|e| {
+        *failure = Some(e);
+        themata_core::math::lloyd::KMeansError::new("a shard request failed")
+    })
+}
+
 /// The k-means fit of the CLI's discover mode (k-means++ with `n_runs` restarts from
 /// `seed`, Lloyd's iterations) over rows held in shards of `sizes` rows, `d` wide: `ask`
 /// takes a request (a string) and returns every shard's [`kmeans_answer`] to it, in shard
@@ -1066,7 +1079,7 @@ fn kmeans_fit<'py>(
     seed: u64,
     ask: Bound<'py, PyAny>,
 ) -> PyResult<(Bound<'py, PyArray2<f32>>, f64, u64, usize)> {
-    use themata_core::math::lloyd::{KMeansError, Lloyd};
+    use themata_core::math::lloyd::Lloyd;
     use themata_core::math::sharded::Response;
     let params = Lloyd::params(k)
         .n_runs(n_runs)
@@ -1075,18 +1088,7 @@ fn kmeans_fit<'py>(
         .seed(seed);
     let mut failure: Option<PyErr> = None;
     let fit = params.fit_sharded(&sizes, d, |req| {
-        let run = || -> PyResult<Vec<Response>> {
-            let text = serde_json::to_string(req).map_err(value_err)?;
-            let answers: Vec<String> = ask.call1((text,))?.extract()?;
-            answers
-                .iter()
-                .map(|a| serde_json::from_str(a).map_err(value_err))
-                .collect()
-        };
-        run().map_err(|e| {
-            failure = Some(e);
-            KMeansError::new("a shard request failed")
-        })
+        ask_shards::<_, Response>(&ask, req, &mut failure)
     });
     match fit {
         Ok(f) => Ok((f.centroids.into_pyarray(py), f.inertia, f.iterations, f.run)),

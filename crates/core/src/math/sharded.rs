@@ -279,6 +279,25 @@ pub fn answer(req: &Request, s: &Shard) -> Response {
     }
 }
 
+/// `ask`, with its error made a [`KMeansError`] and an answer from other than `shards`
+/// shards an error.
+fn every_shard<Q, A, E: Into<KMeansError>>(
+    shards: usize,
+    mut ask: impl FnMut(&Q) -> Result<Vec<A>, E>,
+) -> impl FnMut(&Q) -> Result<Vec<A>, KMeansError> {
+    move |r| {
+        let out = ask(r).map_err(Into::into)?;
+        if out.len() != shards {
+            return Err(KMeansError::new(format!(
+                "{} shards answered, {} were asked",
+                out.len(),
+                shards
+            )));
+        }
+        Ok(out)
+    }
+}
+
 fn bad(what: &str) -> KMeansError {
     KMeansError::new(format!(
         "a shard answered {what} with the wrong kind of response"
@@ -326,21 +345,11 @@ impl Lloyd {
         &self,
         sizes: &[usize],
         d: usize,
-        mut ask: impl FnMut(&Request) -> Result<Vec<Response>, E>,
+        ask: impl FnMut(&Request) -> Result<Vec<Response>, E>,
     ) -> Result<LloydFit, KMeansError> {
         let n: usize = sizes.iter().sum();
         self.check(n, d)?;
-        let mut ask = |r: &Request| -> Result<Vec<Response>, KMeansError> {
-            let out = ask(r).map_err(Into::into)?;
-            if out.len() != sizes.len() {
-                return Err(KMeansError::new(format!(
-                    "{} shards answered, {} were asked",
-                    out.len(),
-                    sizes.len()
-                )));
-            }
-            Ok(out)
-        };
+        let mut ask = every_shard(sizes.len(), ask);
         let (k, runs) = match &self.init {
             Init::Precomputed(_) => (self.k, 1),
             Init::KMeansPlusPlus => (self.k, self.n_runs),
@@ -711,23 +720,13 @@ pub fn guided_fit_sharded<E: Into<KMeansError>>(
     weight: f64,
     max_iterations: u64,
     sizes: &[usize],
-    mut ask: impl FnMut(&GuidedRequest) -> Result<Vec<GuidedResponse>, E>,
+    ask: impl FnMut(&GuidedRequest) -> Result<Vec<GuidedResponse>, E>,
 ) -> Result<Array2<f64>, KMeansError> {
     let (t, d) = seeds.dim();
     let k = t + extra;
     let mut c = Array2::<f64>::zeros((k, d));
     c.slice_mut(ndarray::s![..t, ..]).assign(seeds);
-    let mut ask = |r: &GuidedRequest| -> Result<Vec<GuidedResponse>, KMeansError> {
-        let out = ask(r).map_err(Into::into)?;
-        if out.len() != sizes.len() {
-            return Err(KMeansError::new(format!(
-                "{} shards answered, {} were asked",
-                out.len(),
-                sizes.len()
-            )));
-        }
-        Ok(out)
-    };
+    let mut ask = every_shard(sizes.len(), ask);
     let seed_rows: Vec<f64> = seeds.iter().copied().collect();
     let mut picked: Vec<f64> = vec![];
     for e in 0..extra {

@@ -504,33 +504,17 @@ PASSAGE_FIELDS = ["ordinal", "text", "char_start", "char_end", "status", "reason
 def _ingest_files(spark, p: Pipeline, files, partitions: int, log: Log):
     """Stage 1: documents and passages (before boilerplate and duplicates), per file."""
     import pyarrow as pa
-    from pyspark.sql import types as T
 
     index = {path: (i, rel) for i, (path, rel) in enumerate(files)}
     b_index = spark.sparkContext.broadcast(index)
     columns = p.input_columns
     ingest_json, fmt = p.ingest_json, p.format
-    schema = T.StructType(
-        [
-            T.StructField("file", T.IntegerType()),
-            T.StructField("sub", T.IntegerType()),  # the document's place in its file (records)
-            T.StructField("kind", T.StringType()),  # file, doc, passage, warning, error
-            T.StructField("path", T.StringType()),
-            T.StructField("title", T.StringType()),
-            T.StructField("date", T.StringType()),
-            T.StructField("author", T.StringType()),
-            T.StructField("source", T.StringType()),
-            T.StructField("n_passages", T.LongType()),
-            T.StructField("n_chars", T.LongType()),
-            T.StructField("content_hash", T.StringType()),
-            T.StructField("ordinal", T.LongType()),
-            T.StructField("text", T.StringType()),
-            T.StructField("char_start", T.LongType()),
-            T.StructField("char_end", T.LongType()),
-            T.StructField("status", T.StringType()),
-            T.StructField("reason", T.StringType()),
-            T.StructField("key", T.StringType()),
-        ]
+    # one row per input file (kind "file"), document, passage, warning or error; `sub` is a
+    # document's place in its file (records), `key` a passage's repeated-line key
+    schema, arrow_schema = _schemas(
+        "file int, sub int, kind string, path string, title string, date string, author string, "
+        "source string, n_passages bigint, n_chars bigint, content_hash string, ordinal bigint, "
+        "text string, char_start bigint, char_end bigint, status string, reason string, key string"
     )
     names = [f.name for f in schema.fields]
 
@@ -580,7 +564,7 @@ def _ingest_files(spark, p: Pipeline, files, partitions: int, log: Log):
                     keys = th.repeated_keys(ps["text"])
                     for j in range(len(ps["text"])):
                         row(file=i, sub=sub, kind="passage", key=keys[j], **{f: ps[f][j] for f in PASSAGE_FIELDS})
-            yield pa.RecordBatch.from_pydict(out, schema=pa.schema([(n, _arrow(t.dataType)) for n, t in zip(names, schema.fields)]))
+            yield pa.RecordBatch.from_pydict(out, schema=arrow_schema)
 
     paths = [f[0] for f in files]
     raw = spark.read.format("binaryFile").load(paths).select("path", "content")
@@ -602,6 +586,15 @@ def _arrow(t):
     }[type(t)]
 
 
+def _schemas(ddl: str):
+    """The Spark schema of a DDL string (``name type, ...``) and the Arrow schema of the
+    batches a ``mapInArrow`` function yields for it."""
+    from pyspark.sql.types import _parse_datatype_string
+
+    schema = _parse_datatype_string(ddl)
+    return schema, _arrow_schema(schema)
+
+
 def _arrow_schema(schema):
     import pyarrow as pa
 
@@ -613,7 +606,6 @@ def _mark_documents(spark, p: Pipeline, stage1, partitions: int, log: Log):
     corpus-wide counts of repeated short lines."""
     import pyarrow as pa
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
     hashes = {
         r["path"]: r["content_hash"]
@@ -650,19 +642,10 @@ def _mark_documents(spark, p: Pipeline, stage1, partitions: int, log: Log):
         repeated = {r["key"] for r in rows}
     b_first = spark.sparkContext.broadcast(first)
     b_repeated = spark.sparkContext.broadcast(repeated)
-    schema = T.StructType(
-        [
-            T.StructField("passage_id", T.LongType()),
-            T.StructField("doc_id", T.LongType()),
-            T.StructField("ordinal", T.LongType()),
-            T.StructField("text", T.StringType()),
-            T.StructField("char_start", T.LongType()),
-            T.StructField("char_end", T.LongType()),
-            T.StructField("status", T.StringType()),
-            T.StructField("reason", T.StringType()),
-        ]
+    schema, arrow_schema = _schemas(
+        "passage_id bigint, doc_id bigint, ordinal bigint, text string, char_start bigint, "
+        "char_end bigint, status string, reason string"
     )
-    arrow_schema = _arrow_schema(schema)
 
     def mark(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import themata as th
@@ -728,15 +711,7 @@ def _mark_duplicates(spark, p: Pipeline, marked, log: Log):
 
     if not p.ingest.get("dedupe", True):
         return marked, None
-    schema = T.StructType(
-        [
-            T.StructField("passage_id", T.LongType()),
-            T.StructField("shingles", T.ArrayType(T.LongType())),
-            T.StructField("size", T.LongType()),
-            T.StructField("text_key", T.BinaryType()),
-        ]
-    )
-    arrow_schema = _arrow_schema(schema)
+    schema, arrow_schema = _schemas("passage_id bigint, shingles array<bigint>, size bigint, text_key binary")
 
     def shingle(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import themata as th
@@ -809,23 +784,13 @@ def _analyze(spark, p: Pipeline, kept, log: Log):
     aggregation; the vocabulary finished on the driver."""
     import pyarrow as pa
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
     analyzer_json, extra = p.analyzer_json, p.extra_stop_words
-    schema = T.StructType(
-        [
-            T.StructField("kind", T.IntegerType()),  # 0: passage row, 1: term of the partition
-            T.StructField("passage_id", T.LongType()),
-            T.StructField("terms", T.ArrayType(T.StringType())),
-            T.StructField("counts", T.ArrayType(T.LongType())),
-            T.StructField("term", T.StringType()),
-            T.StructField("df", T.LongType()),
-            T.StructField("cf", T.LongType()),
-            T.StructField("forms", T.ArrayType(T.StringType())),
-            T.StructField("form_counts", T.ArrayType(T.LongType())),
-        ]
+    # kind 0: a passage's row of term counts; kind 1: a term of the partition, its counts
+    schema, arrow_schema = _schemas(
+        "kind int, passage_id bigint, terms array<string>, counts array<bigint>, term string, "
+        "df bigint, cf bigint, forms array<string>, form_counts array<bigint>"
     )
-    arrow_schema = _arrow_schema(schema)
 
     def count(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import themata as th
@@ -885,41 +850,41 @@ def _analyze(spark, p: Pipeline, kept, log: Log):
     return vocab, surfaces, rows, counted
 
 
+def _weigh_batch(th, batch, ids_of, idf, kept, tfidf_json):
+    """A batch of counted rows (passage_id, terms, counts) weighted with the vocabulary
+    (`ids_of`: term → id, `idf`, `kept` per id): (passage ids, the kept entries as CSR
+    (indptr, term ids, counts, weights), the dropped ones (indptr, term ids, counts))."""
+    import numpy as np
+
+    pids = np.asarray(batch.column("passage_id").to_pylist(), dtype=np.int64)
+    terms = batch.column("terms").to_pylist()
+    counts = batch.column("counts").to_pylist()
+    indptr = np.zeros(len(pids) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in terms], out=indptr[1:])
+    n = int(indptr[-1])
+    tids = np.fromiter((ids_of[t] for ts in terms for t in ts), dtype=np.uint32, count=n)
+    cts = np.fromiter((c for cs in counts for c in cs), dtype=np.uint32, count=n)
+    kept_rows, dropped_rows = th.weigh(indptr, tids, cts, idf, kept, tfidf_json)
+    return pids, kept_rows, dropped_rows
+
+
 def _weigh(spark, p: Pipeline, vocab, rows, log: Log):
     """Stage 5: each partition weights its rows with the broadcast vocabulary."""
     import numpy as np
     import pyarrow as pa
-    from pyspark.sql import types as T
 
     b_ids = spark.sparkContext.broadcast({t: i for i, t in enumerate(vocab["term"])})
     b_idf = spark.sparkContext.broadcast(np.asarray(vocab["idf"], dtype=np.float64))
     b_kept = spark.sparkContext.broadcast(list(vocab["kept"]))
     tfidf_json = p.tfidf_json
-    schema = T.StructType(
-        [
-            T.StructField("kept", T.BooleanType()),
-            T.StructField("passage_id", T.LongType()),
-            T.StructField("term_id", T.LongType()),
-            T.StructField("count", T.LongType()),
-            T.StructField("weight", T.DoubleType()),
-        ]
-    )
-    arrow_schema = _arrow_schema(schema)
+    schema, arrow_schema = _schemas("kept boolean, passage_id bigint, term_id bigint, count bigint, weight double")
 
     def weigh(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import themata as th
 
         ids_of, idf, kept = b_ids.value, b_idf.value, b_kept.value
         for batch in batches:
-            pids = batch.column("passage_id").to_pylist()
-            terms = batch.column("terms").to_pylist()
-            counts = batch.column("counts").to_pylist()
-            indptr = np.zeros(len(pids) + 1, dtype=np.int64)
-            np.cumsum([len(t) for t in terms], out=indptr[1:])
-            tids = np.fromiter((ids_of[t] for ts in terms for t in ts), dtype=np.uint32, count=int(indptr[-1]))
-            cts = np.fromiter((c for cs in counts for c in cs), dtype=np.uint32, count=int(indptr[-1]))
-            (kp, kt, kc, kw), (dp, dt, dc) = th.weigh(indptr, tids, cts, idf, kept, tfidf_json)
-            pid = np.asarray(pids, dtype=np.int64)
+            pid, (kp, kt, kc, kw), (dp, dt, dc) = _weigh_batch(th, batch, ids_of, idf, kept, tfidf_json)
             krows = np.repeat(pid, np.diff(kp))
             drows = np.repeat(pid, np.diff(dp))
             yield pa.RecordBatch.from_arrays(
@@ -941,16 +906,34 @@ def _weigh(spark, p: Pipeline, vocab, rows, log: Log):
 # ---------------------------------------------------------------------------------------
 
 
+def _merge_blocks(blocks: list) -> dict:
+    """The CSR blocks of one partition (as `Shards` makes them) as one block."""
+    import numpy as np
+
+    def cat(name, dtype):
+        parts = [np.frombuffer(b[name], dtype=dtype) for b in blocks]
+        return (np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)).tobytes()
+
+    ptrs, base = [np.zeros(1, dtype=np.int64)], 0
+    for b in blocks:
+        p = np.frombuffer(b["indptr"], dtype=np.int64)
+        ptrs.append(p[1:] + base)
+        base += int(p[-1])
+    out = {n: cat(n, t) for n, t in (("passage_ids", np.int64), ("cols", np.uint32), ("term_ids", np.uint32),
+                                     ("values", np.float64), ("counts", np.uint32), ("empty", np.int64))}
+    out["indptr"] = np.concatenate(ptrs).tobytes()
+    return out
+
+
 class Shards:
     """The kept passages' TF-IDF rows with at least one kept term, in passage order, as
     shards (Arrow batches of the partitions, in partition order) cached by Spark. `each(f)`
     runs `f(shard)` on every shard and returns the results in shard order, whatever the order
     in which the tasks finish: every sum the driver forms from them runs in the same order."""
 
-    def __init__(self, spark, vocab, rows):
+    def __init__(self, spark, vocab, rows, tfidf_json: str):
         import numpy as np
         import pyarrow as pa
-        from pyspark.sql import types as T
 
         kept = np.asarray(vocab["kept"], dtype=bool)
         dense = (np.cumsum(kept) - 1).astype(np.int64)
@@ -959,28 +942,17 @@ class Shards:
         b_idf = spark.sparkContext.broadcast(np.asarray(vocab["idf"], dtype=np.float64))
         b_kept = spark.sparkContext.broadcast(list(vocab["kept"]))
         b_dense = spark.sparkContext.broadcast(dense)
-        tfidf_json = _TFIDF_JSON[0]
-        schema = T.StructType(
-            [
-                T.StructField(n, T.BinaryType())
-                for n in ("passage_ids", "indptr", "cols", "term_ids", "values", "counts", "empty")
-            ]
+        schema, arrow_schema = _schemas(
+            "passage_ids binary, indptr binary, cols binary, term_ids binary, values binary, "
+            "counts binary, empty binary"
         )
-        arrow_schema = _arrow_schema(schema)
 
         def block(batches):
             import themata as th
 
             ids_of, idf, kept_, dense_ = b_ids.value, b_idf.value, b_kept.value, b_dense.value
             for batch in batches:
-                pids = np.asarray(batch.column("passage_id").to_pylist(), dtype=np.int64)
-                terms = batch.column("terms").to_pylist()
-                counts = batch.column("counts").to_pylist()
-                indptr = np.zeros(len(pids) + 1, dtype=np.int64)
-                np.cumsum([len(t) for t in terms], out=indptr[1:])
-                tids = np.fromiter((ids_of[t] for ts in terms for t in ts), dtype=np.uint32, count=int(indptr[-1]))
-                cts = np.fromiter((c for cs in counts for c in cs), dtype=np.uint32, count=int(indptr[-1]))
-                (kp, kt, kc, kw), _ = th.weigh(indptr, tids, cts, idf, kept_, tfidf_json)
+                pids, (kp, kt, kc, kw), _ = _weigh_batch(th, batch, ids_of, idf, kept_, tfidf_json)
                 lens = np.diff(kp)
                 full = lens > 0
                 ptr = np.zeros(int(full.sum()) + 1, dtype=np.int64)
@@ -999,9 +971,8 @@ class Shards:
                 )
 
         blocks = rows.orderBy("passage_id").mapInArrow(block, schema)
-        keyed = blocks.rdd.mapPartitionsWithIndex(
-            lambda i, it: [((i, j), r.asDict()) for j, r in enumerate(it)]
-        ).persist()
+        # one shard per partition: fewer, larger partial results to collect and add
+        keyed = blocks.rdd.mapPartitionsWithIndex(lambda i, it: [((i, 0), _merge_blocks([r.asDict() for r in it]))]).persist()
         meta = sorted(
             keyed.map(
                 lambda kv: (kv[0], len(kv[1]["passage_ids"]) // 8, len(kv[1]["empty"]) // 8)
@@ -1082,9 +1053,6 @@ class Shards:
         self._keyed.unpersist()
 
 
-_TFIDF_JSON = [""]
-
-
 def _in_order_sum(parts):
     total = None
     for x in parts:
@@ -1144,8 +1112,7 @@ def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"
     import numpy as np
     import themata as th
 
-    _TFIDF_JSON[0] = p.tfidf_json
-    shards = Shards(spark, vocab, rows)
+    shards = Shards(spark, vocab, rows, p.tfidf_json)
     plan = th.cluster_plan(json.dumps(p.cluster), shards.n_nonempty, shards.n_cols, p.themes)
     if not plan["supported"]:
         shards.unpersist()
@@ -1532,7 +1499,7 @@ def _manifest(spark, p: Pipeline, partitions: int, log: Log, w: Writer, clusteri
     }
 
 
-def _session(master: Optional[str], partitions: int):
+def _session(master: Optional[str], partitions: int, conf: list[tuple[str, str]]):
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
@@ -1540,6 +1507,12 @@ def _session(master: Optional[str], partitions: int):
     b = SparkSession.builder.appName("themata")
     if master:
         b = b.master(master)
+    given = {k for k, _ in conf}
+    if "spark.driver.memory" not in given and "PYSPARK_SUBMIT_ARGS" not in os.environ:
+        # in local mode the executors are the driver's JVM, and it caches every stage
+        b = b.config("spark.driver.memory", "4g")
+    for k, v in conf:
+        b = b.config(k, v)
     b = (
         b.config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -1575,15 +1548,24 @@ def main(argv: Optional[list[str]] = None) -> int:
         "--partitions", type=int, default=None, help="partitions of each stage (default: Spark's default parallelism)"
     )
     r.add_argument("--quiet", "-q", action="store_true", help="no progress or warnings on stderr")
+    r.add_argument(
+        "--conf", action="append", default=[], metavar="KEY=VALUE",
+        help="a Spark setting, as spark-submit's --conf (default spark.driver.memory=4g)",
+    )
     args = ap.parse_args(argv)
     try:
         if args.partitions is not None and args.partitions < 1:
             raise UsageError("--partitions must be at least 1")
+        conf = []
+        for kv in args.conf:
+            if "=" not in kv:
+                raise UsageError(f"--conf {kv!r}: expected KEY=VALUE")
+            conf.append(tuple(x.strip() for x in kv.split("=", 1)))
         p = Pipeline(args.pipeline, args.input, args.output)
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    spark = _session(args.master, args.partitions or 4)
+    spark = _session(args.master, args.partitions or 4, conf)
     try:
         partitions = args.partitions or spark.sparkContext.defaultParallelism
         m = run(spark, p, partitions, args.quiet)
