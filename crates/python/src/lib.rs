@@ -166,6 +166,33 @@ fn record_document<'py>(
     Ok((doc_dict(py, &doc)?, passage_columns(py, &passages)?))
 }
 
+fn glob(p: &str) -> PyResult<globset::Glob> {
+    globset::GlobBuilder::new(p)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| value_err(format!("input.patterns: {p:?}: {e}")))
+}
+
+/// Whether each relative path (`/` separators) matches any of the globs, as the CLI matches
+/// `input.patterns` (globset; `*` does not cross `/`).
+#[pyfunction]
+fn glob_matches(patterns: Vec<String>, paths: Vec<String>) -> PyResult<Vec<bool>> {
+    let mut b = globset::GlobSetBuilder::new();
+    for p in &patterns {
+        b.add(glob(p)?);
+    }
+    let set = b
+        .build()
+        .map_err(|e| value_err(format!("input.patterns: {e}")))?;
+    Ok(paths.iter().map(|p| set.is_match(p)).collect())
+}
+
+/// A file name as a glob that matches only it (globset's escaping, as `--input FILE`).
+#[pyfunction]
+fn glob_escape(name: &str) -> String {
+    globset::escape(name)
+}
+
 /// Per passage, the key under which a short line counts as repeated in the corpus, or None
 /// for a longer passage. Count the keys over the whole corpus (every status); a key seen more
 /// than once makes its passages boilerplate (`repeated` of [`mark_boilerplate`]).
@@ -542,21 +569,14 @@ fn weigh<'py>(
     if rows.cols.iter().any(|&t| t as usize >= kept.len()) {
         return Err(value_err("weigh: a term id is outside the vocabulary"));
     }
-    let vocab = Vocabulary {
-        terms: idf
-            .iter()
-            .zip(&kept)
-            .map(|(&idf, &k)| Term {
-                term: String::new(),
-                label: String::new(),
-                df: 0,
-                cf: 0,
-                idf,
-                dropped: (!k).then_some(DropReason::MinDf),
-            })
-            .collect(),
-        n_rows: 0,
-    };
+    let n = kept.len();
+    let vocab = vocabulary_from(
+        vec![String::new(); n],
+        vec![String::new(); n],
+        vec![0; n],
+        idf.to_vec(),
+        kept.clone(),
+    )?;
     let m = tfidf::weigh(&rows, &vocab, &s);
     // the dropped entries, in row order
     let mut d_ptr = vec![0i64];
@@ -601,11 +621,18 @@ fn weights<'py>(
     )
 }
 
-fn check_cols(m: &SparseRows, n_cols: usize) -> PyResult<()> {
+/// A shard's weighted rows (CSR) over dense columns `0..n_cols`, checked.
+fn shard_rows<'py>(
+    indptr: &PyReadonlyArray1<'py, i64>,
+    cols: &PyReadonlyArray1<'py, u32>,
+    values: &PyReadonlyArray1<'py, f64>,
+    n_cols: usize,
+) -> PyResult<SparseRows> {
+    let m = weights(indptr, cols, values)?;
     if m.cols.iter().any(|&c| c as usize >= n_cols) {
         return Err(value_err("a column index is outside the matrix"));
     }
-    Ok(())
+    Ok(m)
 }
 
 /// `(dims, l)`: the dimensions a rank-`dims` LSA of an `n × n_cols` matrix gets, and the
@@ -639,9 +666,8 @@ fn lsa_product<'py>(
     d: PyReadonlyArray2<'py, f64>,
     single: bool,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let m = weights(&indptr, &cols, &values)?;
     let d = d.as_array().to_owned();
-    check_cols(&m, d.nrows())?;
+    let m = shard_rows(&indptr, &cols, &values, d.nrows())?;
     let out = lsa::product(&m, &[], &lsa::single(&d), d.ncols(), single);
     Ok(out.into_pyarray(py))
 }
@@ -659,8 +685,7 @@ fn lsa_transpose_product<'py>(
     d: PyReadonlyArray2<'py, f64>,
     single: bool,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let m = weights(&indptr, &cols, &values)?;
-    check_cols(&m, n_cols)?;
+    let m = shard_rows(&indptr, &cols, &values, n_cols)?;
     let d = d.as_array().to_owned();
     if d.nrows() != m.n_rows() {
         return Err(value_err(format!(
@@ -745,9 +770,8 @@ fn lsa_transform<'py>(
     values: PyReadonlyArray1<'py, f64>,
     components: PyReadonlyArray2<'py, f64>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let m = weights(&indptr, &cols, &values)?;
     let c = components.as_array().to_owned();
-    check_cols(&m, c.nrows())?;
+    let m = shard_rows(&indptr, &cols, &values, c.nrows())?;
     Ok(lsa::transform(&m, &[], &c).into_pyarray(py))
 }
 
@@ -1130,21 +1154,8 @@ fn theme_names(
             "theme_names: a term id is outside the vocabulary",
         ));
     }
-    let vocab = Vocabulary {
-        terms: terms
-            .into_iter()
-            .zip(labels)
-            .map(|(term, label)| Term {
-                term,
-                label,
-                df: 0,
-                cf: 0,
-                idf: 0.0,
-                dropped: None,
-            })
-            .collect(),
-        n_rows: 0,
-    };
+    let n = terms.len();
+    let vocab = vocabulary_from(terms, labels, vec![0; n], vec![0.0; n], vec![true; n])?;
     let classes: Vec<rustc_hash::FxHashMap<u32, f64>> = classes
         .into_iter()
         .map(|c| c.into_iter().collect())
@@ -1202,6 +1213,8 @@ fn core_version() -> &'static str {
 fn _themata(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Analyzer>()?;
     m.add_class::<Counts>()?;
+    m.add_function(wrap_pyfunction!(glob_matches, m)?)?;
+    m.add_function(wrap_pyfunction!(glob_escape, m)?)?;
     m.add_function(wrap_pyfunction!(file_document, m)?)?;
     m.add_function(wrap_pyfunction!(record_document, m)?)?;
     m.add_function(wrap_pyfunction!(repeated_keys, m)?)?;

@@ -7,6 +7,12 @@ import numpy.typing as npt
 
 Columns = dict[str, list]
 
+def glob_matches(patterns: list[str], paths: list[str]) -> list[bool]:
+    """Whether each relative path matches any glob, as the CLI matches ``input.patterns``."""
+
+def glob_escape(name: str) -> str:
+    """A file name as a glob matching only it."""
+
 def file_document(
     path: str, data: bytes, markup: str, content_hash: str, ingest: str = "{}"
 ) -> tuple[Optional[dict[str, object]], Columns, list[str]]:

@@ -121,7 +121,7 @@ class Pipeline:
         if input_override:
             if not _is_uri(input_override) and os.path.isfile(input_override):
                 self.root = os.path.dirname(os.path.abspath(input_override))
-                self.patterns = [_glob_escape(os.path.basename(input_override))]
+                self.patterns = [themata.glob_escape(os.path.basename(input_override))]
             else:
                 self.root = input_override if _is_uri(input_override) else os.path.abspath(input_override)
         self.output = output_override or _resolve(base, doc["output"])
@@ -169,64 +169,6 @@ class Pipeline:
     @property
     def tfidf_json(self) -> str:
         return json.dumps(self.tfidf)
-
-
-def _glob_escape(name: str) -> str:
-    return re.sub(r"([*?\[\]{}])", r"[\1]", name)
-
-
-def glob_regex(pattern: str) -> re.Pattern:
-    """A glob as the CLI matches it (globset with ``literal_separator``): ``*`` and ``?`` do
-    not cross ``/``, ``**`` matches any number of directories, ``[...]`` and ``{a,b}``."""
-    i, out, n = 0, [], len(pattern)
-    depth = 0
-    while i < n:
-        c = pattern[i]
-        if pattern.startswith("**", i):
-            before = i == 0 or pattern[i - 1] == "/"
-            after = i + 2 == n or pattern[i + 2] == "/"
-            if before and after:
-                if i + 2 == n:
-                    out.append(".*")
-                    i += 2
-                else:
-                    out.append("(?:.*/)?")
-                    i += 3
-                continue
-            out.append("[^/]*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        elif c == "[":
-            j = pattern.find("]", i + 2)
-            if j < 0:
-                out.append(re.escape(c))
-                i += 1
-                continue
-            body = pattern[i + 1 : j]
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-            i = j + 1
-        elif c == "{":
-            out.append("(?:")
-            depth += 1
-            i += 1
-        elif c == "}" and depth:
-            out.append(")")
-            depth -= 1
-            i += 1
-        elif c == "," and depth:
-            out.append("|")
-            i += 1
-        else:
-            out.append(re.escape(c))
-            i += 1
-    return re.compile("^" + "".join(out) + "$", re.S)
 
 
 class RecordError(Exception):
@@ -470,14 +412,14 @@ def _list_inputs(spark, p: Pipeline) -> list[tuple[str, str]]:
         .collect()
     )
     root_uri = _root_uri(root)
-    regexes = [glob_regex(x) for x in p.patterns]
-    files = []
-    for row in listing:
-        path = row["path"]
-        rel = urllib.parse.unquote(_strip_root(path, root_uri))
-        if any(r.match(rel) for r in regexes):
-            files.append((path, rel))
-    files.sort(key=lambda f: f[1])
+    try:
+        names = [urllib.parse.unquote(_strip_root(row["path"], root_uri)) for row in listing]
+        matched = themata.glob_matches(p.patterns, names)
+    except ValueError as e:
+        raise UsageError(f"{p.file}: {e}")
+    files = sorted(
+        ((row["path"], rel) for row, rel, hit in zip(listing, names, matched) if hit), key=lambda f: f[1]
+    )
     if not files:
         raise UsageError(f"{root}: no input files match {', '.join(p.patterns)}")
     return files
@@ -796,12 +738,15 @@ def _analyze(spark, p: Pipeline, kept, log: Log):
         import themata as th
 
         analyzer = th.Analyzer(analyzer_json, extra)
-        total = None
+        ids, texts = [], []
         for batch in batches:
-            c = analyzer.count(batch.column("passage_id").to_pylist(), batch.column("text").to_pylist())
-            total = c if total is None else total.merge(c)
-        if total is None:
+            ids += batch.column("passage_id").to_pylist()
+            texts += batch.column("text").to_pylist()
+        if not ids:
             return
+        # the partition's passages in one count (the core parallelises it): no merges to copy
+        total = analyzer.count(ids, texts)
+        del texts
         ids, indptr, cols, counts = total.rows()
         terms = total.terms
         n = len(ids)
