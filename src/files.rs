@@ -33,8 +33,29 @@ pub fn atomic_write(
     write(tmp.as_file_mut()).map_err(|e| Error::io(path, e))?;
     tmp.as_file_mut().flush().map_err(|e| Error::io(path, e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    if path.is_dir() {
+        // a partitioned table (a directory of parts, as the Spark driver writes the large
+        // ones) replaced by one file: the stage's record is already gone from the manifest,
+        // so a crash here leaves a stage that reruns, not a mixed table
+        std::fs::remove_dir_all(path).map_err(|e| Error::io(path, e))?;
+    }
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// The parts of a partitioned table `dir` (a directory of Parquet files, as the Spark
+/// driver writes the large tables): its `*.parquet` files not hidden, by name.
+pub fn table_parts(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut parts = vec![];
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') && !name.starts_with('_') && name.ends_with(".parquet") {
+            parts.push(e.path());
+        }
+    }
+    parts.sort();
+    Ok(parts)
 }
 
 /// Write a text file atomically.
@@ -52,8 +73,17 @@ pub fn content_hash(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes)[..16])
 }
 
-/// Hex SHA-256 (first 16 bytes) of a file's content, read in blocks.
+/// Hex SHA-256 (first 16 bytes) of a file's content, read in blocks. Of a partitioned
+/// table (a directory): the hash of its listing, a line `NAME HASH` per part in name order.
 pub fn file_hash(path: &Path) -> std::io::Result<String> {
+    if path.is_dir() {
+        let mut listing = String::new();
+        for part in table_parts(path)? {
+            let name = part.file_name().unwrap_or_default().to_string_lossy();
+            listing.push_str(&format!("{name} {}\n", file_hash(&part)?));
+        }
+        return Ok(content_hash(listing.as_bytes()));
+    }
     let mut f = std::fs::File::open(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];

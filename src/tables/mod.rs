@@ -183,26 +183,47 @@ pub fn read(dir: &Path, name: &str) -> Result<DataFrame> {
 /// Read some columns of a table.
 fn read_columns(dir: &Path, name: &str, columns: &[&str]) -> Result<DataFrame> {
     let path = dir.join(name);
-    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-    ParquetReader::new(file)
-        .with_columns(Some(columns.iter().map(|c| c.to_string()).collect()))
-        .finish()
-        .map_err(|e| table_err(&path, e))
+    let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+    read_file_or_parts(&path, Some(columns))
 }
 
 /// Read a table that older runs may not have written: `None` when the file does not
 /// exist; an error naming the file when it cannot be read.
 fn read_optional(dir: &Path, name: &str) -> Result<Option<DataFrame>> {
     let path = dir.join(name);
-    let file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(&path, e)),
+    match std::fs::metadata(&path) {
+        Ok(_) => read_file_or_parts(&path, None).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(&path, e)),
+    }
+}
+
+/// A table's file, or the parts of a partitioned table (a directory, as the Spark driver
+/// writes the large tables) one after the other in name order.
+fn read_file_or_parts(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame> {
+    let one = |p: &Path| -> Result<DataFrame> {
+        let file = std::fs::File::open(p).map_err(|e| Error::io(p, e))?;
+        ParquetReader::new(file)
+            .with_columns(columns.clone())
+            .finish()
+            .map_err(|e| table_err(p, e))
     };
-    ParquetReader::new(file)
-        .finish()
-        .map(Some)
-        .map_err(|e| table_err(&path, e))
+    if !path.is_dir() {
+        return one(path);
+    }
+    let parts = crate::files::table_parts(path).map_err(|e| Error::io(path, e))?;
+    let Some((first, rest)) = parts.split_first() else {
+        return Err(Error::Table {
+            path: path.to_path_buf(),
+            message: "a partitioned table without parts (*.parquet)".into(),
+        });
+    };
+    let mut df = one(first)?;
+    for p in rest {
+        df.vstack_mut(&one(p)?).map_err(|e| table_err(p, e))?;
+    }
+    df.rechunk_mut();
+    Ok(df)
 }
 
 /// Typed column access with errors naming the file and column.
@@ -301,6 +322,57 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
     use themata_core::model::PassageStatus;
+
+    #[test]
+    fn a_partitioned_table_reads_as_its_parts_in_name_order_and_hashes_by_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = Meta { pipeline: "t" };
+        let t = dir.path().join("t.parquet");
+        std::fs::create_dir(&t).unwrap();
+        // parts named so that name order is not creation order; hidden files are not parts
+        let part = |name: &str, ids: Vec<u32>| {
+            let n = ids.len();
+            write(
+                &t,
+                name,
+                DataFrame::new(n, vec![col("id", ids)]).unwrap(),
+                meta,
+            )
+            .unwrap();
+        };
+        part("part-00002.parquet", vec![5, 6]);
+        part("part-00000.parquet", vec![1, 2, 3]);
+        part("part-00001.parquet", vec![4]);
+        std::fs::write(t.join(".part-00003.parquet.tmp"), b"half").unwrap();
+        let df = read(dir.path(), "t.parquet").unwrap();
+        let ids = Reader::new(&df, dir.path(), "t.parquet").u32("id").unwrap();
+        assert_eq!(ids, vec![1, 2, 3, 4, 5, 6]);
+        let some = read_columns(dir.path(), "t.parquet", &["id"]).unwrap();
+        assert_eq!(some.height(), 6);
+        // the hash of the listing (NAME HASH lines), as the Spark driver records it
+        let mut listing = String::new();
+        for p in [
+            "part-00000.parquet",
+            "part-00001.parquet",
+            "part-00002.parquet",
+        ] {
+            let h = crate::files::file_hash(&t.join(p)).unwrap();
+            listing.push_str(&format!("{p} {h}\n"));
+        }
+        let want = crate::files::content_hash(listing.as_bytes());
+        assert_eq!(crate::files::file_hash(&t).unwrap(), want);
+        // written as one file again (the CLI's own run), the directory goes
+        write(dir.path(), "t.parquet", df, meta).unwrap();
+        assert!(t.is_file());
+        assert_eq!(read(dir.path(), "t.parquet").unwrap().height(), 6);
+        // a directory without parts is an error naming it
+        std::fs::create_dir(dir.path().join("e.parquet")).unwrap();
+        let e = read(dir.path(), "e.parquet").unwrap_err().to_string();
+        assert!(
+            e.contains("e.parquet") && e.contains("without parts"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn unknown_names_and_corrupt_tables_are_errors_naming_file_and_column() {
