@@ -45,6 +45,49 @@ def test_counts_of_shards_merge_to_the_counts_of_the_whole():
             assert np.array_equal(x, y)
 
 
+def test_the_arrow_map_steps_equal_the_list_functions():
+    import pyarrow as pa
+
+    texts = example_texts()
+    ids = list(range(len(texts)))
+    a = themata.Analyzer(json.dumps({"language": "english", "min_token_len": 2, "keep_numbers": False}))
+    whole = a.count(ids, texts)
+    # two batches in, one count out
+    batches = [
+        pa.record_batch({"passage_id": pa.array(ids[:cut], pa.int64()), "text": texts[:cut]})
+        for cut in (7,)
+    ] + [pa.record_batch({"passage_id": pa.array(ids[7:], pa.int64()), "text": texts[7:]})]
+    arrow = a.count_batches(batches)
+    assert arrow.terms == whole.terms and arrow.df == whole.df and arrow.surfaces == whole.surfaces
+    rows, terms = arrow.batches()
+    pids, indptr, cols, counts = whole.rows()
+    assert rows.column("kind").to_pylist() == [0] * len(ids)
+    assert rows.column("passage_id").to_pylist() == pids.tolist()
+    want_terms = [[whole.terms[c] for c in cols[indptr[r] : indptr[r + 1]]] for r in range(len(ids))]
+    assert rows.column("terms").to_pylist() == want_terms
+    assert terms.column("term").to_pylist() == whole.terms and terms.column("cf").to_pylist() == whole.cf
+    assert terms.column("forms").to_pylist() == [[f for f, _ in s] for s in whole.surfaces]
+    # weighting the Arrow rows: the list function's weights, kept entries then dropped ones
+    n = len(whole.terms)
+    idf = [1.0 + (i % 5) / 10 for i in range(n)]
+    kept = [i % 7 != 0 for i in range(n)]
+    (kp, kt, kc, kw), (dp, dt, dc) = themata.weigh(indptr, cols, counts, np.asarray(idf), kept, "{}")
+    w = themata.Weigher(whole.terms, idf, kept, "{}").weigh(rows.select(["passage_id", "terms", "counts"]))
+    k = np.asarray(w.column("kept").to_pylist())
+    assert np.array_equal(np.asarray(w.column("term_id").to_pylist())[k], kt)
+    assert np.allclose(np.asarray(w.column("weight").to_pylist())[k], kw, rtol=0, atol=0)
+    assert np.array_equal(np.asarray(w.column("term_id").to_pylist())[~k], dt)
+    # ingest: a binaryFile-shaped batch read in Rust, as file_document reads each file
+    files = sorted((ROOT / "corpus" / "khamenei").glob("*.txt"))
+    batch = pa.record_batch({"content": pa.array([f.read_bytes() for f in files], pa.binary())})
+    out = themata.read_files(batch, list(range(len(files))), [f.name for f in files], ["text"] * len(files))
+    got = [r for r in out.to_pylist() if r["kind"] == "passage"]
+    assert [r["text"] for r in got] == texts
+    assert [r["key"] for r in got] == themata.repeated_keys(texts)
+    hashes = [r["content_hash"] for r in out.to_pylist() if r["kind"] == "file"]
+    assert hashes == [themata.content_hash(f.read_bytes()) for f in files]
+
+
 def test_shared_shingles_alone_find_the_duplicates_of_full_sets():
     base = "the supreme leader called the idea of negotiations with the united states poison yet reassured"
     other = "an unrelated paragraph about the war in gaza and the axis militias of the region today"
@@ -109,6 +152,14 @@ def test_example_in_local_mode_gives_the_cli_tables_and_themata_run_adopts_them(
     m = json.loads((spark / "manifest.json").read_text())
     assert m["stages"]["ingest"]["engine"] == "spark"
     assert set(m["stages"]) == {"ingest", "tfidf", "cluster"}
+    # the large tables are partitioned (parts written by the executors), readable as one
+    import duckdb
+
+    for t in ("passages", "tfidf", "term_counts"):
+        parts = sorted((spark / f"{t}.parquet").glob("part-*.parquet"))
+        assert (spark / f"{t}.parquet").is_dir() and parts, t
+        n = duckdb.sql(f"select count(*) from read_parquet('{spark / t}.parquet/*.parquet')").fetchall()[0][0]
+        assert n == m["stages"]["ingest" if t == "passages" else "tfidf"]["rows"][t] == read(cli, t).num_rows
     # the CLI takes the Spark run's ingest and tfidf stages as they are, then clusters and
     # reports; its assignments are Spark's
     before = read(spark, "assignments")

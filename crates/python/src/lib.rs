@@ -14,6 +14,8 @@
 //! Sparse rows cross as CSR arrays (`indptr`, `indices`, `values`), dense matrices as NumPy
 //! arrays, settings as the JSON of a pipeline file's section. Nothing here prints.
 
+mod arrow;
+
 use ndarray::{Array2, ArrayView2};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
@@ -370,6 +372,13 @@ impl Analyzer {
         let inner = TermCounts::partial(&self.inner, &ids, &texts, &themata_core::Silent);
         Ok(Counts { inner })
     }
+
+    /// Count the terms of the passages of Arrow record batches (columns `passage_id`,
+    /// int64, and `text`, string): the counts of this shard, as `count` gives them, without
+    /// a Python string per passage.
+    fn count_batches(&self, batches: Vec<pyo3_arrow::PyRecordBatch>) -> PyResult<Counts> {
+        arrow::count_batches(self, batches)
+    }
 }
 
 /// The term counts of a shard of passages: terms (code-point order) with their passages
@@ -387,6 +396,14 @@ impl Counts {
         Counts {
             inner: self.inner.clone().merge(other.inner.clone()),
         }
+    }
+
+    /// The counts as the analyze step's two Arrow record batches: (kind 0 rows: a passage's
+    /// passage_id, terms and counts; kind 1 rows: a term, its df, cf, surface forms and their
+    /// occurrences), in the Spark driver's counted schema.
+    #[allow(clippy::type_complexity)]
+    fn batches<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        arrow::counts_batches(self, py)
     }
 
     /// Number of passages counted.
@@ -1213,6 +1230,9 @@ fn core_version() -> &'static str {
 fn _themata(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Analyzer>()?;
     m.add_class::<Counts>()?;
+    m.add_class::<arrow::Weigher>()?;
+    m.add_function(wrap_pyfunction!(arrow::read_files, m)?)?;
+    m.add_function(wrap_pyfunction!(arrow::content_hash, m)?)?;
     m.add_function(wrap_pyfunction!(glob_matches, m)?)?;
     m.add_function(wrap_pyfunction!(glob_escape, m)?)?;
     m.add_function(wrap_pyfunction!(file_document, m)?)?;

@@ -8,6 +8,9 @@ pipeline file on Apache Spark with them. See ``help(themata._themata)`` for ever
 from ._themata import (
     Analyzer,
     Counts,
+    Weigher,
+    content_hash,
+    read_files,
     assign,
     centroid_sums,
     cluster_plan,
@@ -49,6 +52,9 @@ from ._themata import (
 __all__ = [
     "Analyzer",
     "Counts",
+    "Weigher",
+    "content_hash",
+    "read_files",
     "assign",
     "centroid_sums",
     "cluster_plan",

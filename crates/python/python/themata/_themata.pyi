@@ -1,11 +1,24 @@
 """Type stubs of themata's Rust core module (see the docstrings at run time)."""
 
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import numpy.typing as npt
 
+# an Arrow record batch: a pyarrow.RecordBatch, or anything with ``__arrow_c_array__``
+RecordBatch = Any
+
 Columns = dict[str, list]
+
+def content_hash(data: bytes) -> str:
+    """The content hash the CLI records: SHA-256, first 16 bytes, hex."""
+
+def read_files(
+    batch: RecordBatch, files: list[int], rels: list[str], markups: list[str], ingest: str = "{}"
+) -> RecordBatch:
+    """The ingest rows (file, warning, doc and passage rows, with repeated-line keys) of the
+    text, Markdown and HTML files of a ``binaryFile`` batch (its ``content`` column), as a
+    pyarrow.RecordBatch in the Spark driver's stage-1 schema."""
 
 def glob_matches(patterns: list[str], paths: list[str]) -> list[bool]:
     """Whether each relative path matches any glob, as the CLI matches ``input.patterns``."""
@@ -75,6 +88,10 @@ class Counts:
     def cf(self) -> list[int]: ...
     @property
     def surfaces(self) -> list[list[tuple[str, int]]]: ...
+    def batches(self) -> tuple[RecordBatch, RecordBatch]:
+        """(passage rows: kind 0, passage_id, terms, counts; term rows: kind 1, term, df,
+        cf, forms, form_counts) as pyarrow.RecordBatches in the driver's counted schema."""
+
     def rows(
         self,
     ) -> tuple[
@@ -88,6 +105,28 @@ class Analyzer:
     def __init__(self, analyzer: str = "{}", extra_stop_words: list[str] = ...) -> None: ...
     def terms(self, text: str) -> list[str]: ...
     def count(self, ids: list[int], texts: list[str]) -> Counts: ...
+    def count_batches(self, batches: list[RecordBatch]) -> Counts:
+        """The counts of the passages of Arrow batches (columns passage_id: int64, text)."""
+
+class Weigher:
+    """A vocabulary (terms, idf, kept per term id) applied to counted rows in Arrow batches
+    (passage_id, terms: list of strings, counts: list of int64)."""
+
+    def __init__(self, terms: list[str], idf: list[float], kept: list[bool], tfidf: str = "{}") -> None: ...
+    def weigh(self, batch: RecordBatch) -> RecordBatch:
+        """One batch (kept, passage_id, term_id, count, weight): kept entries, then dropped."""
+    def csr(
+        self, batch: RecordBatch
+    ) -> tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.uint32],
+        npt.NDArray[np.uint32],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.int64],
+    ]:
+        """(passage ids of rows with a kept term, indptr, term ids, counts, weights, passage
+        ids of rows without one)."""
 
 def vocabulary(
     terms: list[str],

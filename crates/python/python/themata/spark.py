@@ -395,34 +395,35 @@ class Log:
 # ---------------------------------------------------------------------------------------
 
 
-def _list_inputs(spark, p: Pipeline) -> list[tuple[str, str]]:
+def _list_inputs(spark, p: Pipeline):
     """(Spark path, relative path) of every input file matching the patterns, in the
-    CLI's order (relative path, code-point order)."""
+    CLI's order (relative path, code-point order), and the `binaryFile` frame of the root
+    that reads them. Spark's file index lists the root on the driver (no job runs)."""
     root = p.root
     if not _is_uri(root):
         if not os.path.exists(root):
             raise UsageError(f"{root}: input directory not found")
         if not os.path.isdir(root):
             raise UsageError(f"{root}: input root is not a directory")
-    listing = (
-        spark.read.format("binaryFile")
-        .option("recursiveFileLookup", "true")
-        .load(root)
-        .select("path")
-        .collect()
-    )
-    root_uri = _root_uri(root)
+    base = spark.read.format("binaryFile").option("recursiveFileLookup", "true").load(root)
+    # the file index names files as URIs (file:///a/b%20c); the frame's `path` column as
+    # Hadoop paths (file:/a/b c): both sides use the column's form
+    listing = [_path_form(u) for u in base.inputFiles()]
+    root_form = _path_form(_root_uri(root))
     try:
-        names = [urllib.parse.unquote(_strip_root(row["path"], root_uri)) for row in listing]
+        names = [_strip_root(path, root_form) for path in listing]
         matched = themata.glob_matches(p.patterns, names)
     except ValueError as e:
         raise UsageError(f"{p.file}: {e}")
-    files = sorted(
-        ((row["path"], rel) for row, rel, hit in zip(listing, names, matched) if hit), key=lambda f: f[1]
-    )
+    files = sorted(((path, rel) for path, rel, hit in zip(listing, names, matched) if hit), key=lambda f: f[1])
     if not files:
         raise UsageError(f"{root}: no input files match {', '.join(p.patterns)}")
-    return files
+    return files, base, len(files) == len(listing)
+
+
+def _path_form(uri: str) -> str:
+    """A file's URI as binaryFile's `path` column names it."""
+    return re.sub(r"^file:/+", "file:/", urllib.parse.unquote(uri))
 
 
 def _root_uri(root: str) -> str:
@@ -431,21 +432,27 @@ def _root_uri(root: str) -> str:
     return "file:" + urllib.parse.quote(os.path.abspath(root).rstrip("/"))
 
 
-def _strip_root(path: str, root_uri: str) -> str:
-    # Spark names local files file:/a/b (one slash); URIs elsewhere keep their authority
-    norm = re.sub(r"^file:/+", "file:/", path)
-    root = re.sub(r"^file:/+", "file:/", root_uri)
-    if norm.startswith(root + "/"):
-        return norm[len(root) + 1 :]
-    return posixpath.basename(norm)
+def _strip_root(path: str, root: str) -> str:
+    if path.startswith(root + "/"):
+        return path[len(root) + 1 :]
+    return posixpath.basename(path)
+
+
+# the matched files given to Spark as a filter on `path` (pushed down to the file source, so
+# that other files under the root are not read) up to this many; past it every file under
+# the root is read and the map steps skip those that do not match
+PATH_FILTER_MAX = 20_000
 
 
 PASSAGE_FIELDS = ["ordinal", "text", "char_start", "char_end", "status", "reason"]
 
 
-def _ingest_files(spark, p: Pipeline, files, partitions: int, log: Log):
-    """Stage 1: documents and passages (before boilerplate and duplicates), per file."""
+def _ingest_files(spark, p: Pipeline, files, base, every_file: bool, log: Log):
+    """Stage 1: documents and passages (before boilerplate and duplicates), per file, read
+    from the root's `binaryFile` frame (`base`; only the matched `files` unless
+    `every_file`)."""
     import pyarrow as pa
+    from pyspark.sql import functions as F
 
     index = {path: (i, rel) for i, (path, rel) in enumerate(files)}
     b_index = spark.sparkContext.broadcast(index)
@@ -465,53 +472,67 @@ def _ingest_files(spark, p: Pipeline, files, partitions: int, log: Log):
 
         idx = b_index.value
         for batch in batches:
+            paths = batch.column("path").to_pylist()
+            # text, Markdown and HTML files in Rust, straight from the Arrow batch; record
+            # files (JSON Lines, CSV, Parquet) by the readers above, file by file
+            plain, records = [], []
+            for j, path in enumerate(paths):
+                hit = idx.get(path)
+                if hit is None:
+                    continue  # under the root, not matched by input.patterns
+                kind = _markup_of(fmt, hit[1])
+                (records if kind in RECORD_FORMATS else plain).append((j, hit[0], hit[1], kind))
+            if plain:
+                sel = batch.select(["content"]).take(pa.array([r[0] for r in plain]))
+                yield th.read_files(
+                    sel, [r[1] for r in plain], [r[2] for r in plain], [r[3] for r in plain], ingest_json
+                )
+            if not records:
+                continue
             out: dict[str, list] = {n: [] for n in names}
 
             def row(**kw):
                 for n in names:
                     out[n].append(kw.get(n))
 
-            for path, data in zip(batch.column("path").to_pylist(), batch.column("content").to_pylist()):
-                i, rel = idx[path]
-                digest = hashlib.sha256(data).digest()[:16].hex()
-                row(file=i, kind="file", path=rel, content_hash=digest)
-                kind = _markup_of(fmt, rel)
-                if kind in RECORD_FORMATS:
-                    try:
-                        records, warnings = RECORD_FORMATS[kind](rel, data, columns)
-                    except RecordError as e:
-                        row(file=i, kind="error", text=str(e))
-                        continue
-                    if len(warnings) > RECORD_WARNINGS:
-                        more = len(warnings) - RECORD_WARNINGS
-                        warnings = warnings[:RECORD_WARNINGS] + [
-                            f"{rel}: {more} more warnings, not shown ({RECORD_WARNINGS + more} in all)"
-                        ]
-                    if not records:
-                        warnings.append(f"{rel}: no records")
-                    docs = []
-                    for rid, text, title, date, author, source in records:
-                        h = hashlib.sha256(text.encode("utf-8")).digest()[:16].hex()
-                        docs.append(
-                            th.record_document(f"{rel}#{rid}", text, title, date, author, source, h, ingest_json)
-                        )
-                else:
-                    doc, ps, warnings = th.file_document(rel, data, kind, digest, ingest_json)
-                    docs = [] if doc is None else [(doc, ps)]
+            content = batch.column("content")
+            for j, i, rel, kind in records:
+                data = content[j].as_py()
+                row(file=i, kind="file", path=rel, content_hash=th.content_hash(data))
+                try:
+                    recs, warnings = RECORD_FORMATS[kind](rel, data, columns)
+                except RecordError as e:
+                    row(file=i, kind="error", text=str(e))
+                    continue
+                if len(warnings) > RECORD_WARNINGS:
+                    more = len(warnings) - RECORD_WARNINGS
+                    warnings = warnings[:RECORD_WARNINGS] + [
+                        f"{rel}: {more} more warnings, not shown ({RECORD_WARNINGS + more} in all)"
+                    ]
+                if not recs:
+                    warnings.append(f"{rel}: no records")
                 for w in warnings:
                     row(file=i, kind="warning", text=w)
                 # documents of one file in order: (file, sub) orders them
-                for sub, (doc, ps) in enumerate(docs):
+                for sub, (rid, text, title, date, author, source) in enumerate(recs):
+                    h = th.content_hash(text.encode("utf-8"))
+                    doc, ps = th.record_document(f"{rel}#{rid}", text, title, date, author, source, h, ingest_json)
                     row(file=i, sub=sub, kind="doc", **doc)
                     keys = th.repeated_keys(ps["text"])
-                    for j in range(len(ps["text"])):
-                        row(file=i, sub=sub, kind="passage", key=keys[j], **{f: ps[f][j] for f in PASSAGE_FIELDS})
+                    for k in range(len(ps["text"])):
+                        row(file=i, sub=sub, kind="passage", key=keys[k], **{f: ps[f][k] for f in PASSAGE_FIELDS})
             yield pa.RecordBatch.from_pydict(out, schema=arrow_schema)
 
-    paths = [f[0] for f in files]
-    raw = spark.read.format("binaryFile").load(paths).select("path", "content")
-    raw = raw.repartition(min(partitions, len(paths)))
-    return raw.mapInArrow(read, schema)
+    raw = base
+    if not every_file and len(files) <= PATH_FILTER_MAX:
+        # one SQL expression (a Column.isin of many paths costs a Py4J call per path)
+        raw = base.filter(F.expr(f"path IN ({', '.join(_sql_string(f[0]) for f in files)})"))
+    return raw.select("path", "content").mapInArrow(read, schema)
+
+
+def _sql_string(s: str) -> str:
+    """A Spark SQL string literal of `s`."""
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _arrow(t):
@@ -549,29 +570,29 @@ def _mark_documents(spark, p: Pipeline, stage1, partitions: int, log: Log):
     import pyarrow as pa
     from pyspark.sql import functions as F
 
-    hashes = {
-        r["path"]: r["content_hash"]
-        for r in stage1.filter(F.col("kind") == "file").select("path", "content_hash").collect()
-    }
-    log.input_hashes = dict(sorted(hashes.items()))
-    errors = stage1.filter(F.col("kind") == "error").orderBy("file").select("text").limit(1).collect()
-    if errors:
-        raise InputError(errors[0]["text"])
-    docs = (
-        stage1.filter(F.col("kind") == "doc")
-        .select("file", "sub", "path", "title", "date", "author", "source", "n_passages", "n_chars", "content_hash")
-        .orderBy("file", "sub")
+    # the file, error, warning and document rows in one pass (every row but the passages)
+    meta = (
+        stage1.filter(F.col("kind") != "passage")
+        .select("file", "sub", "kind", "path", "title", "date", "author", "source", "n_passages", "n_chars", "content_hash", "text")
         .collect()
     )
-    for w in stage1.filter(F.col("kind") == "warning").orderBy("file").select("text").collect():
-        log.warn(w["text"])
+    meta.sort(key=lambda r: (r["file"], r["sub"] if r["sub"] is not None else -1))
+    log.input_hashes = dict(sorted((r["path"], r["content_hash"]) for r in meta if r["kind"] == "file"))
+    errors = [r for r in meta if r["kind"] == "error"]
+    if errors:
+        raise InputError(errors[0]["text"])
+    doc_fields = ["file", "sub", "path", "title", "date", "author", "source", "n_passages", "n_chars", "content_hash"]
+    docs = [{f: r[f] for f in doc_fields} for r in meta if r["kind"] == "doc"]
+    for r in meta:
+        if r["kind"] == "warning":
+            log.warn(r["text"])
     first: dict[tuple[int, int], tuple[int, int]] = {}
     next_passage = 0
     documents = []
     for doc_id, d in enumerate(docs):
         first[(d["file"], d["sub"])] = (doc_id, next_passage)
         next_passage += d["n_passages"]
-        row = d.asDict()
+        row = dict(d)
         del row["sub"]
         documents.append({**row, "doc_id": doc_id})
     if next_passage == 0:
@@ -738,35 +759,14 @@ def _analyze(spark, p: Pipeline, kept, log: Log):
         import themata as th
 
         analyzer = th.Analyzer(analyzer_json, extra)
-        ids, texts = [], []
-        for batch in batches:
-            ids += batch.column("passage_id").to_pylist()
-            texts += batch.column("text").to_pylist()
-        if not ids:
+        # the partition's passages in one count (the core parallelises it), read from the
+        # Arrow batches in Rust; its passage rows and term rows come back as Arrow batches
+        batches = [b for b in batches if b.num_rows]
+        if not batches:
             return
-        # the partition's passages in one count (the core parallelises it): no merges to copy
-        total = analyzer.count(ids, texts)
-        del texts
-        ids, indptr, cols, counts = total.rows()
-        terms = total.terms
-        n = len(ids)
-        rows = {f.name: [None] * n for f in schema.fields}
-        rows["kind"] = [0] * n
-        rows["passage_id"] = ids.tolist()
-        ip, cl, ct = indptr.tolist(), cols.tolist(), counts.tolist()
-        rows["terms"] = [[terms[t] for t in cl[ip[r] : ip[r + 1]]] for r in range(n)]
-        rows["counts"] = [ct[ip[r] : ip[r + 1]] for r in range(n)]
-        yield pa.RecordBatch.from_pydict(rows, schema=arrow_schema)
-        m = len(terms)
-        surf = total.surfaces
-        tr = {f.name: [None] * m for f in schema.fields}
-        tr["kind"] = [1] * m
-        tr["term"] = terms
-        tr["df"] = total.df
-        tr["cf"] = total.cf
-        tr["forms"] = [[f for f, _ in s] for s in surf]
-        tr["form_counts"] = [[c for _, c in s] for s in surf]
-        yield pa.RecordBatch.from_pydict(tr, schema=arrow_schema)
+        rows, terms = analyzer.count_batches(batches).batches()
+        yield rows
+        yield terms
 
     counted = kept.select("passage_id", "text").mapInArrow(count, schema).persist()
     terms_rows = counted.filter(F.col("kind") == 1)
@@ -795,55 +795,27 @@ def _analyze(spark, p: Pipeline, kept, log: Log):
     return vocab, surfaces, rows, counted
 
 
-def _weigh_batch(th, batch, ids_of, idf, kept, tfidf_json):
-    """A batch of counted rows (passage_id, terms, counts) weighted with the vocabulary
-    (`ids_of`: term → id, `idf`, `kept` per id): (passage ids, the kept entries as CSR
-    (indptr, term ids, counts, weights), the dropped ones (indptr, term ids, counts))."""
-    import numpy as np
-
-    pids = np.asarray(batch.column("passage_id").to_pylist(), dtype=np.int64)
-    terms = batch.column("terms").to_pylist()
-    counts = batch.column("counts").to_pylist()
-    indptr = np.zeros(len(pids) + 1, dtype=np.int64)
-    np.cumsum([len(t) for t in terms], out=indptr[1:])
-    n = int(indptr[-1])
-    tids = np.fromiter((ids_of[t] for ts in terms for t in ts), dtype=np.uint32, count=n)
-    cts = np.fromiter((c for cs in counts for c in cs), dtype=np.uint32, count=n)
-    kept_rows, dropped_rows = th.weigh(indptr, tids, cts, idf, kept, tfidf_json)
-    return pids, kept_rows, dropped_rows
-
-
 def _weigh(spark, p: Pipeline, vocab, rows, log: Log):
     """Stage 5: each partition weights its rows with the broadcast vocabulary."""
-    import numpy as np
     import pyarrow as pa
 
-    b_ids = spark.sparkContext.broadcast({t: i for i, t in enumerate(vocab["term"])})
-    b_idf = spark.sparkContext.broadcast(np.asarray(vocab["idf"], dtype=np.float64))
-    b_kept = spark.sparkContext.broadcast(list(vocab["kept"]))
+    b_vocab = _broadcast_vocabulary(spark, vocab)
     tfidf_json = p.tfidf_json
-    schema, arrow_schema = _schemas("kept boolean, passage_id bigint, term_id bigint, count bigint, weight double")
+    schema, _ = _schemas("kept boolean, passage_id bigint, term_id bigint, count bigint, weight double")
 
     def weigh(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import themata as th
 
-        ids_of, idf, kept = b_ids.value, b_idf.value, b_kept.value
+        weigher = th.Weigher(*b_vocab.value, tfidf_json)
         for batch in batches:
-            pid, (kp, kt, kc, kw), (dp, dt, dc) = _weigh_batch(th, batch, ids_of, idf, kept, tfidf_json)
-            krows = np.repeat(pid, np.diff(kp))
-            drows = np.repeat(pid, np.diff(dp))
-            yield pa.RecordBatch.from_arrays(
-                [
-                    pa.array(np.concatenate([np.ones(len(kt), bool), np.zeros(len(dt), bool)])),
-                    pa.array(np.concatenate([krows, drows])),
-                    pa.array(np.concatenate([kt, dt]).astype(np.int64)),
-                    pa.array(np.concatenate([kc, dc]).astype(np.int64)),
-                    pa.array(np.concatenate([kw, np.zeros(len(dt))])),
-                ],
-                schema=arrow_schema,
-            )
+            yield weigher.weigh(batch)
 
     return rows.mapInArrow(weigh, schema)
+
+
+def _broadcast_vocabulary(spark, vocab):
+    """The vocabulary's terms, idf and kept flags, broadcast for `themata.Weigher`."""
+    return spark.sparkContext.broadcast((list(vocab["term"]), [float(x) for x in vocab["idf"]], list(vocab["kept"])))
 
 
 # ---------------------------------------------------------------------------------------
@@ -883,9 +855,7 @@ class Shards:
         kept = np.asarray(vocab["kept"], dtype=bool)
         dense = (np.cumsum(kept) - 1).astype(np.int64)
         self.n_cols = int(kept.sum())
-        b_ids = spark.sparkContext.broadcast({t: i for i, t in enumerate(vocab["term"])})
-        b_idf = spark.sparkContext.broadcast(np.asarray(vocab["idf"], dtype=np.float64))
-        b_kept = spark.sparkContext.broadcast(list(vocab["kept"]))
+        b_vocab = _broadcast_vocabulary(spark, vocab)
         b_dense = spark.sparkContext.broadcast(dense)
         schema, arrow_schema = _schemas(
             "passage_ids binary, indptr binary, cols binary, term_ids binary, values binary, "
@@ -895,22 +865,18 @@ class Shards:
         def block(batches):
             import themata as th
 
-            ids_of, idf, kept_, dense_ = b_ids.value, b_idf.value, b_kept.value, b_dense.value
+            weigher, dense_ = th.Weigher(*b_vocab.value, tfidf_json), b_dense.value
             for batch in batches:
-                pids, (kp, kt, kc, kw), _ = _weigh_batch(th, batch, ids_of, idf, kept_, tfidf_json)
-                lens = np.diff(kp)
-                full = lens > 0
-                ptr = np.zeros(int(full.sum()) + 1, dtype=np.int64)
-                np.cumsum(lens[full], out=ptr[1:])
+                pids, ptr, kt, kc, kw, empty = weigher.csr(batch)
                 yield pa.RecordBatch.from_pydict(
                     {
-                        "passage_ids": [pids[full].tobytes()],
+                        "passage_ids": [pids.tobytes()],
                         "indptr": [ptr.tobytes()],
                         "cols": [dense_[kt].astype(np.uint32).tobytes()],
-                        "term_ids": [kt.astype(np.uint32).tobytes()],
-                        "values": [kw.astype(np.float64).tobytes()],
-                        "counts": [kc.astype(np.uint32).tobytes()],
-                        "empty": [pids[~full].tobytes()],
+                        "term_ids": [kt.tobytes()],
+                        "values": [kw.tobytes()],
+                        "counts": [kc.tobytes()],
+                        "empty": [empty.tobytes()],
                     },
                     schema=arrow_schema,
                 )
@@ -1269,46 +1235,86 @@ class Writer:
         self.rows[table] = t.num_rows
 
     def frame(self, table: str, df, order: list[str]):
-        """A table from a Spark DataFrame: sorted by `order` and written by Spark, then
-        streamed part by part into one Parquet file with the CLI's types."""
+        """A large table from a Spark DataFrame, partitioned: sorted by `order` (a range
+        partitioning, so part i holds rows before part i + 1's), each part written by its
+        executor with the CLI's types as `TABLE.parquet/part-NNNNN.parquet` — nothing passes
+        through the driver. The parts in name order are the table (the CLI, DuckDB's
+        `read_parquet('TABLE.parquet/*.parquet')` and Polars read it so)."""
         import pyarrow.parquet as pq
+        from pyspark.sql.types import LongType, StructField, StructType
 
         schema = self._schema(table)
-        tmp = os.path.join(self.stage, f".{table}.spark")
-        df.select(*schema.names).orderBy(*order).write.mode("overwrite").parquet(_local_uri(tmp))
-        parts = sorted(f for f in os.listdir(tmp) if f.startswith("part-") and f.endswith(".parquet"))
-        n = 0
-        with pq.ParquetWriter(os.path.join(self.stage, f"{table}.parquet"), schema, compression="zstd") as w:
-            for f in parts:
-                t = pq.read_table(os.path.join(tmp, f))
-                if t.num_rows:
-                    w.write_table(t.select(schema.names).cast(schema))
-                    n += t.num_rows
-        shutil.rmtree(tmp)
+        target = os.path.join(self.stage, f"{table}.parquet")
+        os.makedirs(target)
+
+        def write(batches):
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+            from pyspark import TaskContext
+
+            part = os.path.join(target, f"part-{TaskContext.get().partitionId():05d}.parquet")
+            n, w = 0, None
+            try:
+                for b in batches:
+                    if not b.num_rows:
+                        continue
+                    if w is None:
+                        w = pq.ParquetWriter(part + ".tmp", schema, compression="zstd")
+                    w.write_table(pa.Table.from_batches([b]).select(schema.names).cast(schema))
+                    n += b.num_rows
+            finally:
+                if w is not None:
+                    w.close()
+            if w is not None:
+                os.replace(part + ".tmp", part)  # a retried task's part replaces the first
+            yield pa.RecordBatch.from_pydict({"rows": [n]})
+
+        counts = (
+            df.select(*schema.names)
+            .orderBy(*order)
+            .mapInArrow(write, StructType([StructField("rows", LongType())]))
+            .collect()
+        )
+        n = sum(r["rows"] for r in counts)
+        if n == 0:  # no part holds rows: one empty part keeps the schema
+            pq.write_table(schema.empty_table(), os.path.join(target, "part-00000.parquet"), compression="zstd")
         self.rows[table] = n
 
     def hash_of(self, table: str) -> str:
-        h = hashlib.sha256()
-        with open(os.path.join(self.stage, f"{table}.parquet"), "rb") as f:
-            for block in iter(lambda: f.read(1 << 16), b""):
-                h.update(block)
-        return h.digest()[:16].hex()
+        """The content hash the CLI checks: of a file, its bytes; of a partitioned table,
+        its listing (a line `NAME HASH` per part, in name order)."""
+        path = os.path.join(self.stage, f"{table}.parquet")
+        if os.path.isdir(path):
+            parts = sorted(f for f in os.listdir(path) if f.endswith(".parquet") and f[0] not in "._")
+            listing = "".join(f"{f} {_file_hash(os.path.join(path, f))}\n" for f in parts)
+            return hashlib.sha256(listing.encode()).digest()[:16].hex()
+        return _file_hash(path)
 
     def finish(self, manifest: dict):
         with open(os.path.join(self.stage, "manifest.json"), "w") as f:
             json.dump(manifest, f, indent=2, sort_keys=True)
             f.write("\n")
         os.makedirs(self.out, exist_ok=True)
-        for name in os.listdir(self.stage):
-            os.replace(os.path.join(self.stage, name), os.path.join(self.out, name))
+        # the tables first, the manifest that vouches for them last
+        for name in sorted(os.listdir(self.stage), key=lambda n: n == "manifest.json"):
+            dest = os.path.join(self.out, name)
+            if os.path.isdir(dest) and not os.path.islink(dest):
+                shutil.rmtree(dest)  # a partitioned table of an earlier run
+            elif os.path.isdir(os.path.join(self.stage, name)) and os.path.lexists(dest):
+                os.remove(dest)  # one file of an earlier run, now partitioned
+            os.replace(os.path.join(self.stage, name), dest)
         os.rmdir(self.stage)
 
     def abort(self):
         shutil.rmtree(self.stage, ignore_errors=True)
 
 
-def _local_uri(path: str) -> str:
-    return "file://" + os.path.abspath(path)
+def _file_hash(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            h.update(block)
+    return h.digest()[:16].hex()
 
 
 # ---------------------------------------------------------------------------------------
@@ -1321,15 +1327,24 @@ def run(spark, p: Pipeline, partitions: int, quiet: bool = False) -> dict:
     from pyspark.sql import functions as F
 
     log = Log(quiet)
+    # small files packed into about `partitions` read tasks (Spark's default counts 4 MB per
+    # file opened, which makes a task of every 32 files of a corpus of small documents),
+    # unless set by --conf
+    for key, value in (("spark.sql.files.openCostInBytes", "8192"), ("spark.sql.files.minPartitionNum", str(partitions))):
+        if key not in USER_CONF:
+            spark.conf.set(key, value)
     if _is_uri(p.output) and not p.output.startswith("file:"):
         raise UsageError(f"{p.output}: the Spark driver writes to a local or mounted directory only")
     w = Writer(spark, p, p.output)
     try:
         with log.stage("list", "listing input files"):
-            files = _list_inputs(spark, p)
+            files, base, every_file = _list_inputs(spark, p)
         with log.stage("ingest", f"reading {len(files)} files into passages"):
-            stage1 = _ingest_files(spark, p, files, partitions, log).persist()
+            stage1 = _ingest_files(spark, p, files, base, every_file, log).persist()
             documents, marked = _mark_documents(spark, p, stage1, partitions, log)
+            missing = sorted({rel for _, rel in files} - set(log.input_hashes))
+            if missing:  # every matched file is read, or the run stops
+                raise InputError(f"{missing[0]}: listed but not read ({len(missing)} file(s) in all)")
             marked = marked.persist()
             passages, pairs = _mark_duplicates(spark, p, marked, log)
             if pairs is None:
@@ -1444,6 +1459,10 @@ def _manifest(spark, p: Pipeline, partitions: int, log: Log, w: Writer, clusteri
     }
 
 
+# the settings given with --conf (run() leaves them as given)
+USER_CONF: set[str] = set()
+
+
 def _session(master: Optional[str], partitions: int, conf: list[tuple[str, str]]):
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -1453,6 +1472,7 @@ def _session(master: Optional[str], partitions: int, conf: list[tuple[str, str]]
     if master:
         b = b.master(master)
     given = {k for k, _ in conf}
+    USER_CONF.update(given)
     if "spark.driver.memory" not in given and "PYSPARK_SUBMIT_ARGS" not in os.environ:
         # in local mode the executors are the driver's JVM, and it caches every stage
         b = b.config("spark.driver.memory", "4g")
