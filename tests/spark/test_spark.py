@@ -84,6 +84,11 @@ def test_the_arrow_map_steps_equal_the_list_functions():
     got = [r for r in out.to_pylist() if r["kind"] == "passage"]
     assert [r["text"] for r in got] == texts
     assert [r["key"] for r in got] == themata.repeated_keys(texts)
+    sh = themata.shingle_batch(pa.record_batch({"passage_id": pa.array(ids, pa.int64()), "text": texts}))
+    assert sh.column("shingles").to_pylist() == [themata.shingles(t) for t in texts]
+    assert sh.column("size").to_pylist() == [len(themata.shingles(t)) for t in texts]
+    keys = sh.column("text_key").to_pylist()
+    assert all((keys[i] == keys[j]) == (texts[i] == texts[j]) for i in range(len(texts)) for j in range(len(texts)))
     hashes = [r["content_hash"] for r in out.to_pylist() if r["kind"] == "file"]
     assert hashes == [themata.content_hash(f.read_bytes()) for f in files]
 

@@ -587,3 +587,45 @@ impl Weigher {
         ))
     }
 }
+
+/// The shingles of the passages of an Arrow batch (columns passage_id: int64, text), for
+/// the shuffle by shingle hash: one batch (passage_id, shingles: list of int64 — the bits of
+/// the word 3-gram hashes, sorted and distinct —, size: their number, text_key: the SHA-256
+/// of the text, which tells exact duplicates apart).
+#[pyfunction]
+pub fn shingle_batch<'py>(py: Python<'py>, batch: PyRecordBatch) -> PyResult<Bound<'py, PyAny>> {
+    let batch = batch.into_inner();
+    let pids = column(&batch, "passage_id")?;
+    let texts = column(&batch, "text")?
+        .as_string_opt::<i32>()
+        .ok_or_else(|| value_err("arrow: column \"text\" is not a string"))?;
+    let mut sets = ListBuilder::new(Int64Builder::new());
+    let mut sizes = Int64Builder::new();
+    let mut keys = arrow_array::builder::BinaryBuilder::new();
+    for t in texts.iter() {
+        let t = t.unwrap_or("");
+        let s = ingest::shingles(t);
+        sizes.append_value(s.len() as i64);
+        for h in s {
+            sets.values().append_value(h as i64);
+        }
+        sets.append(true);
+        keys.append_value(Sha256::digest(t.as_bytes()));
+    }
+    let schema = Schema::new(vec![
+        Field::new("passage_id", DataType::Int64, true),
+        Field::new("shingles", list_of(DataType::Int64), true),
+        Field::new("size", DataType::Int64, true),
+        Field::new("text_key", DataType::Binary, true),
+    ]);
+    out(
+        py,
+        schema,
+        vec![
+            pids.clone(),
+            Arc::new(sets.finish()),
+            Arc::new(sizes.finish()),
+            Arc::new(keys.finish()),
+        ],
+    )
+}

@@ -1233,6 +1233,7 @@ fn _themata(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<arrow::Weigher>()?;
     m.add_function(wrap_pyfunction!(arrow::read_files, m)?)?;
     m.add_function(wrap_pyfunction!(arrow::content_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(arrow::shingle_batch, m)?)?;
     m.add_function(wrap_pyfunction!(glob_matches, m)?)?;
     m.add_function(wrap_pyfunction!(glob_escape, m)?)?;
     m.add_function(wrap_pyfunction!(file_document, m)?)?;

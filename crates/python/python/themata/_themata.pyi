@@ -20,6 +20,10 @@ def read_files(
     text, Markdown and HTML files of a ``binaryFile`` batch (its ``content`` column), as a
     pyarrow.RecordBatch in the Spark driver's stage-1 schema."""
 
+def shingle_batch(batch: RecordBatch) -> RecordBatch:
+    """(passage_id, shingles: the word 3-gram hashes as int64, size, text_key: SHA-256 of the
+    text) of the passages of an Arrow batch (passage_id: int64, text)."""
+
 def glob_matches(patterns: list[str], paths: list[str]) -> list[bool]:
     """Whether each relative path matches any glob, as the CLI matches ``input.patterns``."""
 

@@ -680,18 +680,7 @@ def _mark_duplicates(spark, p: Pipeline, marked, log: Log):
         import themata as th
 
         for batch in batches:
-            ids = batch.column("passage_id").to_pylist()
-            texts = batch.column("text").to_pylist()
-            sets = [th.shingles(t) for t in texts]
-            yield pa.RecordBatch.from_pydict(
-                {
-                    "passage_id": ids,
-                    "shingles": sets,
-                    "size": [len(s) for s in sets],
-                    "text_key": [hashlib.blake2b(t.encode("utf-8"), digest_size=32).digest() for t in texts],
-                },
-                schema=arrow_schema,
-            )
+            yield th.shingle_batch(batch)
 
     kept = marked.filter(F.col("status") == "kept").select("passage_id", "text")
     sh = kept.mapInArrow(shingle, schema).persist()
@@ -724,20 +713,21 @@ def _mark_duplicates(spark, p: Pipeline, marked, log: Log):
     out_arrow = _arrow_schema(out_schema)
 
     def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import pyarrow.compute as pc
+
         d = b_dup.value
+        dup_ids = pa.array(sorted(d), pa.int64())
+        dup_of = pa.array([d[k][0] for k in sorted(d)], pa.int64())
+        dup_kind = pa.array([d[k][1] for k in sorted(d)], pa.string())
         for batch in batches:
-            cols = batch.to_pydict()
-            of = []
-            for i, pid in enumerate(cols["passage_id"]):
-                hit = d.get(pid)
-                if hit is None:
-                    of.append(None)
-                else:
-                    of.append(hit[0])
-                    cols["status"][i] = "duplicate"
-                    cols["reason"][i] = hit[1]
-            cols["duplicate_of"] = of
-            yield pa.RecordBatch.from_pydict(cols, schema=out_arrow)
+            # per passage its place among the duplicates (null: not one), in Arrow throughout
+            at = pc.index_in(batch.column("passage_id"), value_set=dup_ids)
+            hit = pc.is_valid(at)
+            cols = {name: batch.column(name) for name in batch.schema.names}
+            cols["status"] = pc.if_else(hit, pa.scalar("duplicate"), cols["status"])
+            cols["reason"] = pc.if_else(hit, pc.take(dup_kind, at), cols["reason"])
+            cols["duplicate_of"] = pc.take(dup_of, at)
+            yield pa.RecordBatch.from_arrays([cols[f.name] for f in out_arrow], schema=out_arrow)
 
     return marked.mapInArrow(apply, out_schema), pairs
 
