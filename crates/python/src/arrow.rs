@@ -100,7 +100,7 @@ pub fn read_files<'py>(
     }
     let mut file = Int32Builder::new();
     let mut sub = Int32Builder::new();
-    let mut s: Vec<StringBuilder> = (0..14).map(|_| StringBuilder::new()).collect();
+    let mut s: Vec<StringBuilder> = (0..11).map(|_| StringBuilder::new()).collect();
     let mut int: Vec<Int64Builder> = (0..5).map(|_| Int64Builder::new()).collect();
     // string columns, in schema order
     const KIND: usize = 0;
@@ -123,22 +123,22 @@ pub fn read_files<'py>(
     struct Row<'a> {
         file: i32,
         sub: Option<i32>,
-        strings: [(usize, Option<&'a str>); 11],
+        strings: [Option<&'a str>; 11],
         ints: [Option<i64>; 5],
     }
     let mut push = |r: Row<'_>| {
         file.append_value(r.file);
         sub.append_option(r.sub);
-        for (i, v) in r.strings {
-            s[i].append_option(v);
+        for (b, v) in s.iter_mut().zip(r.strings) {
+            b.append_option(v);
         }
         for (b, v) in int.iter_mut().zip(r.ints) {
             b.append_option(v);
         }
     };
-    fn none<'a>(kind: &'static str) -> [(usize, Option<&'a str>); 11] {
-        let mut a: [(usize, Option<&'a str>); 11] = std::array::from_fn(|i| (i, None));
-        a[KIND].1 = Some(kind);
+    fn none<'a>(kind: &'static str) -> [Option<&'a str>; 11] {
+        let mut a = [None; 11];
+        a[KIND] = Some(kind);
         a
     }
     for i in 0..n {
@@ -159,8 +159,8 @@ pub fn read_files<'py>(
         };
         let digest = content_hash(data);
         let mut st = none("file");
-        st[PATH].1 = Some(&rels[i]);
-        st[HASH].1 = Some(&digest);
+        st[PATH] = Some(&rels[i]);
+        st[HASH] = Some(&digest);
         push(Row {
             file: files[i],
             sub: None,
@@ -178,7 +178,7 @@ pub fn read_files<'py>(
         );
         for w in &warnings {
             let mut st = none("warning");
-            st[TEXT].1 = Some(w);
+            st[TEXT] = Some(w);
             push(Row {
                 file: files[i],
                 sub: None,
@@ -190,12 +190,12 @@ pub fn read_files<'py>(
             continue;
         };
         let mut st = none("doc");
-        st[PATH].1 = Some(&doc.path);
-        st[TITLE].1 = doc.meta.title.as_deref();
-        st[DATE].1 = doc.meta.date.as_deref();
-        st[AUTHOR].1 = doc.meta.author.as_deref();
-        st[SOURCE].1 = doc.meta.source.as_deref();
-        st[HASH].1 = Some(&doc.content_hash);
+        st[PATH] = Some(&doc.path);
+        st[TITLE] = doc.meta.title.as_deref();
+        st[DATE] = doc.meta.date.as_deref();
+        st[AUTHOR] = doc.meta.author.as_deref();
+        st[SOURCE] = doc.meta.source.as_deref();
+        st[HASH] = Some(&doc.content_hash);
         let mut ints = [None; 5];
         ints[N_PASSAGES] = Some(i64::from(doc.n_passages));
         ints[N_CHARS] = Some(doc.n_chars as i64);
@@ -208,10 +208,10 @@ pub fn read_files<'py>(
         for p in &passages {
             let key = ingest::repeated_key(&p.text);
             let mut st = none("passage");
-            st[TEXT].1 = Some(&p.text);
-            st[STATUS].1 = Some(p.status.name());
-            st[REASON].1 = p.reason.map(Named::name);
-            st[KEY].1 = key.as_deref();
+            st[TEXT] = Some(&p.text);
+            st[STATUS] = Some(p.status.name());
+            st[REASON] = p.reason.map(Named::name);
+            st[KEY] = key.as_deref();
             let mut ints = [None; 5];
             ints[ORDINAL] = Some(i64::from(p.ordinal));
             ints[START] = Some(p.char_start as i64);
@@ -348,12 +348,9 @@ pub fn counts_batches<'py>(
             terms.values().append_value(&c.terms[t as usize]);
         }
         terms.append(true);
-        counts.values().append_slice(
-            &r.counts[a..b]
-                .iter()
-                .map(|&x| i64::from(x))
-                .collect::<Vec<_>>(),
-        );
+        for &x in &r.counts[a..b] {
+            counts.values().append_value(i64::from(x));
+        }
         counts.append(true);
     }
     let rows = out(
