@@ -63,11 +63,10 @@ struct Decomposer<'a> {
 impl<'a> Decomposer<'a> {
     fn new(
         m: &'a SparseRows,
-        vocab: &Vocabulary,
+        cols: Vec<u32>,
         centroids: &Array2<f64>,
         components: Option<&Array2<f64>>,
     ) -> Self {
-        let (cols, _) = vocab.columns();
         match components {
             None => Decomposer {
                 cols,
@@ -129,7 +128,7 @@ pub fn decompose(
     centroids: &Array2<f64>,
     components: Option<&Array2<f64>>,
 ) -> Vec<Vec<Vec<(u32, f64)>>> {
-    let d = Decomposer::new(m, vocab, centroids, components);
+    let d = Decomposer::new(m, vocab.columns().0, centroids, components);
     (0..m.n_rows())
         .map(|r| {
             let scale = d.scale(r);
@@ -163,10 +162,25 @@ pub fn explain(
     components: Option<&Array2<f64>>,
     top: usize,
 ) -> Vec<Explanation> {
+    explain_columns(m, &vocab.columns().0, x, rows, centroids, components, top)
+}
+
+/// [`explain`] with the vocabulary's columns (`cols[term_id]`: the term's column among the
+/// kept terms, see `Vocabulary::columns`) in place of the vocabulary: what a shard of rows
+/// explains with, given the columns of the whole vocabulary.
+pub fn explain_columns(
+    m: &SparseRows,
+    cols: &[u32],
+    x: &Array2<f64>,
+    rows: &[usize],
+    centroids: &Array2<f64>,
+    components: Option<&Array2<f64>>,
+    top: usize,
+) -> Vec<Explanation> {
     if top == 0 || rows.is_empty() || centroids.nrows() == 0 {
         return vec![];
     }
-    let d = Decomposer::new(m, vocab, centroids, components);
+    let d = Decomposer::new(m, cols.to_vec(), centroids, components);
     let sims = x.dot(&centroids.t()); // the similarities `assign` placed the rows by
     rows.par_iter()
         .enumerate()

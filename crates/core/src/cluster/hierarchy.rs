@@ -190,6 +190,72 @@ pub fn merged_centroids(
     out
 }
 
+/// What a clustering becomes when the joins `links` (a prefix of [`average_linkage`]'s,
+/// see [`merge_steps`]) of its fitted themes are taken.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Merged {
+    /// One unit centroid per group ([`merged_centroids`]).
+    pub centroids: Array2<f64>,
+    /// Each group's fixed name: its guided themes' names joined with `+`, or `None` (it is
+    /// named by its terms).
+    pub fixed: Vec<Option<String>>,
+    /// The group of each fitted cluster.
+    pub group_of: Vec<usize>,
+    /// Each join taken: the two nodes, each as its fitted themes joined with `+`; their
+    /// similarity (rounded to 6 decimals); the group they became part of.
+    pub joins: Vec<(Vec<String>, f64, usize)>,
+}
+
+/// Merge fitted themes along `links`: `sizes` (passages) and `fitted` (names) of the fitted
+/// clusters, whose `fixed` names (guided themes) the merged groups keep, joined with `+`.
+pub fn merge(
+    centroids: &Array2<f64>,
+    links: &[Link],
+    sizes: &[u32],
+    fitted: &[String],
+    fixed: &[Option<String>],
+) -> Merged {
+    let k = centroids.nrows();
+    let groups = groups(links, k);
+    let group_of: Vec<usize> = (0..k)
+        .map(|c| groups.iter().position(|g| g.contains(&c)).unwrap_or(0))
+        .collect();
+    let fixed = groups
+        .iter()
+        .map(|g| {
+            let own: Vec<&str> = g
+                .iter()
+                .filter_map(|&c| fixed.get(c).and_then(|f| f.as_deref()))
+                .collect();
+            (!own.is_empty()).then(|| own.join("+"))
+        })
+        .collect();
+    let under = leaves(links, k);
+    let joined = |node: usize| {
+        under[node]
+            .iter()
+            .map(|&c| fitted[c].as_str())
+            .collect::<Vec<_>>()
+            .join("+")
+    };
+    let joins = links
+        .iter()
+        .map(|l| {
+            (
+                vec![joined(l.left), joined(l.right)],
+                r6(l.similarity),
+                group_of[under[l.left][0]],
+            )
+        })
+        .collect();
+    Merged {
+        centroids: merged_centroids(centroids, sizes, &groups),
+        fixed,
+        group_of,
+        joins,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +314,43 @@ mod tests {
         assert_eq!((l[0].left, l[0].right), (1, 2));
         assert_eq!(l[1].similarity, 0.0);
         assert!(average_linkage(&array![[1.0, 0.0]]).is_empty());
+    }
+
+    /// A join of two joined nodes goes into their group, not the first one: six leaves, of
+    /// which 2..=5 are joined pairwise and then together (node 6 with node 7).
+    #[test]
+    fn a_merge_names_each_join_by_the_group_it_went_into() {
+        let link = |left, right, similarity| Link {
+            left,
+            right,
+            similarity,
+        };
+        let links = [link(2, 3, 0.9), link(4, 5, 0.8), link(6, 7, 0.5)];
+        let fitted: Vec<String> = ["a", "b", "c", "d", "e", "f"].map(String::from).to_vec();
+        let mut fixed = vec![None; 6];
+        fixed[3] = Some("talks".to_string());
+        fixed[4] = Some("deal".to_string());
+        let m = merge(
+            &Array2::eye(6),
+            &links,
+            &[1, 1, 2, 2, 0, 4],
+            &fitted,
+            &fixed,
+        );
+        assert_eq!(m.group_of, vec![0, 1, 2, 2, 2, 2]);
+        assert_eq!(m.fixed, vec![None, None, Some("talks+deal".to_string())]);
+        let into: Vec<usize> = m.joins.iter().map(|j| j.2).collect();
+        assert_eq!(into, vec![2, 2, 2]);
+        assert_eq!(m.joins[2].0, vec!["c+d".to_string(), "e+f".to_string()]);
+        // the merged centroid: the members' centroids weighted by their passages
+        let want = [0.0, 0.0, 2.0, 2.0, 0.0, 4.0].map(|x| x / 24f64.sqrt());
+        for (got, want) in m.centroids.row(2).iter().zip(want) {
+            assert!((got - want).abs() < 1e-12);
+        }
+        assert_eq!(
+            m.centroids.row(0).to_vec(),
+            vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+        );
     }
 
     #[test]

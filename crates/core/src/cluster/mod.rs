@@ -24,9 +24,9 @@ mod seeds;
 mod strength;
 mod sweep;
 
-pub use explain::{decompose, explain, explain_space, two_nearest};
+pub use explain::{decompose, explain, explain_columns, explain_space, two_nearest};
 pub use hierarchy::theme_hierarchy;
-pub use naming::{ctfidf_terms, ctfidf_terms_of};
+pub use naming::{ctfidf_terms, ctfidf_terms_of, mean_tfidf_terms_of};
 pub use seeds::{seed_centroids, seed_warnings};
 pub use strength::theme_strength;
 pub use sweep::choose;
@@ -592,48 +592,28 @@ pub fn cluster_from(
     if steps > 0 {
         let labels: Vec<Option<u32>> = best.iter().map(|b| b.0).collect();
         let fitted = name_clusters(m, vocab, &labels, k, &fixed, settings.top_terms).1;
-        let sizes = sizes_of(&labels, k);
-        let groups = hierarchy::groups(&links[..steps], k);
-        let group_of = |c: usize| groups.iter().position(|g| g.contains(&c)).unwrap_or(0);
-        fixed = groups
-            .iter()
-            .map(|g| {
-                let own: Vec<&str> = g.iter().filter_map(|&c| fixed[c].as_deref()).collect();
-                (!own.is_empty()).then(|| own.join("+"))
-            })
-            .collect();
-        centroids = hierarchy::merged_centroids(&centroids, &sizes, &groups);
+        let merged = hierarchy::merge(
+            &centroids,
+            &links[..steps],
+            &sizes_of(&labels, k),
+            &fitted,
+            &fixed,
+        );
+        fixed = merged.fixed;
+        centroids = merged.centroids;
         best = assign(&x, &nonempty, m.n_rows(), &centroids, floors);
-        let under = hierarchy::leaves(&links[..steps], k);
-        let joined = |node: usize| {
-            under[node]
-                .iter()
-                .map(|&c| fitted[c].as_str())
-                .collect::<Vec<_>>()
-                .join("+")
-        };
-        merges = links[..steps]
-            .iter()
-            .map(|l| {
-                (
-                    vec![joined(l.left), joined(l.right)],
-                    r6(l.similarity),
-                    group_of(l.left),
-                )
-            })
-            .collect::<Vec<_>>();
+        merges = merged.joins;
         // seed words belong to the theme their theme became part of (listed by it)
-        let theme_of = |name: &str| {
+        let group_of = |name: &str| {
             params.themes[..n_themes]
                 .iter()
                 .position(|t| t.name == name)
+                .map(|t| merged.group_of[t])
         };
-        seeds.sort_by_key(|s| theme_of(&s.theme).map_or(usize::MAX, group_of));
+        seeds.sort_by_key(|s| group_of(&s.theme).unwrap_or(usize::MAX));
         for s in &mut seeds {
-            if let Some(t) = theme_of(&s.theme) {
-                if let Some(name) = &fixed[group_of(t)] {
-                    s.theme = name.clone();
-                }
+            if let Some(name) = group_of(&s.theme).and_then(|g| fixed[g].as_ref()) {
+                s.theme = name.clone();
             }
         }
     }

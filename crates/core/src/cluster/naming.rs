@@ -52,9 +52,21 @@ pub(super) fn mean_tfidf_terms(
             }
         }
     }
+    mean_tfidf_terms_of(sums, &sizes, vocab, n)
+}
+
+/// [`mean_tfidf_terms`] from the clusters' weight sums: `sums[c]` maps term id → the sum of
+/// its TF-IDF weights over cluster `c`'s passages, `sizes[c]` counts them. What a
+/// distributed sum of the clusters' rows gives.
+pub fn mean_tfidf_terms_of(
+    sums: Vec<FxHashMap<u32, f64>>,
+    sizes: &[usize],
+    vocab: &Vocabulary,
+    n: usize,
+) -> Vec<ClusterTerm> {
     let mut out = Vec::new();
     for (c, s) in sums.into_iter().enumerate() {
-        let size = sizes[c] as f64;
+        let size = sizes.get(c).copied().unwrap_or(0) as f64;
         let s = s.into_iter().map(|(t, w)| (t, w / size)).collect();
         out.extend(term_rows(vocab, c, Measure::MeanTfidf, top_n(s, n)));
     }
