@@ -41,10 +41,20 @@ def assert_equal(a: Path, b: Path, table: str, close: dict = None):
 
 INGEST = ["documents", "passages", "duplicates"]
 TFIDF = ["vocabulary", "tfidf", "term_counts", "surface_forms"]
-CLUSTER = ["assignments", "clusters", "theme_seeds"]
+CLUSTER = [
+    "assignments",
+    "clusters",
+    "cluster_terms",
+    "theme_seeds",
+    "theme_hierarchy",
+    "explanations",
+    "centroids",
+    "lsa_components",
+]
 # the centroids are summed over partitions instead of blocks of rows: similarities agree to
-# rounding, the assignments exactly
-CLOSE = {"idf": 1e-12, "weight": 1e-12, "similarity": 1e-6, "margin": 1e-6}
+# rounding, the assignments exactly; the LSA basis (and the centroids and contributions in
+# its space) to the single-precision rounding of the range finder's products
+CLOSE = {"idf": 1e-12, "weight": 1e-12, "similarity": 1e-6, "margin": 1e-6, "contribution": 1e-6, "value": 1e-6}
 
 
 def assert_run_equal(a: Path, b: Path, tables=INGEST + TFIDF + CLUSTER):

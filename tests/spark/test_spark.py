@@ -12,7 +12,7 @@ import pytest
 
 import themata
 from conftest import BBC, ROOT, SHARED, THEMATA, run_cli, run_spark
-from tables import CLUSTER, INGEST, TFIDF, assert_equal, assert_run_equal, read
+from tables import CLOSE, CLUSTER, INGEST, TFIDF, assert_equal, assert_run_equal, read
 
 EXAMPLE = ROOT / "pipelines" / "khamenei.toml"
 needs_bbc = pytest.mark.skipif(not BBC.is_dir(), reason="../shared/corpora/bbc not found")
@@ -157,6 +157,7 @@ def test_example_in_local_mode_gives_the_cli_tables_and_themata_run_adopts_them(
     m = json.loads((spark / "manifest.json").read_text())
     assert m["stages"]["ingest"]["engine"] == "spark"
     assert set(m["stages"]) == {"ingest", "tfidf", "cluster"}
+    assert set(m["stages"]["cluster"]["outputs"]) == set(json.loads((cli / "manifest.json").read_text())["stages"]["cluster"]["outputs"])
     # the large tables are partitioned (parts written by the executors), readable as one
     import duckdb
 
@@ -165,18 +166,79 @@ def test_example_in_local_mode_gives_the_cli_tables_and_themata_run_adopts_them(
         assert (spark / f"{t}.parquet").is_dir() and parts, t
         n = duckdb.sql(f"select count(*) from read_parquet('{spark / t}.parquet/*.parquet')").fetchall()[0][0]
         assert n == m["stages"]["ingest" if t == "passages" else "tfidf"]["rows"][t] == read(cli, t).num_rows
-    # the CLI takes the Spark run's ingest and tfidf stages as they are, then clusters and
-    # reports; its assignments are Spark's
-    before = read(spark, "assignments")
+    # the fitted model is the CLI's, but for the hash of its own vocabulary.parquet
+    model, cli_model = (json.loads((d / "model.json").read_text()) for d in (spark, cli))
+    assert model["vocabulary_hash"] == m["stages"]["tfidf"]["outputs"]["vocabulary.parquet"]
+    assert {**model, "vocabulary_hash": ""} == {**cli_model, "vocabulary_hash": ""}
+    # `themata report` alone on the Spark run's directory writes the CLI's report
+    r = subprocess.run(
+        [str(THEMATA), "report", str(EXAMPLE), "--output", str(spark)],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert r.returncode == 0, r.stderr
+    for f in ("summary.json", "summary.md"):
+        assert (spark / "report" / f).read_text() == (cli / "report" / f).read_text(), f
+    assert (spark / "report" / "summary.html").exists()
+    # `themata run` takes all three of the Spark run's stages as they are, and reports
     r = subprocess.run(
         [str(THEMATA), "run", str(EXAMPLE), "--output", str(spark)],
         capture_output=True, text=True, cwd=ROOT,
     )
     assert r.returncode == 0, r.stderr
-    assert "ingest: up to date, skipped" in r.stderr and "tfidf: up to date, skipped" in r.stderr, r.stderr
-    assert (spark / "report" / "summary.html").exists()
-    after = read(spark, "assignments")
-    assert before.column("cluster").to_pylist() == after.column("cluster").to_pylist()
+    for stage in ("ingest", "tfidf", "cluster"):
+        assert f"{stage}: up to date, skipped" in r.stderr, r.stderr
+    assert json.loads((spark / "manifest.json").read_text())["stages"]["cluster"]["engine"] == "spark"
+    # `themata apply` places new documents with the Spark run's model as with the CLI's
+    new = ROOT / "corpus" / "khamenei" / "001_ec387abb70685b0e.txt"
+    for run_dir, out in ((spark, tmp_root / "apply-spark"), (cli, tmp_root / "apply-cli")):
+        r = subprocess.run(
+            [str(THEMATA), "apply", str(run_dir), "--input", str(new), "--output", str(out)],
+            capture_output=True, text=True, cwd=ROOT,
+        )
+        assert r.returncode == 0, r.stderr
+    for t in ("passages", "tfidf", "assignments", "clusters", "explanations"):
+        assert_equal(tmp_root / "apply-cli", tmp_root / "apply-spark", t, CLOSE)
+
+
+@pytest.mark.parametrize(
+    "merge", ['mode = "guided"\nmerge_to = 2', 'mode = "discover"\nk = 5\nmerge_to = 3'], ids=["guided", "discover"]
+)
+def test_merged_themes_give_the_cli_tables_merges_and_report(tmp_root, merge):
+    """cluster.merge_to on Spark: the fitted themes joined as the CLI joins them (the
+    dendrogram of the fitted centroids, a pass that names them), the merges recorded in the
+    manifest as the CLI records them, and the CLI's report."""
+    name = "merge-" + merge.split('"')[1]
+    text = EXAMPLE.read_text().replace('"../corpus/khamenei"', json.dumps(str(ROOT / "corpus" / "khamenei")))
+    text = text.replace('mode = "guided"', merge)
+    pipeline = tmp_root / f"{name}.toml"
+    pipeline.write_text(text)
+    cli, spark = tmp_root / f"cli-{name}", tmp_root / f"spark-{name}"
+    run_cli(pipeline, cli)
+    run_spark(pipeline, spark)
+    assert_run_equal(cli, spark)
+    merges = [json.loads((d / "manifest.json").read_text())["stages"]["cluster"]["results"].get("merges") for d in (cli, spark)]
+    assert merges[0] and merges[0] == merges[1], merges
+    r = subprocess.run(
+        [str(THEMATA), "report", str(pipeline), "--output", str(spark)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert r.returncode == 0, r.stderr
+    for f in ("summary.json", "summary.md"):
+        assert (spark / "report" / f).read_text() == (cli / "report" / f).read_text(), f
+
+
+def test_a_k_chosen_by_a_sweep_stops_at_tfidf_with_a_warning_and_the_cli_clusters(tmp_root):
+    text = EXAMPLE.read_text().replace('"../corpus/khamenei"', json.dumps(str(ROOT / "corpus" / "khamenei")))
+    pipeline = tmp_root / "auto.toml"
+    pipeline.write_text(text.replace('mode = "guided"', 'mode = "discover"\nk = "auto"'))
+    spark = tmp_root / "spark-auto"
+    p = run_spark(pipeline, spark)
+    assert 'cluster.k = "auto") is not run on Spark yet' in p.stderr, p.stderr[-2000:]
+    m = json.loads((spark / "manifest.json").read_text())
+    assert set(m["stages"]) == {"ingest", "tfidf"}
+    assert not (spark / "model.json").exists() and not (spark / "assignments.parquet").exists()
+    r = subprocess.run([str(THEMATA), "run", str(pipeline), "--output", str(spark)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and "tfidf: up to date, skipped" in r.stderr, r.stderr
+    assert (spark / "model.json").exists() and (spark / "report" / "summary.json").exists()
 
 
 def test_the_same_partitions_give_the_same_bits_and_others_the_same_tables(tmp_root):
@@ -187,7 +249,7 @@ def test_the_same_partitions_give_the_same_bits_and_others_the_same_tables(tmp_r
     for t in INGEST + TFIDF + CLUSTER:
         assert_equal(runs["a"], runs["b"], t)  # exactly
         # other partitions: sums of floating point numbers in another order
-        assert_equal(runs["a"], runs["c"], t, {"similarity": 1e-9, "margin": 1e-9})
+        assert_equal(runs["a"], runs["c"], t, {n: 1e-9 for n in ("similarity", "margin", "contribution", "value")})
 
 
 def test_record_files_give_the_cli_tables(tmp_root):
@@ -293,6 +355,14 @@ def test_bbc_in_local_mode_gives_the_cli_tables_and_assignments(tmp_root, cli_bb
     spark = tmp_root / "spark-bbc"
     run_spark(ROOT / "pipelines" / "bbc.toml", spark)
     assert_run_equal(cli_bbc, spark)
+    # the report of the Spark run (k-means in the LSA space) is the CLI's
+    r = subprocess.run(
+        [str(THEMATA), "report", str(ROOT / "pipelines" / "bbc.toml"), "--output", str(spark)],
+        capture_output=True, text=True, cwd=ROOT,
+    )
+    assert r.returncode == 0, r.stderr
+    for f in ("summary.json", "summary.md"):
+        assert (spark / "report" / f).read_text() == (cli_bbc / "report" / f).read_text(), f
 
 
 def test_executors_of_the_standalone_cluster_are_processes_of_their_own(spark_cluster):

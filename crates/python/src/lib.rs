@@ -884,13 +884,8 @@ fn cluster_plan<'py>(
         Reduce::None => false,
         Reduce::Auto => cells > AUTO_LSA_CELLS,
     };
-    let why = if p.mode == Mode::Discover && !matches!(p.k, Some(K::Fixed(_))) {
-        Some("a k chosen by a sweep (cluster.k = \"auto\")")
-    } else if p.merge_above.is_some() || p.merge_to.is_some() {
-        Some("merged themes (cluster.merge_above / merge_to)")
-    } else {
-        None
-    };
+    let why = (p.mode == Mode::Discover && !matches!(p.k, Some(K::Fixed(_))))
+        .then_some("a k chosen by a sweep (cluster.k = \"auto\")");
     if why.is_none() {
         let k = p.n_clusters().unwrap_or(0);
         if n_nonempty < k {
@@ -922,6 +917,9 @@ fn cluster_plan<'py>(
     d.set_item("max_iterations", p.max_iterations)?;
     d.set_item("tolerance", p.tolerance)?;
     d.set_item("top_terms", p.top_terms)?;
+    d.set_item("explain_terms", p.explain_terms)?;
+    d.set_item("merge_above", p.merge_above)?;
+    d.set_item("merge_to", p.merge_to)?;
     d.set_item("extra_clusters", p.extra_clusters)?;
     d.set_item("seed_weight", p.seed_weight)?;
     d.set_item("min_similarity", p.min_similarity)?;
@@ -1193,6 +1191,307 @@ fn theme_names(
     Ok((names, tops))
 }
 
+/// The clusters as the CLI's cluster stage describes them, from their merged term counts and
+/// weight sums: `classes[c]` (term id → count) for each of the `k` clusters and, at `k`, the
+/// unassigned passages; `weight_sums[c]` (term id → sum of TF-IDF weights) and `sizes[c]`
+/// (passages) for each cluster. Returns a dict: `names`, `top_terms` (per cluster its top
+/// c-TF-IDF labels joined by ", ") and `cluster_terms` (the table's columns: the top terms by
+/// mean TF-IDF, then by c-TF-IDF, as cluster_terms.parquet holds them).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (classes, weight_sums, sizes, k, terms, labels, top_terms, fixed = None))]
+fn describe_clusters<'py>(
+    py: Python<'py>,
+    classes: Vec<std::collections::HashMap<u32, f64>>,
+    weight_sums: Vec<std::collections::HashMap<u32, f64>>,
+    sizes: Vec<usize>,
+    k: usize,
+    terms: Vec<String>,
+    labels: Vec<String>,
+    top_terms: usize,
+    fixed: Option<Vec<Option<String>>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    if terms.len() != labels.len() {
+        return Err(value_err(
+            "describe_clusters: terms and labels differ in length",
+        ));
+    }
+    if weight_sums.len() != k || sizes.len() != k || classes.len() > k + 1 {
+        return Err(value_err(
+            "describe_clusters: k weight sums and sizes, at most k + 1 classes expected",
+        ));
+    }
+    let outside = |maps: &[std::collections::HashMap<u32, f64>]| {
+        maps.iter()
+            .any(|c| c.keys().any(|&t| t as usize >= terms.len()))
+    };
+    if outside(&classes) || outside(&weight_sums) {
+        return Err(value_err(
+            "describe_clusters: a term id is outside the vocabulary",
+        ));
+    }
+    let n = terms.len();
+    let vocab = vocabulary_from(terms, labels, vec![0; n], vec![0.0; n], vec![true; n])?;
+    let fx =
+        |maps: Vec<std::collections::HashMap<u32, f64>>| -> Vec<rustc_hash::FxHashMap<u32, f64>> {
+            maps.into_iter().map(|c| c.into_iter().collect()).collect()
+        };
+    let mut rows =
+        themata_core::cluster::mean_tfidf_terms_of(fx(weight_sums), &sizes, &vocab, top_terms);
+    rows.extend(themata_core::cluster::ctfidf_terms_of(
+        fx(classes),
+        &vocab,
+        k,
+        top_terms,
+    ));
+    let mut fixed = fixed.unwrap_or_default();
+    fixed.resize(k, None);
+    let names = themata_core::cluster::theme_names(&rows, k, &fixed);
+    let tops: Vec<String> = (0..k as u32)
+        .map(|c| {
+            rows.iter()
+                .filter(|t| t.cluster == c && t.measure == themata_core::model::Measure::Ctfidf)
+                .map(|t| t.label.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .collect();
+    let table = PyDict::new(py);
+    table.set_item(
+        "cluster",
+        rows.iter().map(|t| t.cluster).collect::<Vec<_>>(),
+    )?;
+    table.set_item(
+        "measure",
+        rows.iter().map(|t| t.measure.name()).collect::<Vec<_>>(),
+    )?;
+    table.set_item("rank", rows.iter().map(|t| t.rank).collect::<Vec<_>>())?;
+    table.set_item(
+        "term_id",
+        rows.iter().map(|t| t.term_id).collect::<Vec<_>>(),
+    )?;
+    table.set_item(
+        "term",
+        rows.iter().map(|t| t.term.as_str()).collect::<Vec<_>>(),
+    )?;
+    table.set_item(
+        "label",
+        rows.iter().map(|t| t.label.as_str()).collect::<Vec<_>>(),
+    )?;
+    table.set_item("weight", rows.iter().map(|t| t.weight).collect::<Vec<_>>())?;
+    let d = PyDict::new(py);
+    d.set_item("names", names)?;
+    d.set_item("top_terms", tops)?;
+    d.set_item("cluster_terms", table)?;
+    Ok(d)
+}
+
+/// The themes' dendrogram as theme_hierarchy.parquet holds it (a dict of its columns): the
+/// average-linkage joins of the unit `centroids` (one row per cluster), with the clusters'
+/// `names` and `sizes` (passages).
+#[pyfunction]
+fn theme_hierarchy<'py>(
+    py: Python<'py>,
+    centroids: PyReadonlyArray2<'py, f64>,
+    names: Vec<String>,
+    sizes: Vec<u32>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let centroids = centroids.as_array().to_owned();
+    if names.len() != centroids.nrows() || sizes.len() != centroids.nrows() {
+        return Err(value_err(
+            "theme_hierarchy: one name and one size per centroid expected",
+        ));
+    }
+    let c = themata_core::model::Clustering {
+        clusters: (0..names.len())
+            .map(|i| themata_core::model::ClusterInfo {
+                cluster: i as u32,
+                theme: names[i].clone(),
+                size: sizes[i],
+                top_terms: String::new(),
+            })
+            .collect(),
+        centroids,
+        ..Default::default()
+    };
+    let h = themata_core::cluster::theme_hierarchy(&c);
+    let d = PyDict::new(py);
+    d.set_item("node", h.iter().map(|n| n.node).collect::<Vec<_>>())?;
+    d.set_item("left", h.iter().map(|n| n.left).collect::<Vec<_>>())?;
+    d.set_item("right", h.iter().map(|n| n.right).collect::<Vec<_>>())?;
+    d.set_item(
+        "similarity",
+        h.iter().map(|n| n.similarity).collect::<Vec<_>>(),
+    )?;
+    d.set_item("themes", h.iter().map(|n| n.themes).collect::<Vec<_>>())?;
+    d.set_item("passages", h.iter().map(|n| n.passages).collect::<Vec<_>>())?;
+    d.set_item(
+        "members",
+        h.iter().map(|n| n.members.as_str()).collect::<Vec<_>>(),
+    )?;
+    Ok(d)
+}
+
+/// The merge of fitted themes a pipeline's `cluster.merge_above` / `cluster.merge_to` asks
+/// of the unit `centroids` (one row per fitted cluster), as the CLI's cluster stage merges
+/// them: `None` when it takes no join. `sizes()` is called only then, and returns the
+/// fitted clusters' passages and names (what a pass over the rows gives). A dict:
+/// `centroids` (one unit row per group), `fixed` (the groups' names that are kept: their
+/// guided themes' joined with `+`, else None), `group_of` (each fitted cluster's group) and
+/// `joins` (each as (the two nodes' fitted themes joined with `+`, similarity, group)).
+#[pyfunction]
+#[pyo3(signature = (centroids, fixed, above, to, sizes))]
+fn merge_themes<'py>(
+    py: Python<'py>,
+    centroids: PyReadonlyArray2<'py, f64>,
+    fixed: Vec<Option<String>>,
+    above: Option<f64>,
+    to: Option<usize>,
+    sizes: Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
+    use themata_core::cluster::hierarchy;
+    let c = centroids.as_array().to_owned();
+    let k = c.nrows();
+    let links = hierarchy::average_linkage(&c);
+    let steps = hierarchy::merge_steps(&links, k, above, to);
+    if steps == 0 {
+        return Ok(None);
+    }
+    let (sizes, fitted): (Vec<u32>, Vec<String>) = sizes.call0()?.extract()?;
+    if sizes.len() != k || fitted.len() != k {
+        return Err(value_err(
+            "merge_themes: one size and one name per centroid expected",
+        ));
+    }
+    let mut fixed = fixed;
+    fixed.resize(k, None);
+    let m = hierarchy::merge(&c, &links[..steps], &sizes, &fitted, &fixed);
+    let d = PyDict::new(py);
+    d.set_item("centroids", m.centroids.into_pyarray(py))?;
+    d.set_item("fixed", m.fixed)?;
+    d.set_item("group_of", m.group_of)?;
+    d.set_item("joins", m.joins)?;
+    Ok(Some(d))
+}
+
+/// Why each of a shard's rows got its theme, as the CLI's cluster stage explains it: the top
+/// `top` contributing terms of each row to its nearest centroid and to the runner-up. The
+/// rows are CSR over term ids (`passage_ids`, `indptr`, `term_ids`, `values`: TF-IDF weights
+/// of kept terms), `columns[term_id]` each term's column among the kept terms, `x` the rows
+/// embedded as they were assigned, `centroids` the unit centroids in that space and
+/// `components` the LSA basis when there is one. A dict of explanations.parquet's columns
+/// `passage_id`, `role`, `cluster`, `similarity`, `rank`, `term_id`, `weight`, `contribution`.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (passage_ids, indptr, term_ids, values, columns, x, centroids, components, top))]
+fn explain_rows<'py>(
+    py: Python<'py>,
+    passage_ids: PyReadonlyArray1<'py, i64>,
+    indptr: PyReadonlyArray1<'py, i64>,
+    term_ids: PyReadonlyArray1<'py, u32>,
+    values: PyReadonlyArray1<'py, f64>,
+    columns: PyReadonlyArray1<'py, i64>,
+    x: PyReadonlyArray2<'py, f64>,
+    centroids: PyReadonlyArray2<'py, f64>,
+    components: Option<PyReadonlyArray2<'py, f64>>,
+    top: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mut m = weights(&indptr, &term_ids, &values)?;
+    let ids = passage_ids.as_slice().map_err(value_err)?;
+    if ids.len() != m.n_rows() {
+        return Err(value_err("explain_rows: one passage id per row expected"));
+    }
+    m.row_ids = ids
+        .iter()
+        .map(|&i| {
+            u32::try_from(i).map_err(|_| value_err("explain_rows: a passage id is out of range"))
+        })
+        .collect::<PyResult<_>>()?;
+    let cols: Vec<u32> = columns
+        .as_slice()
+        .map_err(value_err)?
+        .iter()
+        .map(|&c| c.max(0) as u32)
+        .collect();
+    let (x, c) = (x.as_array().to_owned(), centroids.as_array().to_owned());
+    let v = components.map(|v| v.as_array().to_owned());
+    let width = v.as_ref().map_or(x.ncols(), |v| v.nrows());
+    if x.nrows() != m.n_rows() || x.ncols() != c.ncols() {
+        return Err(value_err(
+            "explain_rows: one embedded row per row, as wide as the centroids, expected",
+        ));
+    }
+    if let Some(v) = &v {
+        if v.ncols() != c.ncols() {
+            return Err(value_err(
+                "explain_rows: the basis and the centroids differ in width",
+            ));
+        }
+    }
+    if m.cols.iter().any(|&t| {
+        cols.get(t as usize)
+            .is_none_or(|&col| col as usize >= width)
+    }) {
+        return Err(value_err(
+            "explain_rows: a term id is outside the vocabulary's kept columns",
+        ));
+    }
+    let rows: Vec<usize> = (0..m.n_rows()).collect();
+    let e = themata_core::cluster::explain_columns(&m, &cols, &x, &rows, &c, v.as_ref(), top);
+    let d = PyDict::new(py);
+    d.set_item(
+        "passage_id",
+        e.iter()
+            .map(|r| r.passage_id)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    )?;
+    d.set_item("role", e.iter().map(|r| r.role.name()).collect::<Vec<_>>())?;
+    d.set_item(
+        "cluster",
+        e.iter()
+            .map(|r| r.cluster)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    )?;
+    d.set_item(
+        "similarity",
+        e.iter()
+            .map(|r| r.similarity)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    )?;
+    d.set_item(
+        "rank",
+        e.iter()
+            .map(|r| r.rank)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    )?;
+    d.set_item(
+        "term_id",
+        e.iter()
+            .map(|r| r.term_id)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    )?;
+    d.set_item(
+        "weight",
+        e.iter()
+            .map(|r| r.weight)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    )?;
+    d.set_item(
+        "contribution",
+        e.iter()
+            .map(|r| r.contribution)
+            .collect::<Vec<_>>()
+            .into_pyarray(py),
+    )?;
+    Ok(d)
+}
+
 /// A pipeline section's settings as the CLI records them in manifest.json: `section` is
 /// `ingest`, `analyzer`, `tfidf` or `cluster` (with `themes`, as (name, seeds) pairs), `json`
 /// the section as written. Every default filled in, by the same types the CLI reads them with.
@@ -1268,6 +1567,10 @@ fn _themata(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(unit_rows, m)?)?;
     m.add_function(wrap_pyfunction!(theme_names, m)?)?;
+    m.add_function(wrap_pyfunction!(describe_clusters, m)?)?;
+    m.add_function(wrap_pyfunction!(theme_hierarchy, m)?)?;
+    m.add_function(wrap_pyfunction!(explain_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(merge_themes, m)?)?;
     m.add_function(wrap_pyfunction!(settings_json, m)?)?;
     m.add_function(wrap_pyfunction!(core_version, m)?)?;
     Ok(())

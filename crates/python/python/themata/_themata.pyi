@@ -254,6 +254,51 @@ def theme_names(
     fixed: Optional[list[Optional[str]]] = None,
 ) -> tuple[list[str], list[str]]:
     """(names, top terms) of clusters from their term counts (c-TF-IDF)."""
+
+def describe_clusters(
+    classes: list[dict[int, float]],
+    weight_sums: list[dict[int, float]],
+    sizes: list[int],
+    k: int,
+    terms: list[str],
+    labels: list[str],
+    top_terms: int,
+    fixed: Optional[list[Optional[str]]] = None,
+) -> dict:
+    """The clusters as the CLI describes them, from merged term counts (``classes``, one more
+    at ``k`` for the unassigned passages) and weight sums: ``names``, ``top_terms`` and
+    ``cluster_terms`` (the columns of cluster_terms.parquet)."""
+
+def theme_hierarchy(centroids: np.ndarray, names: list[str], sizes: list[int]) -> dict[str, list]:
+    """The columns of theme_hierarchy.parquet: the average-linkage joins of unit centroids."""
+
+def merge_themes(
+    centroids: np.ndarray,
+    fixed: list[Optional[str]],
+    above: Optional[float],
+    to: Optional[int],
+    sizes: Callable[[], tuple[list[int], list[str]]],
+) -> Optional[dict]:
+    """The merge ``cluster.merge_above`` / ``merge_to`` asks of the fitted unit centroids, as
+    the CLI merges: None when it takes no join (``sizes`` is not called), else ``centroids``
+    (one unit row per group), ``fixed``, ``group_of`` and ``joins``. ``sizes()`` returns the
+    fitted clusters' passages and names."""
+
+def explain_rows(
+    passage_ids: np.ndarray,
+    indptr: np.ndarray,
+    term_ids: np.ndarray,
+    values: np.ndarray,
+    columns: np.ndarray,
+    x: np.ndarray,
+    centroids: np.ndarray,
+    components: Optional[np.ndarray],
+    top: int,
+) -> dict:
+    """A shard's explanations (the columns passage_id, role, cluster, similarity, rank,
+    term_id, weight, contribution of explanations.parquet): each row's top ``top`` terms
+    towards its nearest centroid and the runner-up. ``columns[term_id]`` is a term's column
+    among the kept terms, ``x`` the rows as embedded, ``components`` the LSA basis or None."""
 def settings_json(section: str, json: str, themes: list[tuple[str, list[str]]] = ...) -> str:
     """A section's settings as the CLI records them in manifest.json (defaults filled in)."""
 

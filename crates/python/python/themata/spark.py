@@ -847,6 +847,8 @@ class Shards:
         self.n_cols = int(kept.sum())
         b_vocab = _broadcast_vocabulary(spark, vocab)
         b_dense = spark.sparkContext.broadcast(dense)
+        self.b_dense = b_dense
+        self.b_components = None
         schema, arrow_schema = _schemas(
             "passage_ids binary, indptr binary, cols binary, term_ids binary, values binary, "
             "counts binary, empty binary"
@@ -920,6 +922,7 @@ class Shards:
         import numpy as np
 
         b_c = self.rdd.context.broadcast(np.ascontiguousarray(components))
+        self.b_components = b_c
 
         def embed(s):
             import themata as th
@@ -1038,9 +1041,8 @@ def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"
         )
         for msg in seed_warnings:
             log.warn(msg)
-        w.columns("theme_seeds", seed_rows)
     else:
-        w.columns("theme_seeds", {n: [] for n, _ in SCHEMAS["theme_seeds"]})
+        seed_rows = {n: [] for n, _ in SCHEMAS["theme_seeds"]}
     sigma = None
     if plan["use_lsa"]:
         components, sigma = _lsa(shards, n_rows, plan["lsa_dims"], plan["seed"])
@@ -1075,45 +1077,173 @@ def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"
         unit = th.unit_rows(centroids.astype(np.float64))
         floors, fixed = None, None
         info = {"inertia": inertia, "iterations": iterations, "restart": run}
+    n_terms = len(vocab["term"])
+
+    def class_sums(s, c, k):
+        """A shard's term counts and weight sums per class (k: the unassigned passages),
+        keyed by class × n_terms + term."""
+        label = np.array([k if x is None else x for x in c], dtype=np.int64)
+        key = np.repeat(label, np.diff(s["indptr"])) * n_terms + s["term_ids"].astype(np.int64)
+        keys, inverse = np.unique(key, return_inverse=True)
+        counts = np.bincount(inverse, weights=s["counts"].astype(np.float64), minlength=len(keys))
+        weights = np.bincount(inverse, weights=s["values"], minlength=len(keys))
+        return keys, counts, weights
+
+    def merged_sums(parts, k):
+        """The shards' class sums added in shard order: (classes, weight_sums) as
+        describe_clusters takes them."""
+        keys = np.concatenate([x[0] for x in parts])
+        merged, inverse = np.unique(keys, return_inverse=True)
+        counts = np.bincount(inverse, weights=np.concatenate([x[1] for x in parts]), minlength=len(merged))
+        wsums = np.bincount(inverse, weights=np.concatenate([x[2] for x in parts]), minlength=len(merged))
+        classes = [dict() for _ in range(k + 1)]
+        weight_sums = [dict() for _ in range(k)]
+        for key, n, wsum in zip(merged.tolist(), counts.tolist(), wsums.tolist()):
+            cl, t = divmod(key, n_terms)
+            classes[cl][t] = n
+            if cl < k:
+                weight_sums[cl][t] = wsum
+        return classes, weight_sums
+
+    # cluster.merge_above / merge_to: the fitted themes joined along the dendrogram of their
+    # centroids, as the CLI joins them (a pass over the rows names the fitted clusters)
+    fitted_fixed = list(fixed) if fixed else [None] * k
+
+    def fitted_clusters():
+        b_fit = spark.sparkContext.broadcast(unit)
+
+        def count(s):
+            c = th.assign(s["x"], b_fit.value, floors)[0]
+            return [x for x in c if x is not None], class_sums(s, c, k)
+
+        parts = shards.each(count)
+        sizes = np.bincount(np.array([x for part in parts for x in part[0]], dtype=np.int64), minlength=k)
+        classes, weight_sums = merged_sums([part[1] for part in parts], k)
+        described = th.describe_clusters(
+            classes, weight_sums, sizes.tolist(), k, vocab["term"], vocab["label"], plan["top_terms"], fitted_fixed
+        )
+        return sizes.tolist(), described["names"]
+
+    merged = th.merge_themes(unit, fitted_fixed, plan["merge_above"], plan["merge_to"], fitted_clusters)
+    joins = []
+    if merged is not None:
+        unit, fixed, joins = merged["centroids"], merged["fixed"], merged["joins"]
+        k = unit.shape[0]
+        # seed words belong to the theme their theme became part of (listed by it)
+        own = [name for name, _ in p.themes] if guided else []
+
+        def group_of(theme):
+            return merged["group_of"][own.index(theme)] if theme in own else None
+
+        groups = [group_of(t) for t in seed_rows["theme"]]
+        seed_rows["theme"] = [fixed[g] if g is not None and fixed[g] else t for t, g in zip(seed_rows["theme"], groups)]
+        order = sorted(range(len(groups)), key=lambda i: float("inf") if groups[i] is None else groups[i])
+        seed_rows = {n: [v[i] for i in order] for n, v in seed_rows.items()}
+    w.columns("theme_seeds", seed_rows)
     b_unit = spark.sparkContext.broadcast(unit)
+    b_dense, b_comp = shards.b_dense, shards.b_components
+    explain_terms = plan["explain_terms"]
 
     def place(s):
         c, sim, margin, status = th.assign(s["x"], b_unit.value, floors)
-        classes = [dict() for _ in range(k + 1)]
-        ptr, tids, cts = s["indptr"], s["term_ids"], s["counts"]
-        for r, cl in enumerate(c):
-            cls = classes[k if cl is None else cl]
-            for t, n in zip(tids[ptr[r] : ptr[r + 1]].tolist(), cts[ptr[r] : ptr[r + 1]].tolist()):
-                cls[t] = cls.get(t, 0.0) + n
-        return (s["passage_ids"].tolist(), c, sim.tolist(), margin.tolist(), status, classes, s["empty"].tolist())
+        keys, counts, weights = class_sums(s, c, k)
+        explained = th.explain_rows(
+            s["passage_ids"], s["indptr"], s["term_ids"], s["values"], b_dense.value, s["x"],
+            b_unit.value, None if b_comp is None else b_comp.value, explain_terms,
+        )
+        return (s["passage_ids"].tolist(), c, sim.tolist(), margin.tolist(), status,
+                (keys, counts, weights), s["empty"].tolist(), explained)
 
     placed = shards.each(place)
     shards.unpersist()
     old.unpersist()
-    classes = [dict() for _ in range(k + 1)]
-    for part in placed:
-        for c, cls in enumerate(part[5]):
-            for t, n in cls.items():
-                classes[c][t] = classes[c].get(t, 0.0) + n
-    names, tops = th.theme_names(classes, k, vocab["term"], vocab["label"], plan["top_terms"], fixed)
+    classes, weight_sums = merged_sums([part[5] for part in placed], k)
     rows_out = []
-    for pids, c, sim, margin, status, _, empty in placed:
+    for pids, c, sim, margin, status, _, empty, _ in placed:
         for i, pid in enumerate(pids):
-            rows_out.append((pid, c[i], "unassigned" if c[i] is None else names[c[i]], sim[i], margin[i], status[i]))
+            rows_out.append((pid, c[i], sim[i], margin[i], status[i]))
         for pid in empty:
-            rows_out.append((pid, None, "unassigned", 0.0, 0.0, "no_terms"))
+            rows_out.append((pid, None, 0.0, 0.0, "no_terms"))
     rows_out.sort(key=lambda r: r[0])
-    cols = list(zip(*rows_out))
-    w.columns(
-        "assignments",
-        dict(zip(["passage_id", "cluster", "theme", "similarity", "margin", "status"], map(list, cols))),
-    )
     sizes = [0] * k
     for r in rows_out:
         if r[1] is not None:
             sizes[r[1]] += 1
-    w.columns("clusters", {"cluster": list(range(k)), "theme": names, "size": sizes, "top_terms": tops})
+    described = th.describe_clusters(
+        classes, weight_sums, sizes, k, vocab["term"], vocab["label"], plan["top_terms"], fixed
+    )
+    names = described["names"]
+    cols = list(zip(*rows_out))
+    w.columns(
+        "assignments",
+        {
+            "passage_id": list(cols[0]),
+            "cluster": list(cols[1]),
+            "theme": ["unassigned" if c is None else names[c] for c in cols[1]],
+            "similarity": list(cols[2]),
+            "margin": list(cols[3]),
+            "status": list(cols[4]),
+        },
+    )
+    w.columns("clusters", {"cluster": list(range(k)), "theme": names, "size": sizes, "top_terms": described["top_terms"]})
+    w.columns("cluster_terms", described["cluster_terms"])
+    w.columns("theme_hierarchy", th.theme_hierarchy(unit, names, sizes))
+    # why each passage got its theme, in passage order (the shards' order)
+    parts = [part[7] for part in placed]
+    explained = {n: np.concatenate([e[n] for e in parts]) for n in parts[0] if n != "role"}
+    explained["role"] = [r for e in parts for r in e["role"]]
+    label_of = np.asarray(vocab["label"], dtype=object)
+    names_of = np.asarray(names, dtype=object)
+    explained["theme"] = names_of[explained["cluster"]].tolist()
+    explained["label"] = label_of[explained["term_id"]].tolist()
+    explained["space"] = ["lsa" if sigma is not None else "tfidf"] * len(explained["role"])
+    w.columns("explanations", explained)
+    # the fitted model: the centroids (in the TF-IDF space only their non-zero values, with
+    # their term), the LSA basis (every value, term by term), model.json
+    kept_ids = np.flatnonzero(np.asarray(vocab["kept"], dtype=bool)).astype(np.uint32)
+    if sigma is None:
+        ci, di = np.nonzero(unit)
+        term_of = kept_ids[di].tolist()
+    else:
+        ci, di = np.divmod(np.arange(unit.size), unit.shape[1])
+        term_of = [None] * unit.size
+    w.columns(
+        "centroids",
+        {
+            "cluster": ci.tolist(),
+            "theme": names_of[ci].tolist(),
+            "dimension": di.tolist(),
+            "term_id": term_of,
+            "value": unit[ci, di].tolist(),
+        },
+    )
+    if sigma is None:
+        w.columns("lsa_components", {"term_id": [], "dimension": [], "value": []})
+    else:
+        n_kept, d_ = components.shape
+        w.columns(
+            "lsa_components",
+            {
+                "term_id": np.repeat(kept_ids, d_),
+                "dimension": np.tile(np.arange(d_, dtype=np.uint32), n_kept),
+                "value": np.ascontiguousarray(components).ravel(),
+            },
+        )
+    w.model = {
+        "mode": plan["mode"],
+        "space": space,
+        "lsa_dims": None if sigma is None else int(components.shape[1]),
+        "singular_values": [] if sigma is None else [float(x) for x in sigma],
+        "min_similarity": plan["min_similarity"] if guided else None,
+        "min_margin": plan["min_margin"] if guided else None,
+        "explain_terms": explain_terms,
+        "clusters": [{"cluster": i, "theme": n} for i, n in enumerate(names)],
+    }
+    merges = [
+        {"from": list(f), "similarity": sim, "into": names[g], "into_cluster": g} for f, sim, g in joins
+    ]
     return {
+        "merges": merges,
         "mode": plan["mode"],
         "k": k,
         "space": space,
@@ -1180,6 +1310,45 @@ SCHEMAS = {
         ("status", "string"),
     ],
     "clusters": [("cluster", U32), ("theme", "string"), ("size", U32), ("top_terms", "string")],
+    "cluster_terms": [
+        ("cluster", U32),
+        ("measure", "string"),
+        ("rank", U32),
+        ("term_id", U32),
+        ("term", "string"),
+        ("label", "string"),
+        ("weight", "float64"),
+    ],
+    "theme_hierarchy": [
+        ("node", U32),
+        ("left", U32),
+        ("right", U32),
+        ("similarity", "float64"),
+        ("themes", U32),
+        ("passages", U32),
+        ("members", "string"),
+    ],
+    "explanations": [
+        ("passage_id", U32),
+        ("role", "string"),
+        ("cluster", U32),
+        ("theme", "string"),
+        ("similarity", "float64"),
+        ("rank", U32),
+        ("term_id", U32),
+        ("label", "string"),
+        ("weight", "float64"),
+        ("contribution", "float64"),
+        ("space", "string"),
+    ],
+    "centroids": [
+        ("cluster", U32),
+        ("theme", "string"),
+        ("dimension", U32),
+        ("term_id", U32),
+        ("value", "float64"),
+    ],
+    "lsa_components": [("term_id", U32), ("dimension", U32), ("value", "float64")],
     "theme_seeds": [
         ("theme", "string"),
         ("seed", "string"),
@@ -1201,6 +1370,9 @@ class Writer:
         os.makedirs(parent, exist_ok=True)
         self.stage = tempfile.mkdtemp(prefix=".themata-spark-", dir=parent)
         self.rows: dict[str, int] = {}
+        self.model: dict = {}
+        # log.warnings from here on are the cluster stage's
+        self.cluster_warnings_from: Optional[int] = None
 
     def _schema(self, table: str):
         import pyarrow as pa
@@ -1269,6 +1441,42 @@ class Writer:
         if n == 0:  # no part holds rows: one empty part keeps the schema
             pq.write_table(schema.empty_table(), os.path.join(target, "part-00000.parquet"), compression="zstd")
         self.rows[table] = n
+
+    def model_file(self, p: "Pipeline", vocab, n_rows: int):
+        """model.json as the CLI writes it (the same fields in the same order): what
+        `themata apply` places new documents with."""
+        import themata as th
+
+        analyzer = json.loads(th.settings_json("analyzer", p.analyzer_json))
+        if analyzer.get("stop_words_file"):  # no path of this machine in the model
+            analyzer["stop_words_file"] = os.path.basename(analyzer["stop_words_file"])
+        m = self.model
+        model = {
+            "format": MODEL_FORMAT,
+            "themata_version": themata.__version__,
+            "pipeline": p.name,
+            "input": dict(p.input_columns),
+            "patterns": p.patterns,
+            "ingest": json.loads(th.settings_json("ingest", p.ingest_json)),
+            "analyzer": analyzer,
+            "extra_stop_words": p.extra_stop_words,
+            "tfidf": json.loads(th.settings_json("tfidf", p.tfidf_json)),
+            "mode": m["mode"],
+            "space": m["space"],
+            "lsa_dims": m["lsa_dims"],
+            "singular_values": m["singular_values"],
+            "min_similarity": m["min_similarity"],
+            "min_margin": m["min_margin"],
+            "explain_terms": m["explain_terms"],
+            "clusters": m["clusters"],
+            "passages": n_rows,
+            "terms": len(vocab["term"]),
+            "kept_terms": int(sum(1 for k in vocab["kept"] if k)),
+            "vocabulary_hash": self.hash_of("vocabulary"),
+        }
+        with open(os.path.join(self.stage, "model.json"), "w") as f:
+            json.dump(model, f, indent=2, ensure_ascii=False)
+            f.write("\n")
 
     def hash_of(self, table: str) -> str:
         """The content hash the CLI checks: of a file, its bytes; of a partitioned table,
@@ -1373,8 +1581,11 @@ def run(spark, p: Pipeline, partitions: int, quiet: bool = False) -> dict:
             w.frame("term_counts", weighted.filter(~F.col("kept")), ["passage_id", "term_id"])
             weighted.unpersist()
         n_kept = w.rows_of_kept
+        w.cluster_warnings_from = len(log.warnings)
         with log.stage("cluster", "clustering"):
             clustering = _cluster(spark, p, vocab, rows, n_kept, log, w)
+        if clustering:
+            w.model_file(p, vocab, n_kept)
         counted.unpersist()
         passages.unpersist()
         manifest = _manifest(spark, p, partitions, log, w, clustering)
@@ -1388,8 +1599,24 @@ def run(spark, p: Pipeline, partitions: int, quiet: bool = False) -> dict:
 STAGE_TABLES = {
     "ingest": ["documents", "passages", "duplicates"],
     "tfidf": ["vocabulary", "tfidf", "term_counts", "surface_forms"],
-    "cluster": ["assignments", "clusters", "theme_seeds"],
+    "cluster": [
+        "assignments",
+        "clusters",
+        "cluster_terms",
+        "theme_seeds",
+        "theme_hierarchy",
+        "explanations",
+        "centroids",
+        "lsa_components",
+    ],
 }
+# the tables whose rows a stage's record counts, as the CLI's (not the model's tables)
+STAGE_ROWS = {
+    **STAGE_TABLES,
+    "cluster": [t for t in STAGE_TABLES["cluster"] if t not in ("centroids", "lsa_components")],
+}
+# model.json's layout (the CLI's tables::MODEL_FORMAT)
+MODEL_FORMAT = 1
 
 
 def _manifest(spark, p: Pipeline, partitions: int, log: Log, w: Writer, clustering) -> dict:
@@ -1417,13 +1644,21 @@ def _manifest(spark, p: Pipeline, partitions: int, log: Log, w: Writer, clusteri
     ]
     if clustering:
         plan.append(("cluster", cluster_settings, {}, ["cluster"]))
+    # each stage's warnings, as the CLI records them (the report lists them all); without a
+    # cluster stage its warnings (why it did not run) stay with ingest's
+    split = w.cluster_warnings_from if clustering else len(log.warnings)
+    warnings = {"ingest": log.warnings[:split], "tfidf": [], "cluster": log.warnings[split:]}
     for name, settings, inputs, steps in plan:
         outputs = {f"{t}.parquet": w.hash_of(t) for t in STAGE_TABLES[name]}
+        if name == "cluster":
+            outputs["model.json"] = _file_hash(os.path.join(w.stage, "model.json"))
         key = json.dumps([name, settings, inputs, upstream], sort_keys=True)
         fingerprint = "spark:" + hashlib.sha256(key.encode()).hexdigest()
         results = {"spark": {**spark_info, "seconds": {s_: log.seconds.get(s_, 0.0) for s_ in steps}}}
         if name == "cluster":
             results = {"space": clustering["space"], **results, "spark_cluster": clustering}
+            if clustering["merges"]:  # as the CLI records them (the report reads them)
+                results["merges"] = clustering["merges"]
         stages[name] = {
             "fingerprint": fingerprint,
             "version": themata.__version__,
@@ -1434,9 +1669,9 @@ def _manifest(spark, p: Pipeline, partitions: int, log: Log, w: Writer, clusteri
             "inputs": inputs,
             "upstream": upstream,
             "outputs": outputs,
-            "rows": {t: w.rows[t] for t in STAGE_TABLES[name]},
+            "rows": {t: w.rows[t] for t in STAGE_ROWS[name]},
             "seconds": round(sum(log.seconds.get(s_, 0.0) for s_ in steps), 3),
-            "warnings": log.warnings if name == "ingest" else [],
+            "warnings": warnings[name],
         }
         upstream = fingerprint
     return {
