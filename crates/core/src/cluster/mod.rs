@@ -29,7 +29,7 @@ pub use hierarchy::theme_hierarchy;
 pub use naming::{ctfidf_terms, ctfidf_terms_of, mean_tfidf_terms_of};
 pub use seeds::{seed_centroids, seed_warnings};
 pub use strength::theme_strength;
-pub use sweep::choose;
+pub use sweep::{choose, end_of_range, score};
 
 use crate::analyze::Analyzer;
 use crate::math::kmeans::{self, KMeansError, Restarts};
@@ -533,15 +533,7 @@ pub fn cluster_from(
             match settings.k {
                 Some(K::Auto) => {
                     let (c, rows) = sweep::sweep_fit(&x, &data, settings)?;
-                    let (first, last) = (rows[0].k, rows[rows.len() - 1].k);
-                    let chosen = c.nrows();
-                    if rows.len() > 1 && (chosen == first || chosen == last) {
-                        warnings.push(format!(
-                            "k = \"auto\" chose k = {chosen}, an end of the range swept \
-                             ({first}..={last}): the criteria may prefer a k outside it; \
-                             widen cluster.k_min / cluster.k_max to see"
-                        ));
-                    }
+                    warnings.extend(sweep::end_of_range(&rows));
                     sweep_rows = rows;
                     c
                 }

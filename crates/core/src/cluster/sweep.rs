@@ -39,17 +39,36 @@ pub(super) fn sweep_fit(
         let c = kmeans::discover(data, k, &settings.restarts())?;
         let labels: Vec<usize> = x.dot(&c.t()).rows().into_iter().map(argmax).collect();
         let sampled: Vec<usize> = sample.iter().map(|&i| labels[i]).collect();
-        rows.push(SweepRow {
-            k,
-            silhouette: r6(validity::silhouette(&g, &sampled, k)),
-            calinski_harabasz: r6(validity::calinski_harabasz(x, &labels, k)),
-            davies_bouldin: r6(validity::davies_bouldin(x, &labels, k)),
-            chosen: false,
-        });
+        rows.push(score(k, &g, &sampled, &validity::parts(x, &labels, k)));
         fits.push(c);
     }
     let best = choose(&mut rows);
     Ok((fits.swap_remove(best), rows))
+}
+
+/// The sweep's row of one k: the silhouette of the sample (`g`, the sampled rows' cosine
+/// similarities, and their labels) and the criteria of all rows from their [`validity::Parts`]
+/// (which shards of rows add up to), rounded to 6 decimals. Not yet chosen.
+pub fn score(k: usize, g: &Array2<f64>, sampled: &[usize], parts: &validity::Parts) -> SweepRow {
+    SweepRow {
+        k,
+        silhouette: r6(validity::silhouette(g, sampled, k)),
+        calinski_harabasz: r6(validity::calinski_harabasz_of(parts)),
+        davies_bouldin: r6(validity::davies_bouldin_of(parts)),
+        chosen: false,
+    }
+}
+
+/// The warning of a sweep (its rows, one chosen) whose chosen k is an end of the range.
+pub fn end_of_range(rows: &[SweepRow]) -> Option<String> {
+    let (first, last) = (rows.first()?.k, rows.last()?.k);
+    let chosen = rows.iter().find(|r| r.chosen)?.k;
+    (rows.len() > 1 && (chosen == first || chosen == last)).then(|| {
+        format!(
+            "k = \"auto\" chose k = {chosen}, an end of the range swept ({first}..={last}): \
+             the criteria may prefer a k outside it; widen cluster.k_min / cluster.k_max to see"
+        )
+    })
 }
 
 /// 1-based ranks of `v` (ties share the better rank), best first by `better`.

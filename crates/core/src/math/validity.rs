@@ -93,39 +93,98 @@ fn dist2(a: ndarray::ArrayView1<f64>, b: ndarray::ArrayView1<f64>) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
+/// What Calinski–Harabasz and Davies–Bouldin take of a clustering of `n` rows: the cluster
+/// means and sizes, the overall mean, and two sums over rows given the means — the squared
+/// distances of the rows to their means (`within`) and, per cluster, their distances
+/// (`spread`). Each is a sum over rows, so shards of rows add up to it (see
+/// [`dispersion`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parts {
+    /// The cluster means (`k × d`; zero rows for empty clusters).
+    pub mu: Array2<f64>,
+    /// Rows per cluster.
+    pub size: Vec<usize>,
+    /// The mean of all rows.
+    pub overall: ndarray::Array1<f64>,
+    /// Σ over rows of the squared distance to the row's cluster mean.
+    pub within: f64,
+    /// Per cluster, Σ over its rows of the distance to its mean.
+    pub spread: Vec<f64>,
+    /// Rows.
+    pub n: usize,
+}
+
+/// `(within, spread)` of [`Parts`] over the rows `x` with `labels`, given the means `mu`:
+/// row by row, in order.
+pub fn dispersion(
+    x: ndarray::ArrayView2<f64>,
+    labels: &[usize],
+    mu: &Array2<f64>,
+) -> (f64, Vec<f64>) {
+    let mut within = 0.0;
+    let mut spread = vec![0.0; mu.nrows()];
+    for (i, &l) in labels.iter().enumerate() {
+        let d = dist2(x.row(i), mu.row(l));
+        within += d;
+        spread[l] += d.sqrt();
+    }
+    (within, spread)
+}
+
+/// The [`Parts`] of rows `x` with `labels` (each below `k`).
+pub fn parts(x: &Array2<f64>, labels: &[usize], k: usize) -> Parts {
+    let (mu, size) = means(x, labels, k);
+    let overall = match x.mean_axis(ndarray::Axis(0)) {
+        Some(m) => m,
+        None => ndarray::Array1::zeros(x.ncols()),
+    };
+    let (within, spread) = dispersion(x.view(), labels, &mu);
+    Parts {
+        mu,
+        size,
+        overall,
+        within,
+        spread,
+        n: x.nrows(),
+    }
+}
+
 /// Calinski–Harabasz index (scikit-learn's convention: 1 when every row sits on its
 /// centroid; 0 when there is one cluster or one row per cluster).
 pub fn calinski_harabasz(x: &Array2<f64>, labels: &[usize], k: usize) -> f64 {
-    let n = x.nrows();
-    let (mu, size) = means(x, labels, k);
-    let used = size.iter().filter(|&&c| c > 0).count();
-    if used < 2 || n <= used {
+    calinski_harabasz_of(&parts(x, labels, k))
+}
+
+/// [`calinski_harabasz`] from a clustering's [`Parts`].
+pub fn calinski_harabasz_of(p: &Parts) -> f64 {
+    let used = p.size.iter().filter(|&&c| c > 0).count();
+    if used < 2 || p.n <= used {
         return 0.0;
     }
-    let overall = x.mean_axis(ndarray::Axis(0)).expect("rows exist");
-    let between: f64 = (0..k)
-        .map(|c| size[c] as f64 * dist2(mu.row(c), overall.view()))
+    let between: f64 = (0..p.size.len())
+        .map(|c| p.size[c] as f64 * dist2(p.mu.row(c), p.overall.view()))
         .sum();
-    let within: f64 = (0..n).map(|i| dist2(x.row(i), mu.row(labels[i]))).sum();
-    if within == 0.0 {
+    if p.within == 0.0 {
         return 1.0;
     }
-    (between / (used - 1) as f64) / (within / (n - used) as f64)
+    (between / (used - 1) as f64) / (p.within / (p.n - used) as f64)
 }
 
 /// Davies–Bouldin index (empty clusters are left out).
 pub fn davies_bouldin(x: &Array2<f64>, labels: &[usize], k: usize) -> f64 {
-    let (mu, size) = means(x, labels, k);
-    let mut spread = vec![0.0; k];
-    for (i, &l) in labels.iter().enumerate() {
-        spread[l] += dist2(x.row(i), mu.row(l)).sqrt();
-    }
-    let used: Vec<usize> = (0..k).filter(|&c| size[c] > 0).collect();
+    davies_bouldin_of(&parts(x, labels, k))
+}
+
+/// [`davies_bouldin`] from a clustering's [`Parts`].
+pub fn davies_bouldin_of(p: &Parts) -> f64 {
+    let k = p.size.len();
+    let used: Vec<usize> = (0..k).filter(|&c| p.size[c] > 0).collect();
     if used.len() < 2 {
         return 0.0;
     }
+    let mut spread = p.spread.clone();
     for &c in &used {
-        spread[c] /= size[c] as f64;
+        spread[c] /= p.size[c] as f64;
     }
     let worst: f64 = used
         .iter()
@@ -133,7 +192,7 @@ pub fn davies_bouldin(x: &Array2<f64>, labels: &[usize], k: usize) -> f64 {
             used.iter()
                 .filter(|&&j| j != i)
                 .map(|&j| {
-                    let d = dist2(mu.row(i), mu.row(j)).sqrt();
+                    let d = dist2(p.mu.row(i), p.mu.row(j)).sqrt();
                     if d > 0.0 {
                         (spread[i] + spread[j]) / d
                     } else {
