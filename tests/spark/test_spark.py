@@ -226,19 +226,35 @@ def test_merged_themes_give_the_cli_tables_merges_and_report(tmp_root, merge):
         assert (spark / "report" / f).read_text() == (cli / "report" / f).read_text(), f
 
 
-def test_a_k_chosen_by_a_sweep_stops_at_tfidf_with_a_warning_and_the_cli_clusters(tmp_root):
-    text = EXAMPLE.read_text().replace('"../corpus/khamenei"', json.dumps(str(ROOT / "corpus" / "khamenei")))
-    pipeline = tmp_root / "auto.toml"
-    pipeline.write_text(text.replace('mode = "guided"', 'mode = "discover"\nk = "auto"'))
-    spark = tmp_root / "spark-auto"
-    p = run_spark(pipeline, spark)
-    assert 'cluster.k = "auto") is not run on Spark yet' in p.stderr, p.stderr[-2000:]
-    m = json.loads((spark / "manifest.json").read_text())
-    assert set(m["stages"]) == {"ingest", "tfidf"}
-    assert not (spark / "model.json").exists() and not (spark / "assignments.parquet").exists()
-    r = subprocess.run([str(THEMATA), "run", str(pipeline), "--output", str(spark)], capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 0 and "tfidf: up to date, skipped" in r.stderr, r.stderr
-    assert (spark / "model.json").exists() and (spark / "report" / "summary.json").exists()
+@pytest.mark.parametrize("corpus", ["example", pytest.param("bbc", marks=needs_bbc)])
+def test_a_k_chosen_by_a_sweep_is_the_clis_with_its_sweep_and_report(tmp_root, corpus):
+    """cluster.k = "auto" on Spark: every k of the range fitted on the partitions and scored
+    as the CLI scores it (silhouette of a sample gathered on the driver, the other criteria
+    from per-partition sums), the same k chosen, the sweep recorded as the CLI records it.
+    On BBC the rows are labelled in the LSA space, by cosine to the unit centroids."""
+    if corpus == "example":
+        text = EXAMPLE.read_text().replace('"../corpus/khamenei"', json.dumps(str(ROOT / "corpus" / "khamenei")))
+        text = text.replace('mode = "guided"', 'mode = "discover"\nk = "auto"\nk_max = 6')
+    else:
+        text = (ROOT / "pipelines" / "bbc.toml").read_text().replace('"../../shared/corpora/bbc"', json.dumps(str(BBC)))
+        assert "\nk = 5\n" in text
+        text = text.replace("\nk = 5\n", '\nk = "auto"\nk_max = 6\n')
+    pipeline = tmp_root / f"auto-{corpus}.toml"
+    pipeline.write_text(text)
+    cli, spark = tmp_root / f"cli-auto-{corpus}", tmp_root / f"spark-auto-{corpus}"
+    run_cli(pipeline, cli)
+    run_spark(pipeline, spark)
+    assert_run_equal(cli, spark)
+    sweeps = [json.loads((d / "manifest.json").read_text())["stages"]["cluster"]["results"]["k_sweep"] for d in (cli, spark)]
+    assert [r["k"] for r in sweeps[0]] == [2, 3, 4, 5, 6] and sum(r["chosen"] for r in sweeps[0]) == 1
+    # rounded to 6 decimals: equal but for a rounding boundary
+    for a, b in zip(*sweeps):
+        assert a["k"] == b["k"] and a["chosen"] == b["chosen"], (a, b)
+        for c in ("silhouette", "calinski_harabasz", "davies_bouldin"):
+            assert abs(a[c] - b[c]) <= 1.5e-6, (c, a, b)
+    r = subprocess.run([str(THEMATA), "report", str(pipeline), "--output", str(spark)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert (spark / "report" / "summary.md").read_text() == (cli / "report" / "summary.md").read_text()
 
 
 def test_the_same_partitions_give_the_same_bits_and_others_the_same_tables(tmp_root):

@@ -861,11 +861,12 @@ fn cluster_params(cluster: &str, themes: Vec<(String, Vec<String>)>) -> PyResult
 
 /// What the cluster stage of a pipeline's `[cluster]` section (JSON) and `[themes]` (a list
 /// of (name, seed words)) does with `n_nonempty` kept passages holding kept terms over
-/// `n_cols` kept terms, as the CLI decides it: a dict with `supported` (whether the Spark
-/// driver runs it), `why` (when not) and the settings (`mode`, `k`, `use_lsa`, `lsa_dims`,
-/// `seed`, `n_runs`, `max_iterations`, `tolerance`, `top_terms`, `extra_clusters`,
-/// `seed_weight`, `min_similarity`, `min_margin`). Errors as the CLI's: bad settings, fewer
-/// passages than clusters, a corpus too large for k-means on its TF-IDF rows.
+/// `n_cols` kept terms, as the CLI decides it: a dict of the settings (`mode`, `k` — None for
+/// `k = "auto"`, whose `k_range` is the range swept —, `use_lsa`, `lsa_dims`, `seed`,
+/// `n_runs`, `max_iterations`, `tolerance`, `top_terms`, `explain_terms`, `merge_above`,
+/// `merge_to`, `extra_clusters`, `seed_weight`, `min_similarity`, `min_margin`,
+/// `min_live_seeds`). Errors as the CLI's: bad settings, fewer passages than clusters (or
+/// than a sweep's range needs), a corpus too large for k-means on its TF-IDF rows.
 #[pyfunction]
 #[pyo3(signature = (cluster, n_nonempty, n_cols, themes = vec![]))]
 fn cluster_plan<'py>(
@@ -884,24 +885,35 @@ fn cluster_plan<'py>(
         Reduce::None => false,
         Reduce::Auto => cells > AUTO_LSA_CELLS,
     };
-    let why = (p.mode == Mode::Discover && !matches!(p.k, Some(K::Fixed(_))))
-        .then_some("a k chosen by a sweep (cluster.k = \"auto\")");
-    if why.is_none() {
+    if p.mode == Mode::Discover && !matches!(p.k, Some(K::Fixed(_))) {
+        // k = "auto": the range the CLI sweeps, k_min..=min(k_max, n - 1), or its error
+        let hi = p.k_max.min(n_nonempty.saturating_sub(1));
+        if hi < p.k_min {
+            return Err(value_err(format!(
+                "cluster: {}",
+                themata_core::cluster::ClusterError::SweepRange {
+                    k_min: p.k_min,
+                    k_max: p.k_max,
+                    n: n_nonempty,
+                }
+            )));
+        }
+        d.set_item("k_range", (p.k_min, hi))?;
+    } else {
         let k = p.n_clusters().unwrap_or(0);
         if n_nonempty < k {
             return Err(value_err(format!(
                 "cluster: {k} clusters need at least {k} passages with terms, the corpus has {n_nonempty}"
             )));
         }
-        if !use_lsa && cells > MAX_DENSE_CELLS {
-            return Err(value_err(format!(
-                "cluster: {n_nonempty} passages × {n_cols} terms is too large for k-means on the \
-                 TF-IDF rows: set cluster.reduce = \"lsa\""
-            )));
-        }
+        d.set_item("k_range", py.None())?;
     }
-    d.set_item("supported", why.is_none())?;
-    d.set_item("why", why)?;
+    if !use_lsa && cells > MAX_DENSE_CELLS {
+        return Err(value_err(format!(
+            "cluster: {n_nonempty} passages × {n_cols} terms is too large for k-means on the \
+             TF-IDF rows: set cluster.reduce = \"lsa\""
+        )));
+    }
     d.set_item(
         "mode",
         match p.mode {
@@ -1374,6 +1386,126 @@ fn merge_themes<'py>(
     Ok(Some(d))
 }
 
+/// `k = "auto"`: the positions (among the rows with terms, in passage order) of the evenly
+/// spaced sample of `n` rows the silhouette is computed on, as the CLI samples them.
+#[pyfunction]
+fn sweep_sample(n: usize) -> Vec<usize> {
+    themata_core::math::validity::sample(n, themata_core::math::validity::SILHOUETTE_SAMPLE)
+}
+
+/// Each row's nearest centroid by dot product (ties: the lower id), as the CLI labels rows
+/// in a sweep of k.
+#[pyfunction]
+fn nearest(
+    rows: PyReadonlyArray2<'_, f64>,
+    centroids: PyReadonlyArray2<'_, f64>,
+) -> PyResult<Vec<usize>> {
+    let (x, c) = (rows.as_array(), centroids.as_array());
+    if x.ncols() != c.ncols() {
+        return Err(value_err("nearest: rows and centroids differ in width"));
+    }
+    Ok(x.dot(&c.t())
+        .rows()
+        .into_iter()
+        .map(themata_core::math::rows::argmax)
+        .collect())
+}
+
+/// `(within, spread)` of a shard's rows with `labels` given the cluster means `mu`: the sum
+/// of their squared distances to their means, and per cluster the sum of the distances —
+/// what the shards add up (in shard order) for Calinski–Harabasz and Davies–Bouldin.
+#[pyfunction]
+fn dispersion(
+    rows: PyReadonlyArray2<'_, f64>,
+    labels: Vec<usize>,
+    mu: PyReadonlyArray2<'_, f64>,
+) -> PyResult<(f64, Vec<f64>)> {
+    let (x, mu) = (rows.as_array(), mu.as_array().to_owned());
+    if labels.len() != x.nrows()
+        || labels.iter().any(|&l| l >= mu.nrows())
+        || x.ncols() != mu.ncols()
+    {
+        return Err(value_err(
+            "dispersion: one label below k per row, and means as wide as the rows, expected",
+        ));
+    }
+    Ok(themata_core::math::validity::dispersion(x, &labels, &mu))
+}
+
+/// One row of a sweep of k as the CLI scores it: the silhouette of the sampled rows
+/// (`sample`, with their labels) and Calinski–Harabasz and Davies–Bouldin from the merged
+/// parts of all `n` rows (cluster means `mu`, `size`, the overall mean, `within`, `spread`),
+/// rounded to 6 decimals. A dict: `k`, `silhouette`, `calinski_harabasz`, `davies_bouldin`.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn sweep_score<'py>(
+    py: Python<'py>,
+    k: usize,
+    sample: PyReadonlyArray2<'py, f64>,
+    sampled: Vec<usize>,
+    mu: PyReadonlyArray2<'py, f64>,
+    size: Vec<usize>,
+    overall: PyReadonlyArray1<'py, f64>,
+    within: f64,
+    spread: Vec<f64>,
+    n: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    use themata_core::math::validity;
+    let xs = sample.as_array().to_owned();
+    let mu = mu.as_array().to_owned();
+    if sampled.len() != xs.nrows()
+        || sampled.iter().any(|&l| l >= k)
+        || mu.nrows() != k
+        || size.len() != k
+        || spread.len() != k
+    {
+        return Err(value_err(
+            "sweep_score: a label below k per sampled row, and k means, sizes and spreads expected",
+        ));
+    }
+    let all: Vec<usize> = (0..xs.nrows()).collect();
+    let g = validity::gram(&xs, &all);
+    let parts = validity::Parts {
+        mu,
+        size,
+        overall: overall.as_array().to_owned(),
+        within,
+        spread,
+        n,
+    };
+    let r = themata_core::cluster::score(k, &g, &sampled, &parts);
+    let d = PyDict::new(py);
+    d.set_item("k", r.k)?;
+    d.set_item("silhouette", r.silhouette)?;
+    d.set_item("calinski_harabasz", r.calinski_harabasz)?;
+    d.set_item("davies_bouldin", r.davies_bouldin)?;
+    Ok(d)
+}
+
+/// The k a sweep chooses, by the CLI's rule, from its rows `(k, silhouette,
+/// calinski_harabasz, davies_bouldin)`: (the chosen row's index, the warning when it is an
+/// end of the range).
+#[pyfunction]
+fn sweep_choose(rows: Vec<(usize, f64, f64, f64)>) -> PyResult<(usize, Option<String>)> {
+    if rows.is_empty() {
+        return Err(value_err("sweep_choose: no rows"));
+    }
+    let mut rows: Vec<themata_core::model::SweepRow> = rows
+        .into_iter()
+        .map(
+            |(k, silhouette, calinski_harabasz, davies_bouldin)| themata_core::model::SweepRow {
+                k,
+                silhouette,
+                calinski_harabasz,
+                davies_bouldin,
+                chosen: false,
+            },
+        )
+        .collect();
+    let best = themata_core::cluster::choose(&mut rows);
+    Ok((best, themata_core::cluster::end_of_range(&rows)))
+}
+
 /// Why each of a shard's rows got its theme, as the CLI's cluster stage explains it: the top
 /// `top` contributing terms of each row to its nearest centroid and to the runner-up. The
 /// rows are CSR over term ids (`passage_ids`, `indptr`, `term_ids`, `values`: TF-IDF weights
@@ -1571,6 +1703,11 @@ fn _themata(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(theme_hierarchy, m)?)?;
     m.add_function(wrap_pyfunction!(explain_rows, m)?)?;
     m.add_function(wrap_pyfunction!(merge_themes, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_sample, m)?)?;
+    m.add_function(wrap_pyfunction!(nearest, m)?)?;
+    m.add_function(wrap_pyfunction!(dispersion, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_score, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_choose, m)?)?;
     m.add_function(wrap_pyfunction!(settings_json, m)?)?;
     m.add_function(wrap_pyfunction!(core_version, m)?)?;
     Ok(())

@@ -199,7 +199,8 @@ def assign(
 def cluster_plan(
     cluster: str, n_nonempty: int, n_cols: int, themes: list[tuple[str, list[str]]] = ...
 ) -> dict[str, object]:
-    """What the cluster stage does (``supported``, ``why``, ``mode``, ``k``, ``use_lsa``, ...)."""
+    """What the cluster stage does (``mode``, ``k``, ``k_range`` for ``k = "auto"``,
+    ``use_lsa``, ...), as the CLI decides it."""
 
 def seed_centroids(
     themes: list[tuple[str, list[str]]],
@@ -283,6 +284,33 @@ def merge_themes(
     the CLI merges: None when it takes no join (``sizes`` is not called), else ``centroids``
     (one unit row per group), ``fixed``, ``group_of`` and ``joins``. ``sizes()`` returns the
     fitted clusters' passages and names."""
+
+def sweep_sample(n: int) -> list[int]:
+    """``k = "auto"``: the positions of the evenly spaced sample the silhouette is computed on."""
+
+def nearest(rows: np.ndarray, centroids: np.ndarray) -> list[int]:
+    """Each row's nearest centroid by dot product (ties: the lower id)."""
+
+def dispersion(rows: np.ndarray, labels: list[int], mu: np.ndarray) -> tuple[float, list[float]]:
+    """(within, spread) of a shard's rows given the cluster means: what shards add up for
+    Calinski–Harabasz and Davies–Bouldin."""
+
+def sweep_score(
+    k: int,
+    sample: np.ndarray,
+    sampled: list[int],
+    mu: np.ndarray,
+    size: list[int],
+    overall: np.ndarray,
+    within: float,
+    spread: list[float],
+    n: int,
+) -> dict:
+    """One row of a sweep of k as the CLI scores it (``k``, ``silhouette``,
+    ``calinski_harabasz``, ``davies_bouldin``, rounded to 6 decimals)."""
+
+def sweep_choose(rows: list[tuple[int, float, float, float]]) -> tuple[int, Optional[str]]:
+    """The index of the k the CLI's rule chooses, and the warning when it ends the range."""
 
 def explain_rows(
     passage_ids: np.ndarray,

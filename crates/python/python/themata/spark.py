@@ -1009,6 +1009,63 @@ def _lsa(shards: Shards, n_rows: int, dims_wanted: int, seed: int):
     return components, sigma
 
 
+def _sweep(shards: "Shards", k_range, fit, log: Log):
+    """`k = "auto"`: every k of the range fitted (`fit(k)`) and scored as the CLI scores it —
+    the silhouette of an evenly spaced sample of rows (gathered on the driver, at most
+    2,000), Calinski–Harabasz and Davies–Bouldin from per-partition sums added in partition
+    order — and one chosen by the CLI's rule. Returns (the chosen fit, the sweep's rows)."""
+    import numpy as np
+    import themata as th
+
+    n = shards.n_nonempty
+    sample = np.asarray(th.sweep_sample(n), dtype=np.int64)
+    ctx = shards.rdd.context
+    b_sample = ctx.broadcast(sample)
+
+    def take(s):
+        at = b_sample.value - s["offset"]
+        return s["x"][at[(at >= 0) & (at < s["x"].shape[0])]]
+
+    xs = np.concatenate(shards.each(take))
+    rows, fits = [], []
+    for k in range(k_range[0], k_range[1] + 1):
+        f = fit(k)
+        b_c = ctx.broadcast(th.unit_rows(f[0].astype(np.float64)))  # the CLI labels by cosine
+
+        def sums(s, k=k, b_c=b_c):
+            return th.centroid_sums(s["x"], th.nearest(s["x"], b_c.value), k)
+
+        parts = shards.each(sums)
+        total = _in_order_sum([x[0] for x in parts])
+        size = np.sum([x[1] for x in parts], axis=0).astype(np.int64)
+        mu = np.divide(total, size[:, None], out=np.zeros_like(total), where=size[:, None] > 0)
+        b_mu = ctx.broadcast(mu)
+
+        def spread(s, b_c=b_c, b_mu=b_mu):
+            return th.dispersion(s["x"], th.nearest(s["x"], b_c.value), b_mu.value)
+
+        d = shards.each(spread)
+        within = 0.0
+        for x in d:
+            within += x[0]
+        spreads = _in_order_sum([np.asarray(x[1]) for x in d])
+        overall = total.sum(axis=0) / n
+        sampled = th.nearest(xs, b_c.value)
+        rows.append(
+            th.sweep_score(k, xs, sampled, mu, size.tolist(), overall, within, spreads.tolist(), n)
+        )
+        fits.append(f)
+        b_c.unpersist()
+        b_mu.unpersist()
+    best, warning = th.sweep_choose(
+        [(r["k"], r["silhouette"], r["calinski_harabasz"], r["davies_bouldin"]) for r in rows]
+    )
+    if warning:
+        log.warn(warning)
+    rows = [{**r, "chosen": i == best} for i, r in enumerate(rows)]
+    return fits[best], rows
+
+
 def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"):
     """Stage 6: the LSA basis and k-means (discover mode) or the guided themes' k-means as
     driver loops over the partitions' partial products and sums, then the assignments and
@@ -1018,13 +1075,6 @@ def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"
 
     shards = Shards(spark, vocab, rows, p.tfidf_json)
     plan = th.cluster_plan(json.dumps(p.cluster), shards.n_nonempty, shards.n_cols, p.themes)
-    if not plan["supported"]:
-        shards.unpersist()
-        log.warn(
-            f"cluster: {plan['why']} is not run on Spark yet: the tables stop at tfidf "
-            "(`themata run` clusters them)"
-        )
-        return None
     k = plan["k"]
     guided = plan["mode"] == "guided"
     seeds = None
@@ -1071,12 +1121,19 @@ def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"
         def ask(request: str) -> list[str]:
             return shards.each(lambda s: th.kmeans_answer(request, s["sid"], s["offset"], s["x32"]))
 
-        centroids, inertia, iterations, run = th.kmeans_fit(
-            shards.sizes, dims, k, plan["n_runs"], plan["max_iterations"], plan["tolerance"], plan["seed"], ask
-        )
+        def fit(k: int):
+            return th.kmeans_fit(
+                shards.sizes, dims, k, plan["n_runs"], plan["max_iterations"], plan["tolerance"], plan["seed"], ask
+            )
+
+        if plan["k_range"] is None:
+            centroids, inertia, iterations, run = fit(k)
+        else:
+            (centroids, inertia, iterations, run), info["k_sweep"] = _sweep(shards, plan["k_range"], fit, log)
+            k = centroids.shape[0]
         unit = th.unit_rows(centroids.astype(np.float64))
         floors, fixed = None, None
-        info = {"inertia": inertia, "iterations": iterations, "restart": run}
+        info.update({"inertia": inertia, "iterations": iterations, "restart": run})
     n_terms = len(vocab["term"])
 
     def class_sums(s, c, k):
@@ -1657,7 +1714,10 @@ def _manifest(spark, p: Pipeline, partitions: int, log: Log, w: Writer, clusteri
         results = {"spark": {**spark_info, "seconds": {s_: log.seconds.get(s_, 0.0) for s_ in steps}}}
         if name == "cluster":
             results = {"space": clustering["space"], **results, "spark_cluster": clustering}
-            if clustering["merges"]:  # as the CLI records them (the report reads them)
+            # as the CLI records them (the report reads them)
+            if clustering.get("k_sweep"):
+                results["k_sweep"] = clustering["k_sweep"]
+            if clustering["merges"]:
                 results["merges"] = clustering["merges"]
         stages[name] = {
             "fingerprint": fingerprint,
