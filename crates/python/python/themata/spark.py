@@ -17,14 +17,18 @@ The stages are those of ``themata run``, each split the way its state merges:
   frequencies, occurrences and surface forms are merged with a Spark aggregation; the
   vocabulary and idf are finished on the driver and broadcast;
 - tfidf: each partition weights its own rows with the broadcast vocabulary;
-- cluster: the randomized SVD (LSA) and k-means (discover, or guided themes) as driver
-  loops over the partitions' partial products and sums, added in partition order; then
-  the assignments and the clusters' names (c-TF-IDF of term counts merged by cluster).
+- cluster: the randomized SVD (LSA) and k-means (discover, guided themes, or every k of a
+  ``k = "auto"`` sweep, scored as the CLI scores it) as driver loops over the partitions'
+  partial products and sums, added in partition order; then per partition the
+  assignments, the explanations and the clusters' term counts and weight sums, and on the
+  driver the clusters' terms and names, the dendrogram and merged themes (``merge_above``
+  / ``merge_to``) — the core's functions throughout.
 
-Tables have the CLI's names, columns and types (documents, passages, duplicates,
-vocabulary, tfidf, term_counts, surface_forms, assignments, clusters, theme_seeds), one
-Parquet file each, plus manifest.json in the CLI's form (``"engine": "spark"``), so that
-``themata run`` on the directory adopts the ingest and tfidf stages and writes the report.
+Every table of the CLI's ingest, tfidf and cluster stages, with its names, columns and types
+(the large ones — passages, tfidf, term_counts — partitioned: a directory of parts written
+by the executors), model.json, and manifest.json in the CLI's form (``"engine": "spark"``):
+``themata report PIPELINE --output DIR`` writes the CLI's report from them, ``themata run``
+adopts all three stages, ``themata apply DIR`` places new documents with the model.
 
 Exit codes: 0 done, 1 the run failed, 2 bad command line or pipeline file.
 """
@@ -1784,12 +1788,13 @@ def main(argv: Optional[list[str]] = None) -> int:
             "  python -m themata.spark run pipelines/khamenei.toml --master 'local[2]'\n"
             "  python -m themata.spark run pipelines/bbc.toml --input ../shared/corpora/bbc "
             "--output out/bbc-spark --master spark://127.0.0.1:7077\n"
+            "  themata report pipelines/bbc.toml --output out/bbc-spark   # the report, by the CLI\n"
             "exit codes: 0 done, 1 the run failed, 2 bad command line or pipeline file"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = ap.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="run a pipeline file (ingest, analyze, tfidf)")
+    r = sub.add_parser("run", help="run a pipeline file (ingest, analyze, tfidf, cluster)")
     r.add_argument("pipeline", help="the pipeline file (TOML), as for `themata run`")
     r.add_argument("--input", help="replace the input root (a directory or URI, or one file)")
     r.add_argument("--output", help="replace the output directory")
