@@ -142,6 +142,26 @@ def test_partial_products_and_sums_add_up_over_shards():
     assert np.allclose(s, s1 + s2, atol=1e-12) and c == [a + b for a, b in zip(c1, c2)]
 
 
+def assert_report_is_the_clis(pipeline, spark: Path, cli: Path, files=("summary.json", "summary.md")):
+    """`themata report PIPELINE --output SPARK` on a Spark run's directory succeeds and
+    writes `files` byte for byte as the CLI's run `cli` has them."""
+    r = subprocess.run(
+        [str(THEMATA), "report", str(pipeline), "--output", str(spark)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert r.returncode == 0, r.stderr
+    for f in files:
+        assert (spark / "report" / f).read_text() == (cli / "report" / f).read_text(), f
+    assert (spark / "report" / "summary.html").exists()
+
+
+def example_pipeline(path: Path, cluster: str) -> Path:
+    """The example pipeline at `path` (its corpus by absolute path), its `mode = "guided"`
+    line replaced by `cluster`."""
+    text = EXAMPLE.read_text().replace('"../corpus/khamenei"', json.dumps(str(ROOT / "corpus" / "khamenei")))
+    path.write_text(text.replace('mode = "guided"', cluster))
+    return path
+
+
 @pytest.fixture(scope="module")
 def cli_example(tmp_root):
     out = tmp_root / "cli-example"
@@ -171,14 +191,7 @@ def test_example_in_local_mode_gives_the_cli_tables_and_themata_run_adopts_them(
     assert model["vocabulary_hash"] == m["stages"]["tfidf"]["outputs"]["vocabulary.parquet"]
     assert {**model, "vocabulary_hash": ""} == {**cli_model, "vocabulary_hash": ""}
     # `themata report` alone on the Spark run's directory writes the CLI's report
-    r = subprocess.run(
-        [str(THEMATA), "report", str(EXAMPLE), "--output", str(spark)],
-        capture_output=True, text=True, cwd=ROOT,
-    )
-    assert r.returncode == 0, r.stderr
-    for f in ("summary.json", "summary.md"):
-        assert (spark / "report" / f).read_text() == (cli / "report" / f).read_text(), f
-    assert (spark / "report" / "summary.html").exists()
+    assert_report_is_the_clis(EXAMPLE, spark, cli)
     # `themata run` takes all three of the Spark run's stages as they are, and reports
     r = subprocess.run(
         [str(THEMATA), "run", str(EXAMPLE), "--output", str(spark)],
@@ -208,22 +221,14 @@ def test_merged_themes_give_the_cli_tables_merges_and_report(tmp_root, merge):
     dendrogram of the fitted centroids, a pass that names them), the merges recorded in the
     manifest as the CLI records them, and the CLI's report."""
     name = "merge-" + merge.split('"')[1]
-    text = EXAMPLE.read_text().replace('"../corpus/khamenei"', json.dumps(str(ROOT / "corpus" / "khamenei")))
-    text = text.replace('mode = "guided"', merge)
-    pipeline = tmp_root / f"{name}.toml"
-    pipeline.write_text(text)
+    pipeline = example_pipeline(tmp_root / f"{name}.toml", merge)
     cli, spark = tmp_root / f"cli-{name}", tmp_root / f"spark-{name}"
     run_cli(pipeline, cli)
     run_spark(pipeline, spark)
     assert_run_equal(cli, spark)
     merges = [json.loads((d / "manifest.json").read_text())["stages"]["cluster"]["results"].get("merges") for d in (cli, spark)]
     assert merges[0] and merges[0] == merges[1], merges
-    r = subprocess.run(
-        [str(THEMATA), "report", str(pipeline), "--output", str(spark)], capture_output=True, text=True, cwd=ROOT
-    )
-    assert r.returncode == 0, r.stderr
-    for f in ("summary.json", "summary.md"):
-        assert (spark / "report" / f).read_text() == (cli / "report" / f).read_text(), f
+    assert_report_is_the_clis(pipeline, spark, cli)
 
 
 @pytest.mark.parametrize("corpus", ["example", pytest.param("bbc", marks=needs_bbc)])
@@ -232,15 +237,13 @@ def test_a_k_chosen_by_a_sweep_is_the_clis_with_its_sweep_and_report(tmp_root, c
     as the CLI scores it (silhouette of a sample gathered on the driver, the other criteria
     from per-partition sums), the same k chosen, the sweep recorded as the CLI records it.
     On BBC the rows are labelled in the LSA space, by cosine to the unit centroids."""
+    pipeline = tmp_root / f"auto-{corpus}.toml"
     if corpus == "example":
-        text = EXAMPLE.read_text().replace('"../corpus/khamenei"', json.dumps(str(ROOT / "corpus" / "khamenei")))
-        text = text.replace('mode = "guided"', 'mode = "discover"\nk = "auto"\nk_max = 6')
+        example_pipeline(pipeline, 'mode = "discover"\nk = "auto"\nk_max = 6')
     else:
         text = (ROOT / "pipelines" / "bbc.toml").read_text().replace('"../../shared/corpora/bbc"', json.dumps(str(BBC)))
         assert "\nk = 5\n" in text
-        text = text.replace("\nk = 5\n", '\nk = "auto"\nk_max = 6\n')
-    pipeline = tmp_root / f"auto-{corpus}.toml"
-    pipeline.write_text(text)
+        pipeline.write_text(text.replace("\nk = 5\n", '\nk = "auto"\nk_max = 6\n'))
     cli, spark = tmp_root / f"cli-auto-{corpus}", tmp_root / f"spark-auto-{corpus}"
     run_cli(pipeline, cli)
     run_spark(pipeline, spark)
@@ -252,9 +255,7 @@ def test_a_k_chosen_by_a_sweep_is_the_clis_with_its_sweep_and_report(tmp_root, c
         assert a["k"] == b["k"] and a["chosen"] == b["chosen"], (a, b)
         for c in ("silhouette", "calinski_harabasz", "davies_bouldin"):
             assert abs(a[c] - b[c]) <= 1.5e-6, (c, a, b)
-    r = subprocess.run([str(THEMATA), "report", str(pipeline), "--output", str(spark)], capture_output=True, text=True, cwd=ROOT)
-    assert r.returncode == 0, r.stderr
-    assert (spark / "report" / "summary.md").read_text() == (cli / "report" / "summary.md").read_text()
+    assert_report_is_the_clis(pipeline, spark, cli, files=("summary.md",))
 
 
 def test_the_same_partitions_give_the_same_bits_and_others_the_same_tables(tmp_root):
@@ -372,13 +373,7 @@ def test_bbc_in_local_mode_gives_the_cli_tables_and_assignments(tmp_root, cli_bb
     run_spark(ROOT / "pipelines" / "bbc.toml", spark)
     assert_run_equal(cli_bbc, spark)
     # the report of the Spark run (k-means in the LSA space) is the CLI's
-    r = subprocess.run(
-        [str(THEMATA), "report", str(ROOT / "pipelines" / "bbc.toml"), "--output", str(spark)],
-        capture_output=True, text=True, cwd=ROOT,
-    )
-    assert r.returncode == 0, r.stderr
-    for f in ("summary.json", "summary.md"):
-        assert (spark / "report" / f).read_text() == (cli_bbc / "report" / f).read_text(), f
+    assert_report_is_the_clis(ROOT / "pipelines" / "bbc.toml", spark, cli_bbc)
 
 
 def test_executors_of_the_standalone_cluster_are_processes_of_their_own(spark_cluster):
