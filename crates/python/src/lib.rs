@@ -30,6 +30,21 @@ use themata_core::model::{
 };
 use themata_core::tfidf::{self, TfidfParams};
 
+/// A dict of columns over `rows`: each name with `[f(row) for row in rows]`, as a list, or
+/// (`numpy`) as a NumPy array — how a table's columns cross to Python.
+macro_rules! columns {
+    ($py:expr, $rows:expr, { $($name:literal => |$r:ident| $e:expr),* $(,)? }) => {{
+        let d = PyDict::new($py);
+        $( d.set_item($name, $rows.iter().map(|$r| $e).collect::<Vec<_>>())?; )*
+        d
+    }};
+    ($py:expr, $rows:expr, numpy { $($name:literal => |$r:ident| $e:expr),* $(,)? }) => {{
+        let d = PyDict::new($py);
+        $( d.set_item($name, $rows.iter().map(|$r| $e).collect::<Vec<_>>().into_pyarray($py))?; )*
+        d
+    }};
+}
+
 fn value_err(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
@@ -993,28 +1008,14 @@ fn seed_centroids<'py>(
     let (c, seeds) = themata_core::cluster::seed_centroids(&themes, &analyzer.inner, &vocab)
         .map_err(value_err)?;
     let warnings = themata_core::cluster::seed_warnings(&seeds, &themes, min_live_seeds);
-    let d = PyDict::new(py);
-    d.set_item(
-        "theme",
-        seeds.iter().map(|s| s.theme.as_str()).collect::<Vec<_>>(),
-    )?;
-    d.set_item(
-        "seed",
-        seeds.iter().map(|s| s.seed.as_str()).collect::<Vec<_>>(),
-    )?;
-    d.set_item(
-        "terms",
-        seeds.iter().map(|s| s.terms.as_str()).collect::<Vec<_>>(),
-    )?;
-    d.set_item(
-        "label",
-        seeds.iter().map(|s| s.label.as_str()).collect::<Vec<_>>(),
-    )?;
-    d.set_item("df", seeds.iter().map(|s| s.df).collect::<Vec<_>>())?;
-    d.set_item(
-        "status",
-        seeds.iter().map(|s| s.status.name()).collect::<Vec<_>>(),
-    )?;
+    let d = columns!(py, seeds, {
+        "theme" => |s| s.theme.as_str(),
+        "seed" => |s| s.seed.as_str(),
+        "terms" => |s| s.terms.as_str(),
+        "label" => |s| s.label.as_str(),
+        "df" => |s| s.df,
+        "status" => |s| s.status.name(),
+    });
     Ok((c.into_pyarray(py), d, warnings))
 }
 
@@ -1155,54 +1156,6 @@ fn unit_rows<'py>(py: Python<'py>, a: PyReadonlyArray2<'py, f64>) -> Bound<'py, 
     a.into_pyarray(py)
 }
 
-/// The clusters' names and top terms from their term counts: `classes[c]` maps a kept term
-/// id to the count of that term in cluster `c`'s passages (`classes[k]`, when given, the
-/// unassigned passages'); `terms` and `labels` the vocabulary's columns; `fixed` the names
-/// clusters keep (guided themes). Returns (names, per cluster its top c-TF-IDF terms'
-/// labels joined by ", ").
-#[pyfunction]
-#[pyo3(signature = (classes, k, terms, labels, top_terms, fixed = None))]
-fn theme_names(
-    classes: Vec<std::collections::HashMap<u32, f64>>,
-    k: usize,
-    terms: Vec<String>,
-    labels: Vec<String>,
-    top_terms: usize,
-    fixed: Option<Vec<Option<String>>>,
-) -> PyResult<(Vec<String>, Vec<String>)> {
-    if terms.len() != labels.len() {
-        return Err(value_err("theme_names: terms and labels differ in length"));
-    }
-    if classes
-        .iter()
-        .any(|c| c.keys().any(|&t| t as usize >= terms.len()))
-    {
-        return Err(value_err(
-            "theme_names: a term id is outside the vocabulary",
-        ));
-    }
-    let n = terms.len();
-    let vocab = vocabulary_from(terms, labels, vec![0; n], vec![0.0; n], vec![true; n])?;
-    let classes: Vec<rustc_hash::FxHashMap<u32, f64>> = classes
-        .into_iter()
-        .map(|c| c.into_iter().collect())
-        .collect();
-    let ct = themata_core::cluster::ctfidf_terms_of(classes, &vocab, k, top_terms);
-    let mut fixed = fixed.unwrap_or_default();
-    fixed.resize(k, None);
-    let names = themata_core::cluster::theme_names(&ct, k, &fixed);
-    let tops = (0..k as u32)
-        .map(|c| {
-            ct.iter()
-                .filter(|t| t.cluster == c)
-                .map(|t| t.label.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .collect();
-    Ok((names, tops))
-}
-
 /// The clusters as the CLI's cluster stage describes them, from their merged term counts and
 /// weight sums: `classes[c]` (term id → count) for each of the `k` clusters and, at `k`, the
 /// unassigned passages; `weight_sums[c]` (term id → sum of TF-IDF weights) and `sizes[c]`
@@ -1268,29 +1221,15 @@ fn describe_clusters<'py>(
                 .join(", ")
         })
         .collect();
-    let table = PyDict::new(py);
-    table.set_item(
-        "cluster",
-        rows.iter().map(|t| t.cluster).collect::<Vec<_>>(),
-    )?;
-    table.set_item(
-        "measure",
-        rows.iter().map(|t| t.measure.name()).collect::<Vec<_>>(),
-    )?;
-    table.set_item("rank", rows.iter().map(|t| t.rank).collect::<Vec<_>>())?;
-    table.set_item(
-        "term_id",
-        rows.iter().map(|t| t.term_id).collect::<Vec<_>>(),
-    )?;
-    table.set_item(
-        "term",
-        rows.iter().map(|t| t.term.as_str()).collect::<Vec<_>>(),
-    )?;
-    table.set_item(
-        "label",
-        rows.iter().map(|t| t.label.as_str()).collect::<Vec<_>>(),
-    )?;
-    table.set_item("weight", rows.iter().map(|t| t.weight).collect::<Vec<_>>())?;
+    let table = columns!(py, rows, {
+        "cluster" => |t| t.cluster,
+        "measure" => |t| t.measure.name(),
+        "rank" => |t| t.rank,
+        "term_id" => |t| t.term_id,
+        "term" => |t| t.term.as_str(),
+        "label" => |t| t.label.as_str(),
+        "weight" => |t| t.weight,
+    });
     let d = PyDict::new(py);
     d.set_item("names", names)?;
     d.set_item("top_terms", tops)?;
@@ -1327,21 +1266,15 @@ fn theme_hierarchy<'py>(
         ..Default::default()
     };
     let h = themata_core::cluster::theme_hierarchy(&c);
-    let d = PyDict::new(py);
-    d.set_item("node", h.iter().map(|n| n.node).collect::<Vec<_>>())?;
-    d.set_item("left", h.iter().map(|n| n.left).collect::<Vec<_>>())?;
-    d.set_item("right", h.iter().map(|n| n.right).collect::<Vec<_>>())?;
-    d.set_item(
-        "similarity",
-        h.iter().map(|n| n.similarity).collect::<Vec<_>>(),
-    )?;
-    d.set_item("themes", h.iter().map(|n| n.themes).collect::<Vec<_>>())?;
-    d.set_item("passages", h.iter().map(|n| n.passages).collect::<Vec<_>>())?;
-    d.set_item(
-        "members",
-        h.iter().map(|n| n.members.as_str()).collect::<Vec<_>>(),
-    )?;
-    Ok(d)
+    Ok(columns!(py, h, {
+        "node" => |n| n.node,
+        "left" => |n| n.left,
+        "right" => |n| n.right,
+        "similarity" => |n| n.similarity,
+        "themes" => |n| n.themes,
+        "passages" => |n| n.passages,
+        "members" => |n| n.members.as_str(),
+    }))
 }
 
 /// The merge of fitted themes a pipeline's `cluster.merge_above` / `cluster.merge_to` asks
@@ -1570,57 +1503,16 @@ fn explain_rows<'py>(
     }
     let rows: Vec<usize> = (0..m.n_rows()).collect();
     let e = themata_core::cluster::explain_columns(&m, &cols, &x, &rows, &c, v.as_ref(), top);
-    let d = PyDict::new(py);
-    d.set_item(
-        "passage_id",
-        e.iter()
-            .map(|r| r.passage_id)
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
+    let d = columns!(py, e, numpy {
+        "passage_id" => |r| r.passage_id,
+        "cluster" => |r| r.cluster,
+        "similarity" => |r| r.similarity,
+        "rank" => |r| r.rank,
+        "term_id" => |r| r.term_id,
+        "weight" => |r| r.weight,
+        "contribution" => |r| r.contribution,
+    });
     d.set_item("role", e.iter().map(|r| r.role.name()).collect::<Vec<_>>())?;
-    d.set_item(
-        "cluster",
-        e.iter()
-            .map(|r| r.cluster)
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
-    d.set_item(
-        "similarity",
-        e.iter()
-            .map(|r| r.similarity)
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
-    d.set_item(
-        "rank",
-        e.iter()
-            .map(|r| r.rank)
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
-    d.set_item(
-        "term_id",
-        e.iter()
-            .map(|r| r.term_id)
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
-    d.set_item(
-        "weight",
-        e.iter()
-            .map(|r| r.weight)
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
-    d.set_item(
-        "contribution",
-        e.iter()
-            .map(|r| r.contribution)
-            .collect::<Vec<_>>()
-            .into_pyarray(py),
-    )?;
     Ok(d)
 }
 
@@ -1698,7 +1590,6 @@ fn _themata(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(guided_fit, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans_fit, m)?)?;
     m.add_function(wrap_pyfunction!(unit_rows, m)?)?;
-    m.add_function(wrap_pyfunction!(theme_names, m)?)?;
     m.add_function(wrap_pyfunction!(describe_clusters, m)?)?;
     m.add_function(wrap_pyfunction!(theme_hierarchy, m)?)?;
     m.add_function(wrap_pyfunction!(explain_rows, m)?)?;

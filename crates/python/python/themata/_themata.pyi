@@ -246,16 +246,6 @@ def kmeans_fit(
 def unit_rows(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Rows scaled to unit length (zero rows stay zero)."""
 
-def theme_names(
-    classes: list[dict[int, float]],
-    k: int,
-    terms: list[str],
-    labels: list[str],
-    top_terms: int,
-    fixed: Optional[list[Optional[str]]] = None,
-) -> tuple[list[str], list[str]]:
-    """(names, top terms) of clusters from their term counts (c-TF-IDF)."""
-
 def describe_clusters(
     classes: list[dict[int, float]],
     weight_sums: list[dict[int, float]],

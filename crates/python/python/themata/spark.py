@@ -1071,9 +1071,11 @@ def _sweep(shards: "Shards", k_range, fit, log: Log):
 
 
 def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"):
-    """Stage 6: the LSA basis and k-means (discover mode) or the guided themes' k-means as
-    driver loops over the partitions' partial products and sums, then the assignments and
-    the clusters' names (c-TF-IDF over term counts merged from the partitions)."""
+    """Stage 6: the LSA basis and k-means (discover mode, a k = "auto" sweep) or the guided
+    themes' k-means as driver loops over the partitions' partial products and sums, merged
+    themes, then the assignments, explanations, the clusters' terms and names and the
+    dendrogram; writes the cluster stage's tables. Returns (what the manifest records of
+    the clustering, what model.json says of it)."""
     import numpy as np
     import themata as th
 
@@ -1290,7 +1292,7 @@ def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"
                 "value": np.ascontiguousarray(components).ravel(),
             },
         )
-    w.model = {
+    model = {
         "mode": plan["mode"],
         "space": space,
         "lsa_dims": None if sigma is None else int(components.shape[1]),
@@ -1303,7 +1305,7 @@ def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"
     merges = [
         {"from": list(f), "similarity": sim, "into": names[g], "into_cluster": g} for f, sim, g in joins
     ]
-    return {
+    clustering = {
         "merges": merges,
         "mode": plan["mode"],
         "k": k,
@@ -1312,6 +1314,7 @@ def _cluster(spark, p: Pipeline, vocab, rows, n_rows: int, log: Log, w: "Writer"
         "singular_values": None if sigma is None else [float(x) for x in sigma],
         "spark_jobs": shards.jobs,
     }
+    return clustering, model
 
 
 # ---------------------------------------------------------------------------------------
@@ -1431,9 +1434,6 @@ class Writer:
         os.makedirs(parent, exist_ok=True)
         self.stage = tempfile.mkdtemp(prefix=".themata-spark-", dir=parent)
         self.rows: dict[str, int] = {}
-        self.model: dict = {}
-        # log.warnings from here on are the cluster stage's
-        self.cluster_warnings_from: Optional[int] = None
 
     def _schema(self, table: str):
         import pyarrow as pa
@@ -1503,15 +1503,15 @@ class Writer:
             pq.write_table(schema.empty_table(), os.path.join(target, "part-00000.parquet"), compression="zstd")
         self.rows[table] = n
 
-    def model_file(self, p: "Pipeline", vocab, n_rows: int):
+    def model_file(self, p: "Pipeline", vocab, n_rows: int, m: dict):
         """model.json as the CLI writes it (the same fields in the same order): what
-        `themata apply` places new documents with."""
+        `themata apply` places new documents with; `m` is what the cluster stage fitted
+        (mode, space, LSA dimensions and singular values, floors, explain_terms, clusters)."""
         import themata as th
 
         analyzer = json.loads(th.settings_json("analyzer", p.analyzer_json))
         if analyzer.get("stop_words_file"):  # no path of this machine in the model
             analyzer["stop_words_file"] = os.path.basename(analyzer["stop_words_file"])
-        m = self.model
         model = {
             "format": MODEL_FORMAT,
             "themata_version": themata.__version__,
@@ -1642,14 +1642,13 @@ def run(spark, p: Pipeline, partitions: int, quiet: bool = False) -> dict:
             w.frame("term_counts", weighted.filter(~F.col("kept")), ["passage_id", "term_id"])
             weighted.unpersist()
         n_kept = w.rows_of_kept
-        w.cluster_warnings_from = len(log.warnings)
+        cluster_warnings = len(log.warnings)  # log.warnings from here on are the cluster stage's
         with log.stage("cluster", "clustering"):
-            clustering = _cluster(spark, p, vocab, rows, n_kept, log, w)
-        if clustering:
-            w.model_file(p, vocab, n_kept)
+            clustering, model = _cluster(spark, p, vocab, rows, n_kept, log, w)
+        w.model_file(p, vocab, n_kept, model)
         counted.unpersist()
         passages.unpersist()
-        manifest = _manifest(spark, p, partitions, log, w, clustering)
+        manifest = _manifest(spark, p, partitions, log, w, clustering, cluster_warnings)
         w.finish(manifest)
     except BaseException:
         w.abort()
@@ -1680,7 +1679,7 @@ STAGE_ROWS = {
 MODEL_FORMAT = 1
 
 
-def _manifest(spark, p: Pipeline, partitions: int, log: Log, w: Writer, clustering) -> dict:
+def _manifest(spark, p: Pipeline, partitions: int, log: Log, w: Writer, clustering, cluster_warnings: int) -> dict:
     """manifest.json in the CLI's form: per stage the settings and input files it ran with
     (as the CLI records them, so that `themata report` can check them), the content hash of
     every table written, rows and timings, and `engine: spark`."""
@@ -1702,13 +1701,10 @@ def _manifest(spark, p: Pipeline, partitions: int, log: Log, w: Writer, clusteri
     plan = [
         ("ingest", ingest_settings, log.input_hashes, ["list", "ingest"]),
         ("tfidf", tfidf_settings, dict([p.stop_words_hash]) if p.stop_words_hash else {}, ["analyze", "tfidf"]),
+        ("cluster", cluster_settings, {}, ["cluster"]),
     ]
-    if clustering:
-        plan.append(("cluster", cluster_settings, {}, ["cluster"]))
-    # each stage's warnings, as the CLI records them (the report lists them all); without a
-    # cluster stage its warnings (why it did not run) stay with ingest's
-    split = w.cluster_warnings_from if clustering else len(log.warnings)
-    warnings = {"ingest": log.warnings[:split], "tfidf": [], "cluster": log.warnings[split:]}
+    # each stage's warnings, as the CLI records them (the report lists them all)
+    warnings = {"ingest": log.warnings[:cluster_warnings], "tfidf": [], "cluster": log.warnings[cluster_warnings:]}
     for name, settings, inputs, steps in plan:
         outputs = {f"{t}.parquet": w.hash_of(t) for t in STAGE_TABLES[name]}
         if name == "cluster":
