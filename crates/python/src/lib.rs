@@ -726,14 +726,7 @@ fn lsa_transpose_product<'py>(
             m.n_rows()
         )));
     }
-    let identity: Vec<u32> = (0..n_cols as u32).collect();
-    let xt = m.transpose(&identity, n_cols);
-    let l = d.ncols();
-    let p = if single {
-        lsa::TransposeProduct::partial_single(&xt, &lsa::single(&d), l)
-    } else {
-        lsa::TransposeProduct::partial(&xt, &lsa::single(&d), l)
-    };
+    let p = lsa::TransposeProduct::partial(&m, &[], n_cols, &lsa::single(&d), d.ncols(), single);
     Ok(p.finish().into_pyarray(py))
 }
 

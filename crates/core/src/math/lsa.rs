@@ -10,9 +10,9 @@
 //! product; `Xᵀ·D` ([`TransposeProduct`]) and `AᵀA` ([`Gram`]) are sums over rows, each with
 //! `partial` (over a slice of rows), `merge` (in a fixed order) and `finish`: the state a
 //! shard of the corpus contributes. This single-machine code computes `Xᵀ·D` as one partial
-//! over all rows (through the transpose, one sequential sum per term) and Gram matrices as
-//! partials over fixed blocks of rows merged in block order, so results never depend on the
-//! number of threads.
+//! over all rows (a scatter of the rows of `D` in row order, each output row summed by one
+//! thread) and Gram matrices as partials over fixed blocks of rows merged in block order, so
+//! results never depend on the number of threads.
 //!
 //! Deterministic: the random test matrix comes from the seed, and every sum runs in a fixed
 //! order.
@@ -46,21 +46,14 @@ struct Input<'a> {
 impl Input<'_> {
     /// `X · D` for a dense `n_cols × l` matrix `D`, given row-major in single precision (see
     /// [`single`]) and summed in single precision: each row of the product from its own row
-    /// of `X`.
-    fn mul_single(&self, d: &[f32], l: usize) -> Array2<f64> {
-        let mut out = vec![0.0; self.m.n_rows() * l];
-        out.par_chunks_mut(l).enumerate().for_each_init(
-            || vec![0f32; l],
-            |buf, (r, row)| {
-                buf.fill(0.0);
-                let (ids, w) = self.m.row(r);
-                gather_single(buf, ids, w, self.cols, d);
-                for (o, &b) in row.iter_mut().zip(buf.iter()) {
-                    *o = b as f64;
-                }
-            },
-        );
-        Array2::from_shape_vec((self.m.n_rows(), l), out).expect("shape matches length")
+    /// of `X`, row-major, in single precision (as the next product reads it).
+    fn mul_single(&self, d: &[f32], l: usize) -> Vec<f32> {
+        let mut out = vec![0f32; self.m.n_rows() * l];
+        out.par_chunks_mut(l).enumerate().for_each(|(r, row)| {
+            let (ids, w) = self.m.row(r);
+            gather_single(row, ids, w, self.cols, d);
+        });
+        out
     }
 
     /// `X · D` summed in double precision (`D` in single precision, see [`single`]).
@@ -104,7 +97,7 @@ pub fn product(
 ) -> Array2<f64> {
     let x = Input { m, cols };
     if single_sums {
-        x.mul_single(d, l)
+        widen(x.mul_single(d, l), m.n_rows(), l)
     } else {
         x.mul(d, l)
     }
@@ -123,36 +116,57 @@ pub fn widths(n: usize, n_cols: usize, dims: usize) -> (usize, usize) {
 pub struct TransposeProduct(Array2<f64>);
 
 impl TransposeProduct {
-    /// The product of a slice of rows: `xt` is the transpose of the slice (row `c` lists the
-    /// slice's rows holding column `c`, as positions into `d`, with their values) and `d`
-    /// the slice's rows of `D`, row-major, `l` wide. Each output row is summed by one thread,
-    /// in row order.
-    pub fn partial(xt: &SparseRows, d: &[f32], l: usize) -> Self {
-        let n_cols = xt.n_rows();
+    /// The product of a slice of rows `m` (columns renumbered by `cols`, as for [`fit`]; empty:
+    /// the ids are the columns) with the slice's rows of `D` (row-major, `l` wide, single
+    /// precision: see [`single`]). `single_sums`: summed in single precision (inside the
+    /// power iterations, where only the span matters), else in double.
+    ///
+    /// The rows are read in order and each entry adds its row of `D`, scaled by its value, to
+    /// the output row of its column (a scatter): `D` is read once, front to back, however
+    /// large it is, and no transpose of `X` is built. Each thread owns a range of output rows
+    /// (columns of `X`, balanced by their entries) and walks all rows of `X` for the entries
+    /// in its range, so every output row is summed by one thread in row order: the same sums,
+    /// bit for bit, at any thread count (and as a gather per column in row order would give).
+    pub fn partial(
+        m: &SparseRows,
+        cols: &[u32],
+        n_cols: usize,
+        d: &[f32],
+        l: usize,
+        single_sums: bool,
+    ) -> Self {
         let mut out = vec![0.0; n_cols * l];
-        out.par_chunks_mut(l).enumerate().for_each(|(c, row)| {
-            let (rows, values) = xt.row(c);
-            gather_double(row, rows, values, &[], d);
-        });
-        TransposeProduct(Array2::from_shape_vec((n_cols, l), out).expect("shape matches length"))
-    }
-
-    /// [`TransposeProduct::partial`] of a single-precision `D`, summed in single precision
-    /// (inside the power iterations, where only the span matters).
-    pub fn partial_single(xt: &SparseRows, d: &[f32], l: usize) -> Self {
-        let n_cols = xt.n_rows();
-        let mut out = vec![0.0; n_cols * l];
-        out.par_chunks_mut(l).enumerate().for_each_init(
-            || vec![0f32; l],
-            |buf, (c, row)| {
-                buf.fill(0.0);
-                let (rows, values) = xt.row(c);
-                gather_single(buf, rows, values, &[], d);
-                for (o, &b) in row.iter_mut().zip(buf.iter()) {
-                    *o = b as f64;
+        if l > 0 && n_cols > 0 {
+            let ranges = column_ranges(m, cols, n_cols, rayon::current_num_threads());
+            let mut slabs: Vec<(usize, &mut [f64])> = Vec::with_capacity(ranges.len());
+            let mut rest = out.as_mut_slice();
+            let mut at = 0;
+            for &(lo, hi) in &ranges {
+                let (_, tail) = rest.split_at_mut((lo - at) * l);
+                let (slab, tail) = tail.split_at_mut((hi - lo) * l);
+                slabs.push((lo, slab));
+                rest = tail;
+                at = hi;
+            }
+            slabs.into_par_iter().for_each(|(lo, slab)| {
+                let hi = lo + slab.len() / l;
+                if single_sums {
+                    let mut acc = vec![0f32; slab.len()];
+                    for r in 0..m.n_rows() {
+                        let (ids, w) = m.row(r);
+                        scatter_single(&mut acc, lo, hi, ids, w, cols, &d[r * l..(r + 1) * l]);
+                    }
+                    for (o, &a) in slab.iter_mut().zip(&acc) {
+                        *o = a as f64;
+                    }
+                } else {
+                    for r in 0..m.n_rows() {
+                        let (ids, w) = m.row(r);
+                        scatter_double(slab, lo, hi, ids, w, cols, &d[r * l..(r + 1) * l]);
+                    }
                 }
-            },
-        );
+            });
+        }
         TransposeProduct(Array2::from_shape_vec((n_cols, l), out).expect("shape matches length"))
     }
 
@@ -232,6 +246,88 @@ fn gather_double(out: &mut [f64], idx: &[u32], w: &[f64], cols: &[u32], d: &[f32
     }
 }
 
+/// Up to `parts` consecutive ranges of columns `lo..hi` covering `0..n_cols`, each with
+/// about as many entries of `m` as the others (an empty range is left out).
+fn column_ranges(m: &SparseRows, cols: &[u32], n_cols: usize, parts: usize) -> Vec<(usize, usize)> {
+    let mut per_col = vec![0usize; n_cols];
+    let mut total = 0;
+    for r in 0..m.n_rows() {
+        for &t in m.row(r).0 {
+            let c = column(cols, t);
+            if c < n_cols {
+                per_col[c] += 1;
+                total += 1;
+            }
+        }
+    }
+    let parts = if total == 0 { 1 } else { parts.max(1) };
+    let mut ranges = Vec::with_capacity(parts);
+    let (mut lo, mut seen) = (0, 0);
+    for (c, &n) in per_col.iter().enumerate() {
+        seen += n;
+        // close the range once it holds its share of the entries
+        if seen * parts >= total * (ranges.len() + 1) && ranges.len() + 1 < parts {
+            ranges.push((lo, c + 1));
+            lo = c + 1;
+        }
+    }
+    ranges.push((lo, n_cols));
+    ranges.retain(|&(a, b)| b > a);
+    ranges
+}
+
+/// `out[c - lo] += w[i] · row` for each entry `(idx[i], w[i])` of a sparse row whose column
+/// `c` (`idx[i]` renumbered by `cols`, see [`column`]) is in `lo..hi`: the scatter of one row
+/// of `D` (`row`, `l` wide) into the output rows `lo..hi` (`out`, row-major). Single
+/// precision; the same operations as [`gather_single`], in AVX registers where the CPU has
+/// them, no fused multiply-add.
+#[multiversion(targets("x86_64+avx2", "x86_64+avx"))]
+fn scatter_single(
+    out: &mut [f32],
+    lo: usize,
+    hi: usize,
+    idx: &[u32],
+    w: &[f64],
+    cols: &[u32],
+    row: &[f32],
+) {
+    let l = row.len();
+    for (&t, &v) in idx.iter().zip(w) {
+        let c = column(cols, t);
+        if c >= lo && c < hi {
+            let a = v as f32;
+            let o = &mut out[(c - lo) * l..(c - lo + 1) * l];
+            for (o, &x) in o.iter_mut().zip(row) {
+                *o += a * x;
+            }
+        }
+    }
+}
+
+/// [`scatter_single`] summed in double precision (`row` still read in single precision), the
+/// operations of [`gather_double`].
+#[multiversion(targets("x86_64+avx2", "x86_64+avx"))]
+fn scatter_double(
+    out: &mut [f64],
+    lo: usize,
+    hi: usize,
+    idx: &[u32],
+    w: &[f64],
+    cols: &[u32],
+    row: &[f32],
+) {
+    let l = row.len();
+    for (&t, &v) in idx.iter().zip(w) {
+        let c = column(cols, t);
+        if c >= lo && c < hi {
+            let o = &mut out[(c - lo) * l..(c - lo + 1) * l];
+            for (o, &x) in o.iter_mut().zip(row) {
+                *o += v * x as f64;
+            }
+        }
+    }
+}
+
 /// A dense factor as the sparse products read it: each nonzero of `X` gathers one of its
 /// rows, and these gathers bound the products, so factors are read in single precision (half
 /// the memory traffic). Inside the power iterations only the span matters, and the sums run in
@@ -239,6 +335,12 @@ fn gather_double(out: &mut [f64], idx: &[u32], w: &[f64], cols: &[u32], d: &[f32
 /// the embedding, sum in double precision.
 pub fn single(d: &Array2<f64>) -> Vec<f32> {
     d.iter().map(|&v| v as f32).collect()
+}
+
+/// A row-major single-precision `rows × l` factor as a double-precision matrix (exactly).
+fn widen(d: Vec<f32>, rows: usize, l: usize) -> Array2<f64> {
+    Array2::from_shape_vec((rows, l), d.into_iter().map(f64::from).collect())
+        .expect("shape matches length")
 }
 
 /// Rows per block of [`gaussian`]: each block has its own generator, so the samples do not
@@ -381,8 +483,6 @@ pub fn fit_from(
     let x = Input { m, cols };
     let n = m.n_rows();
     let (dims, l) = widths(n, n_cols, dims);
-    // one partial of Xᵀ·D over all rows: the transpose keeps one sequential sum per term
-    let xt = m.transpose(cols, n_cols);
     let mut omega = gaussian(n_cols, l, seed);
     let mut iterations = POWER_ITERATIONS;
     if let Some(v) = start.filter(|v| v.nrows() == n_cols && v.ncols() > 0) {
@@ -397,22 +497,35 @@ pub fn fit_from(
     // LU factor on both sides); the larger one goes unnormalised into the next product. The
     // final basis gets two passes.
     let rows_smaller = n <= n_cols;
+    // inside the iterations the n × l factor stays in single precision, as the products read
+    // it (the last product sums in double precision)
     let mut y = x.mul_single(&single(&omega), l);
     drop(omega);
+    let mut last = None;
     for i in 0..iterations {
-        let q = if rows_smaller { orthonormal(y, 1)? } else { y };
-        let z = TransposeProduct::partial_single(&xt, &single(&q), l).finish();
+        let q = if rows_smaller {
+            single(&orthonormal(widen(y, n, l), 1)?)
+        } else {
+            y
+        };
+        let z = TransposeProduct::partial(m, cols, n_cols, &q, l, true).finish();
         drop(q);
         let z = if rows_smaller { z } else { orthonormal(z, 1)? };
-        y = if i + 1 < iterations {
-            x.mul_single(&single(&z), l)
+        if i + 1 < iterations {
+            y = x.mul_single(&single(&z), l);
         } else {
-            x.mul(&single(&z), l)
-        };
+            last = Some(x.mul(&single(&z), l));
+            y = vec![];
+        }
     }
+    let y = match last {
+        Some(y) => y,
+        None => widen(y, n, l),
+    };
     let q = orthonormal(y, 2)?; // n × l
-    let bt = TransposeProduct::partial(&xt, &single(&q), l).finish(); // n_cols × l (= Bᵀ, B = Qᵀ X)
-    drop((xt, q));
+                                // n_cols × l (= Bᵀ, B = Qᵀ X)
+    let bt = TransposeProduct::partial(m, cols, n_cols, &single(&q), l, false).finish();
+    drop(q);
     let (components, sigma) = basis(bt, dims)?;
     // The passages are embedded as `X V` — what new rows get from [`transform`] — rather than
     // `Q W Σ` (= `U Σ`, which equals `X V` only when the range of `Q` holds every row): so a
@@ -641,15 +754,92 @@ mod tests {
         let cols: Vec<u32> = (0..23).collect();
         let d = gaussian(m.n_rows(), 4, 1).mapv(|v| v as f32);
         let d = d.as_slice().unwrap();
-        let whole = TransposeProduct::partial(&m.transpose(&cols, 23), d, 4).finish();
+        let whole = TransposeProduct::partial(&m, &cols, 23, d, 4, false).finish();
         // rows 0..15 and 15..40 as two slices, each with its rows of D
         let first = m.select(&(0..15).collect::<Vec<_>>());
         let second = m.select(&(15..40).collect::<Vec<_>>());
-        let a = TransposeProduct::partial(&first.transpose(&cols, 23), &d[..15 * 4], 4);
-        let b = TransposeProduct::partial(&second.transpose(&cols, 23), &d[15 * 4..], 4);
+        let a = TransposeProduct::partial(&first, &cols, 23, &d[..15 * 4], 4, false);
+        let b = TransposeProduct::partial(&second, &cols, 23, &d[15 * 4..], 4, false);
         let merged = a.merge(b).finish();
         for (x, y) in merged.iter().zip(whole.iter()) {
             assert!((x - y).abs() < 1e-12, "{x} vs {y}");
         }
+    }
+
+    /// `Xᵀ·D` the plain way: per column, its entries' rows of `D` added in row order, in the
+    /// precision of the sums.
+    fn plain_transpose_product(
+        m: &SparseRows,
+        cols: &[u32],
+        n_cols: usize,
+        d: &[f32],
+        l: usize,
+        single_sums: bool,
+    ) -> Array2<f64> {
+        let mut out = Array2::<f64>::zeros((n_cols, l));
+        for c in 0..n_cols {
+            let (mut s32, mut s64) = (vec![0f32; l], vec![0f64; l]);
+            for r in 0..m.n_rows() {
+                let (ids, w) = m.row(r);
+                for (&t, &v) in ids.iter().zip(w) {
+                    if column(cols, t) == c {
+                        for j in 0..l {
+                            s32[j] += v as f32 * d[r * l + j];
+                            s64[j] += v * d[r * l + j] as f64;
+                        }
+                    }
+                }
+            }
+            for j in 0..l {
+                out[[c, j]] = if single_sums { s32[j] as f64 } else { s64[j] };
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn transpose_products_are_the_plain_sums_bit_for_bit_at_any_thread_count() {
+        let m = blocks();
+        // columns renumbered and two left out (terms 4 and 20 are not in the matrix)
+        let cols: Vec<u32> = (0..23u32)
+            .map(|t| match t {
+                4 | 20 => u32::MAX,
+                t if t < 4 => 20 - t,
+                t if t < 20 => t - 5 + 1,
+                t => t - 21,
+            })
+            .collect();
+        let n_cols = 21;
+        let l = 7;
+        let d = gaussian(m.n_rows(), l, 5).mapv(|v| v as f32);
+        let d = d.as_slice().unwrap();
+        for single_sums in [true, false] {
+            let plain = plain_transpose_product(&m, &cols, n_cols, d, l, single_sums);
+            for threads in [1, 2, 3, 8] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let p = pool.install(|| {
+                    TransposeProduct::partial(&m, &cols, n_cols, d, l, single_sums).finish()
+                });
+                assert_eq!(p, plain, "{threads} threads, single sums {single_sums}");
+            }
+        }
+    }
+
+    #[test]
+    fn column_ranges_cover_the_columns_with_balanced_entries() {
+        let m = blocks();
+        let cols: Vec<u32> = (0..23).collect();
+        for parts in 1..6 {
+            let r = column_ranges(&m, &cols, 23, parts);
+            assert!(r.len() <= parts && !r.is_empty(), "{parts}: {r:?}");
+            assert_eq!(r[0].0, 0);
+            assert_eq!(r.last().unwrap().1, 23);
+            assert!(r.windows(2).all(|w| w[0].1 == w[1].0 && w[0].0 < w[0].1));
+        }
+        // an empty matrix: one range of every column
+        assert_eq!(column_ranges(&SparseRows::empty(), &cols, 23, 4), [(0, 23)]);
     }
 }
