@@ -94,45 +94,6 @@ impl SparseRows {
         self.counts.extend(other.counts);
         self.values.extend(other.values);
     }
-
-    /// The transpose of the values, with columns renumbered by `col_of` (`u32::MAX` for
-    /// columns left out) into `0..n_cols`: row `c` of the result lists, in row order, the
-    /// rows of `self` holding column `c` (by position, not by row id) and their values.
-    pub fn transpose(&self, col_of: &[u32], n_cols: usize) -> SparseRows {
-        let mut indptr = vec![0usize; n_cols + 1];
-        for &t in &self.cols {
-            let c = col_of[t as usize];
-            if c != u32::MAX {
-                indptr[c as usize + 1] += 1;
-            }
-        }
-        for c in 0..n_cols {
-            indptr[c + 1] += indptr[c];
-        }
-        let nnz = indptr[n_cols];
-        let mut next = indptr.clone();
-        let mut rows = vec![0u32; nnz];
-        let mut values = vec![0f64; nnz];
-        for r in 0..self.n_rows() {
-            let (ids, w) = self.row(r);
-            for (&t, &v) in ids.iter().zip(w) {
-                let c = col_of[t as usize];
-                if c != u32::MAX {
-                    let c = c as usize;
-                    rows[next[c]] = r as u32;
-                    values[next[c]] = v;
-                    next[c] += 1;
-                }
-            }
-        }
-        SparseRows {
-            row_ids: (0..n_cols as u32).collect(),
-            indptr,
-            cols: rows,
-            counts: vec![],
-            values,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -173,14 +134,5 @@ mod tests {
         assert_eq!(s.row_ids, [12, 10]);
         assert_eq!(s.row(1), m().row(0));
         assert_eq!(s.row_counts(0), m().row_counts(2));
-    }
-
-    #[test]
-    fn transpose_renumbers_and_drops_columns() {
-        // column 1 left out, columns 0 and 2 become 1 and 0
-        let t = m().transpose(&[1, u32::MAX, 0], 2);
-        assert_eq!(t.indptr, [0, 1, 2]);
-        assert_eq!(t.row(0), (&[0u32][..], &[0.25][..]));
-        assert_eq!(t.row(1), (&[0u32][..], &[0.5][..]));
     }
 }
