@@ -761,10 +761,24 @@ fn nonempty_rows(m: &SparseRows) -> Vec<usize> {
 /// The rows `rows` of `x` (all `n_rows` of them without a copy).
 fn take_rows(x: Array2<f64>, rows: &[usize], n_rows: usize) -> Array2<f64> {
     if rows.len() == n_rows {
-        x
-    } else {
-        x.select(ndarray::Axis(0), rows)
+        return x;
     }
+    // in place: each kept row moves up to its new position (`rows` is increasing), so no
+    // second matrix of the embedding's size exists
+    let d = x.ncols();
+    if !x.is_standard_layout() {
+        return x.select(ndarray::Axis(0), rows);
+    }
+    let (mut data, offset) = x.into_raw_vec_and_offset();
+    let start = offset.unwrap_or(0);
+    data.drain(..start);
+    for (i, &r) in rows.iter().enumerate() {
+        if i != r {
+            data.copy_within(r * d..(r + 1) * d, i * d);
+        }
+    }
+    data.truncate(rows.len() * d);
+    Array2::from_shape_vec((rows.len(), d), data).expect("rows × d")
 }
 
 /// The rows `rows` of `m` as dense rows over the kept columns (`cols`, `n_cols` wide).
@@ -870,6 +884,26 @@ pub(crate) mod tests {
     use crate::model::{Named, Role, SeedState, SweepRow};
     use crate::tfidf::{self, DocFreq, TfidfParams};
     use crate::Silent;
+
+    #[test]
+    fn take_rows_keeps_the_rows_in_order_in_place_or_not() {
+        let x = Array2::from_shape_fn((5, 3), |(i, j)| (10 * i + j) as f64);
+        assert_eq!(take_rows(x.clone(), &[0, 1, 2, 3, 4], 5), x);
+        let want = x.select(ndarray::Axis(0), &[1, 2, 4]);
+        assert_eq!(take_rows(x.clone(), &[1, 2, 4], 5), want);
+        assert_eq!(take_rows(x.clone(), &[], 5).dim(), (0, 3));
+        // a view that starts inside its buffer, and one in column-major order
+        let sliced = x.slice(ndarray::s![1.., ..]).to_owned();
+        assert_eq!(
+            take_rows(sliced, &[0, 3], 4),
+            x.select(ndarray::Axis(0), &[1, 4])
+        );
+        use ndarray::ShapeBuilder;
+        let mut fortran = Array2::<f64>::zeros((5, 3).f());
+        fortran.assign(&x);
+        assert!(!fortran.is_standard_layout());
+        assert_eq!(take_rows(fortran, &[1, 2, 4], 5), want);
+    }
 
     /// Two passages per theme of the example, and an empty one (also the fitted model's tests).
     pub(crate) const TEXTS: &[&str] = &[

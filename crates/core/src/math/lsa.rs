@@ -522,9 +522,9 @@ pub fn fit_from(
         Some(y) => y,
         None => widen(y, n, l),
     };
-    let q = orthonormal(y, 2)?; // n × l
-                                // n_cols × l (= Bᵀ, B = Qᵀ X)
-    let bt = TransposeProduct::partial(m, cols, n_cols, &single(&q), l, false).finish();
+    // Q (n × l), read in single precision; then Bᵀ = Xᵀ Q (n_cols × l, B = Qᵀ X)
+    let q = single(&orthonormal(y, 2)?);
+    let bt = TransposeProduct::partial(m, cols, n_cols, &q, l, false).finish();
     drop(q);
     let (components, sigma) = basis(bt, dims)?;
     // The passages are embedded as `X V` — what new rows get from [`transform`] — rather than
