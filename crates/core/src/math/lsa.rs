@@ -51,7 +51,7 @@ impl Input<'_> {
         let mut out = vec![0f32; self.m.n_rows() * l];
         out.par_chunks_mut(l).enumerate().for_each(|(r, row)| {
             let (ids, w) = self.m.row(r);
-            gather_single(row, ids, w, self.cols, d);
+            gather(row, ids, w, self.cols, d);
         });
         out
     }
@@ -61,7 +61,7 @@ impl Input<'_> {
         let mut out = vec![0.0; self.m.n_rows() * l];
         out.par_chunks_mut(l).enumerate().for_each(|(r, row)| {
             let (ids, w) = self.m.row(r);
-            gather_double(row, ids, w, self.cols, d);
+            gather(row, ids, w, self.cols, d);
         });
         Array2::from_shape_vec((self.m.n_rows(), l), out).expect("shape matches length")
     }
@@ -154,7 +154,7 @@ impl TransposeProduct {
                     let mut acc = vec![0f32; slab.len()];
                     for r in 0..m.n_rows() {
                         let (ids, w) = m.row(r);
-                        scatter_single(&mut acc, lo, hi, ids, w, cols, &d[r * l..(r + 1) * l]);
+                        scatter(&mut acc, (lo, hi), ids, w, cols, &d[r * l..(r + 1) * l]);
                     }
                     for (o, &a) in slab.iter_mut().zip(&acc) {
                         *o = a as f64;
@@ -162,7 +162,7 @@ impl TransposeProduct {
                 } else {
                     for r in 0..m.n_rows() {
                         let (ids, w) = m.row(r);
-                        scatter_double(slab, lo, hi, ids, w, cols, &d[r * l..(r + 1) * l]);
+                        scatter(slab, (lo, hi), ids, w, cols, &d[r * l..(r + 1) * l]);
                     }
                 }
             });
@@ -217,31 +217,53 @@ fn column(cols: &[u32], t: u32) -> usize {
     }
 }
 
-/// `out += Σ w[i] · D[row of idx[i]]`: the rows of the row-major `D` (`out.len()` wide) that
-/// a sparse row's entries gather, each scaled by its value. `cols` renumbers `idx` (empty:
-/// `idx` are rows of `D` already). Single precision, in AVX registers where the CPU has them;
-/// no fused multiply-add, so every CPU gives the same sums.
-#[multiversion(targets("x86_64+avx2", "x86_64+avx"))]
-fn gather_single(out: &mut [f32], idx: &[u32], w: &[f64], cols: &[u32], d: &[f32]) {
-    let l = out.len();
-    for (&t, &v) in idx.iter().zip(w) {
-        let c = column(cols, t);
-        let a = v as f32;
-        for (o, &x) in out.iter_mut().zip(&d[c * l..(c + 1) * l]) {
-            *o += a * x;
-        }
+/// A running sum of the products `v · x` of a matrix value `v` and an entry `x` of a factor
+/// read in single precision: in single precision (`f32`: `v` narrowed first) or in double
+/// (`f64`). The products call no fused multiply-add, so every CPU gives the same sums.
+trait Accumulator: Copy {
+    /// A matrix value as this sum multiplies it.
+    type Scale: Copy;
+    fn scale(v: f64) -> Self::Scale;
+    fn add_product(&mut self, a: Self::Scale, x: f32);
+}
+
+impl Accumulator for f32 {
+    type Scale = f32;
+    #[inline(always)]
+    fn scale(v: f64) -> f32 {
+        v as f32
+    }
+    #[inline(always)]
+    fn add_product(&mut self, a: f32, x: f32) {
+        *self += a * x;
     }
 }
 
-/// [`gather_single`] summed in double precision (`D` still read in single precision: the
-/// gathers, not the sums, bound the products).
+impl Accumulator for f64 {
+    type Scale = f64;
+    #[inline(always)]
+    fn scale(v: f64) -> f64 {
+        v
+    }
+    #[inline(always)]
+    fn add_product(&mut self, a: f64, x: f32) {
+        *self += a * x as f64;
+    }
+}
+
+/// `out += Σ w[i] · D[row of idx[i]]`: the rows of the row-major `D` (`out.len()` wide) that
+/// a sparse row's entries gather, each scaled by its value. `cols` renumbers `idx` (empty:
+/// `idx` are rows of `D` already). Summed in the precision of `A` (inside the power
+/// iterations single: only the span matters; else double, `D` still read in single precision:
+/// the gathers, not the sums, bound the products), in AVX registers where the CPU has them.
 #[multiversion(targets("x86_64+avx2", "x86_64+avx"))]
-fn gather_double(out: &mut [f64], idx: &[u32], w: &[f64], cols: &[u32], d: &[f32]) {
+fn gather<A: Accumulator>(out: &mut [A], idx: &[u32], w: &[f64], cols: &[u32], d: &[f32]) {
     let l = out.len();
     for (&t, &v) in idx.iter().zip(w) {
         let c = column(cols, t);
+        let a = A::scale(v);
         for (o, &x) in out.iter_mut().zip(&d[c * l..(c + 1) * l]) {
-            *o += v * x as f64;
+            o.add_product(a, x);
         }
     }
 }
@@ -278,14 +300,12 @@ fn column_ranges(m: &SparseRows, cols: &[u32], n_cols: usize, parts: usize) -> V
 
 /// `out[c - lo] += w[i] · row` for each entry `(idx[i], w[i])` of a sparse row whose column
 /// `c` (`idx[i]` renumbered by `cols`, see [`column`]) is in `lo..hi`: the scatter of one row
-/// of `D` (`row`, `l` wide) into the output rows `lo..hi` (`out`, row-major). Single
-/// precision; the same operations as [`gather_single`], in AVX registers where the CPU has
-/// them, no fused multiply-add.
+/// of `D` (`row`, `l` wide) into the output rows `lo..hi` (`out`, row-major), with the
+/// operations of [`gather`] in the precision of `A`, in AVX registers where the CPU has them.
 #[multiversion(targets("x86_64+avx2", "x86_64+avx"))]
-fn scatter_single(
-    out: &mut [f32],
-    lo: usize,
-    hi: usize,
+fn scatter<A: Accumulator>(
+    out: &mut [A],
+    (lo, hi): (usize, usize),
     idx: &[u32],
     w: &[f64],
     cols: &[u32],
@@ -295,34 +315,10 @@ fn scatter_single(
     for (&t, &v) in idx.iter().zip(w) {
         let c = column(cols, t);
         if c >= lo && c < hi {
-            let a = v as f32;
+            let a = A::scale(v);
             let o = &mut out[(c - lo) * l..(c - lo + 1) * l];
             for (o, &x) in o.iter_mut().zip(row) {
-                *o += a * x;
-            }
-        }
-    }
-}
-
-/// [`scatter_single`] summed in double precision (`row` still read in single precision), the
-/// operations of [`gather_double`].
-#[multiversion(targets("x86_64+avx2", "x86_64+avx"))]
-fn scatter_double(
-    out: &mut [f64],
-    lo: usize,
-    hi: usize,
-    idx: &[u32],
-    w: &[f64],
-    cols: &[u32],
-    row: &[f32],
-) {
-    let l = row.len();
-    for (&t, &v) in idx.iter().zip(w) {
-        let c = column(cols, t);
-        if c >= lo && c < hi {
-            let o = &mut out[(c - lo) * l..(c - lo + 1) * l];
-            for (o, &x) in o.iter_mut().zip(row) {
-                *o += v * x as f64;
+                o.add_product(a, x);
             }
         }
     }
