@@ -45,10 +45,10 @@ struct Input<'a> {
 
 impl Input<'_> {
     /// `X · D` for a dense `n_cols × l` matrix `D`, given row-major in single precision (see
-    /// [`single`]) and summed in single precision: each row of the product from its own row
-    /// of `X`, row-major, in single precision (as the next product reads it).
-    fn mul_single(&self, d: &[f32], l: usize) -> Vec<f32> {
-        let mut out = vec![0f32; self.m.n_rows() * l];
+    /// [`single`]), summed in the precision of `A`: each row of the product from its own row
+    /// of `X`, row-major.
+    fn product<A: Accumulator>(&self, d: &[f32], l: usize) -> Vec<A> {
+        let mut out = vec![A::default(); self.m.n_rows() * l];
         out.par_chunks_mut(l).enumerate().for_each(|(r, row)| {
             let (ids, w) = self.m.row(r);
             gather(row, ids, w, self.cols, d);
@@ -56,14 +56,15 @@ impl Input<'_> {
         out
     }
 
+    /// `X · D` summed in single precision, in single precision (as the next product reads it).
+    fn mul_single(&self, d: &[f32], l: usize) -> Vec<f32> {
+        self.product(d, l)
+    }
+
     /// `X · D` summed in double precision (`D` in single precision, see [`single`]).
     fn mul(&self, d: &[f32], l: usize) -> Array2<f64> {
-        let mut out = vec![0.0; self.m.n_rows() * l];
-        out.par_chunks_mut(l).enumerate().for_each(|(r, row)| {
-            let (ids, w) = self.m.row(r);
-            gather(row, ids, w, self.cols, d);
-        });
-        Array2::from_shape_vec((self.m.n_rows(), l), out).expect("shape matches length")
+        Array2::from_shape_vec((self.m.n_rows(), l), self.product(d, l))
+            .expect("shape matches length")
     }
 }
 
@@ -137,33 +138,23 @@ impl TransposeProduct {
     ) -> Self {
         let mut out = vec![0.0; n_cols * l];
         if l > 0 && n_cols > 0 {
-            let ranges = column_ranges(m, cols, n_cols, rayon::current_num_threads());
-            let mut slabs: Vec<(usize, &mut [f64])> = Vec::with_capacity(ranges.len());
+            // the ranges are consecutive and cover every column: one slab of `out` each
+            let mut slabs: Vec<((usize, usize), &mut [f64])> = vec![];
             let mut rest = out.as_mut_slice();
-            let mut at = 0;
-            for &(lo, hi) in &ranges {
-                let (_, tail) = rest.split_at_mut((lo - at) * l);
-                let (slab, tail) = tail.split_at_mut((hi - lo) * l);
-                slabs.push((lo, slab));
+            for range in column_ranges(m, cols, n_cols, rayon::current_num_threads()) {
+                let (slab, tail) = rest.split_at_mut((range.1 - range.0) * l);
+                slabs.push((range, slab));
                 rest = tail;
-                at = hi;
             }
-            slabs.into_par_iter().for_each(|(lo, slab)| {
-                let hi = lo + slab.len() / l;
+            slabs.into_par_iter().for_each(|(range, slab)| {
                 if single_sums {
                     let mut acc = vec![0f32; slab.len()];
-                    for r in 0..m.n_rows() {
-                        let (ids, w) = m.row(r);
-                        scatter(&mut acc, (lo, hi), ids, w, cols, &d[r * l..(r + 1) * l]);
-                    }
+                    scatter_rows(&mut acc, range, m, cols, d, l);
                     for (o, &a) in slab.iter_mut().zip(&acc) {
                         *o = a as f64;
                     }
                 } else {
-                    for r in 0..m.n_rows() {
-                        let (ids, w) = m.row(r);
-                        scatter(slab, (lo, hi), ids, w, cols, &d[r * l..(r + 1) * l]);
-                    }
+                    scatter_rows(slab, range, m, cols, d, l);
                 }
             });
         }
@@ -220,7 +211,7 @@ fn column(cols: &[u32], t: u32) -> usize {
 /// A running sum of the products `v · x` of a matrix value `v` and an entry `x` of a factor
 /// read in single precision: in single precision (`f32`: `v` narrowed first) or in double
 /// (`f64`). The products call no fused multiply-add, so every CPU gives the same sums.
-trait Accumulator: Copy {
+trait Accumulator: Copy + Default + Send + Sync {
     /// A matrix value as this sum multiplies it.
     type Scale: Copy;
     fn scale(v: f64) -> Self::Scale;
@@ -321,6 +312,22 @@ fn scatter<A: Accumulator>(
                 o.add_product(a, x);
             }
         }
+    }
+}
+
+/// [`scatter`] of every row of `m` (with its row of `D`, `l` wide), in row order, into the
+/// output rows `range` (`out`).
+fn scatter_rows<A: Accumulator>(
+    out: &mut [A],
+    range: (usize, usize),
+    m: &SparseRows,
+    cols: &[u32],
+    d: &[f32],
+    l: usize,
+) {
+    for r in 0..m.n_rows() {
+        let (ids, w) = m.row(r);
+        scatter(out, range, ids, w, cols, &d[r * l..(r + 1) * l]);
     }
 }
 
