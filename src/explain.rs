@@ -116,7 +116,7 @@ pub fn explain(run_dir: &Path, passage_id: u32, top: Option<usize>) -> Result<Pa
             message: format!("kept passage {passage_id} has no row"),
         });
     };
-    let rows = tables::read_explanations(run_dir)?.unwrap_or_default();
+    let rows = tables::read_explanations_of(run_dir, |p| p == passage_id)?.unwrap_or_default();
     let mine: Vec<_> = rows
         .iter()
         .filter(|r| r.explanation.passage_id == passage_id)

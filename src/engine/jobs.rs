@@ -452,7 +452,14 @@ impl Job for Cluster {
         )
     }
 
-    fn keep(e: &mut Engine, c: Clustering) {
+    fn keep(e: &mut Engine, mut c: Clustering) {
+        // the report shows the explanations of a few passages: the others go (at a million
+        // passages the table is 20 million rows)
+        let runner_up = report::why::runner_up_explained(&c.explanations);
+        let r = &e.pipeline.report;
+        let shown = report::why::shown_passages(&c, &runner_up, r.representatives, r.close_calls);
+        c.explanations.retain(|x| shown.contains(&x.passage_id));
+        c.explanations.shrink_to_fit();
         e.clustering = Some(c);
     }
 }
@@ -555,6 +562,14 @@ impl Job for Report {
             cluster: &p.cluster,
             representatives: p.report.representatives,
             report: &p.report,
+            // the cluster stage's record counts the rows it wrote (the clustering in memory
+            // holds only the shown passages' explanations)
+            explained: e
+                .manifest
+                .stages
+                .get(Stage::Cluster.name())
+                .and_then(|rec| rec.rows.get("explanations"))
+                .map_or(!c.explanations.is_empty(), |&n| n > 0),
         };
         Ok(report::summarize(
             &ctx, corpus, vocab, m, c, &c.space, &warnings,

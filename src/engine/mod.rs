@@ -621,10 +621,27 @@ impl<'o> Engine<'o> {
     }
 
     /// The clustering, read back from its tables (and the manifest's record of the cluster
-    /// stage's results) if it is not in memory.
+    /// stage's results) if it is not in memory, with the explanations of the passages the
+    /// report shows (see `report::why::shown_passages`): in memory too, the cluster stage
+    /// keeps only those.
     fn ensure_clustering(&mut self) -> Result<&Clustering> {
         if self.clustering.is_none() {
-            let mut c = tables::read_clustering(&self.pipeline.output)?;
+            let out = &self.pipeline.output;
+            let mut c = tables::read_clustering(out)?;
+            if let Some((runner_up, _)) = tables::read_runner_up_explained(out)? {
+                let r = &self.pipeline.report;
+                let shown = crate::report::why::shown_passages(
+                    &c,
+                    &runner_up,
+                    r.representatives,
+                    r.close_calls,
+                );
+                c.explanations = tables::read_explanations_of(out, |p| shown.contains(&p))?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|x| x.explanation)
+                    .collect();
+            }
             if let Some(rec) = self.manifest.stages.get(Stage::Cluster.name()) {
                 c.space = rec.results["space"].as_str().unwrap_or("").to_string();
                 c.sweep = serde_json::from_value::<Vec<SweepRow>>(rec.results["k_sweep"].clone())

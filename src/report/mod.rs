@@ -187,6 +187,9 @@ pub struct Context<'a> {
     pub representatives: usize,
     /// The report's settings (the views over time and by group).
     pub report: &'a ReportParams,
+    /// Whether the run explained any passage: the clustering given may hold only the
+    /// explanations of the passages the report shows (see [`why::shown_passages`]).
+    pub explained: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -332,24 +335,7 @@ pub fn summarize(
     let passage = |id: u32| &corpus.passages[id as usize];
     let doc_path = |doc: u32| corpus.documents[doc as usize].path.clone();
     let assigned: u32 = c.clusters.iter().map(|x| x.size).sum();
-    let members: Vec<Vec<_>> = c
-        .clusters
-        .iter()
-        .map(|cl| {
-            let mut members: Vec<_> = c
-                .assignments
-                .iter()
-                .filter(|a| a.cluster == Some(cl.cluster))
-                .collect();
-            members.sort_by(|a, b| {
-                b.similarity
-                    .total_cmp(&a.similarity)
-                    .then(a.passage_id.cmp(&b.passage_id))
-            });
-            members.truncate(ctx.representatives);
-            members
-        })
-        .collect();
+    let members = why::representatives(c, ctx.representatives);
     let shown: BTreeSet<u32> = members.iter().flatten().map(|a| a.passage_id).collect();
     let index = Index::new(c, vocab, &shown);
     let themes = c
@@ -457,7 +443,7 @@ pub fn summarize(
         theme_changes: c.changes.clone(),
         hierarchy: c.hierarchy.clone(),
         merges: c.merges.clone(),
-        explained_in: (!c.explanations.is_empty()).then_some(if space.starts_with("lsa") {
+        explained_in: ctx.explained.then_some(if space.starts_with("lsa") {
             "lsa"
         } else {
             "tfidf"

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use themata_core::model::{Clustering, Corpus, Explanation, Named, Role, Vocabulary};
+use themata_core::model::{Assignment, Clustering, Corpus, Explanation, Named, Role, Vocabulary};
 
 /// One term's part of a passage's similarity to a theme.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -107,23 +107,47 @@ impl<'a> Index<'a> {
     }
 }
 
-/// The passages whose runner-up came closest (smallest margin; ties: lower passage id),
-/// `n` of them, among those explained for both their nearest centroid and the runner-up.
-pub fn close_calls(
-    c: &Clustering,
-    vocab: &Vocabulary,
-    corpus: &Corpus,
-    n: usize,
-) -> Vec<CloseCall> {
-    if n == 0 {
-        return vec![];
-    }
-    let both: BTreeSet<u32> = c
-        .explanations
+/// Each cluster's representatives: its `n` members most similar to its centroid (ties:
+/// lower passage id), cluster by cluster.
+pub fn representatives(c: &Clustering, n: usize) -> Vec<Vec<&Assignment>> {
+    c.clusters
+        .iter()
+        .map(|cl| {
+            let mut members: Vec<_> = c
+                .assignments
+                .iter()
+                .filter(|a| a.cluster == Some(cl.cluster))
+                .collect();
+            members.sort_by(|a, b| {
+                b.similarity
+                    .total_cmp(&a.similarity)
+                    .then(a.passage_id.cmp(&b.passage_id))
+            });
+            members.truncate(n);
+            members
+        })
+        .collect()
+}
+
+/// The passages explained for their runner-up (those with a rank-1 runner-up row).
+pub fn runner_up_explained(explanations: &[Explanation]) -> BTreeSet<u32> {
+    explanations
         .iter()
         .filter(|e| e.role == Role::RunnerUp && e.rank == 1)
         .map(|e| e.passage_id)
-        .collect();
+        .collect()
+}
+
+/// The close calls' assignments: the `n` passages of `both` (explained for both their
+/// nearest centroid and the runner-up) with the smallest margin (ties: lower passage id).
+fn close_call_candidates<'a>(
+    c: &'a Clustering,
+    both: &BTreeSet<u32>,
+    n: usize,
+) -> Vec<&'a Assignment> {
+    if n == 0 {
+        return vec![];
+    }
     let mut candidates: Vec<_> = c
         .assignments
         .iter()
@@ -135,6 +159,46 @@ pub fn close_calls(
             .then(a.passage_id.cmp(&b.passage_id))
     });
     candidates.truncate(n);
+    candidates
+}
+
+/// The passages whose explanations a report with `representatives` per theme and
+/// `close_calls` close calls shows, given the passages explained for their runner-up
+/// (`runner_up`, see [`runner_up_explained`]). A clustering whose explanations are only
+/// those of these passages gives the same report as with all of them: the report need not
+/// hold the whole table (20 rows a passage by default).
+pub fn shown_passages(
+    c: &Clustering,
+    runner_up: &BTreeSet<u32>,
+    representatives_per_theme: usize,
+    close_calls: usize,
+) -> BTreeSet<u32> {
+    let mut shown: BTreeSet<u32> = representatives(c, representatives_per_theme)
+        .iter()
+        .flatten()
+        .map(|a| a.passage_id)
+        .collect();
+    shown.extend(
+        close_call_candidates(c, runner_up, close_calls)
+            .iter()
+            .map(|a| a.passage_id),
+    );
+    shown
+}
+
+/// The passages whose runner-up came closest (smallest margin; ties: lower passage id),
+/// `n` of them, among those explained for both their nearest centroid and the runner-up.
+pub fn close_calls(
+    c: &Clustering,
+    vocab: &Vocabulary,
+    corpus: &Corpus,
+    n: usize,
+) -> Vec<CloseCall> {
+    if n == 0 {
+        return vec![];
+    }
+    let both = runner_up_explained(&c.explanations);
+    let candidates = close_call_candidates(c, &both, n);
     let wanted: BTreeSet<u32> = candidates.iter().map(|a| a.passage_id).collect();
     let index = Index::new(c, vocab, &wanted);
     candidates

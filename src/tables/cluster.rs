@@ -1,15 +1,16 @@
 //! The cluster stage's tables: assignments, clusters, their top terms and the seed words.
 
 use super::{
-    frame, read, read_optional, write, write_batched, Meta, Reader, ASSIGNMENTS, CLUSTERS,
-    CLUSTER_TERMS, EXPLANATIONS, THEME_HIERARCHY, THEME_SEEDS,
+    for_each_slice, frame, read, read_optional, write, write_batched, Meta, Reader, ASSIGNMENTS,
+    CLUSTERS, CLUSTER_TERMS, EXPLANATIONS, THEME_HIERARCHY, THEME_SEEDS,
 };
 use crate::error::Result;
 use polars::prelude::*;
+use std::collections::BTreeSet;
 use std::path::Path;
 use themata_core::model::{
     Assignment, ClusterInfo, ClusterTerm, Clustering, ExplainSpace, Explanation, HierarchyNode,
-    Named, SeedStatus, Vocabulary,
+    Named, Role, SeedStatus, Vocabulary,
 };
 
 /// Write `assignments.parquet`, `clusters.parquet`, `cluster_terms.parquet`,
@@ -124,45 +125,88 @@ pub struct ExplanationRow {
 /// Read `explanations.parquet` back; `None` when the run has none (a run of an earlier
 /// version).
 pub fn read_explanations(dir: &Path) -> Result<Option<Vec<ExplanationRow>>> {
-    let Some(df) = read_optional(dir, EXPLANATIONS)? else {
-        return Ok(None);
-    };
-    let r = Reader::new(&df, dir, EXPLANATIONS);
-    let (pids, roles, clusters, themes, sims, ranks, tids, labels, ws, cs, spaces) = (
-        r.u32("passage_id")?,
-        r.named("role")?,
-        r.u32("cluster")?,
-        r.str("theme")?,
-        r.f64("similarity")?,
-        r.u32("rank")?,
-        r.u32("term_id")?,
-        r.str("label")?,
-        r.f64("weight")?,
-        r.f64("contribution")?,
-        r.named::<ExplainSpace>("space")?,
-    );
-    Ok(Some(
-        themes
-            .into_iter()
-            .zip(labels)
-            .enumerate()
-            .map(|(i, (theme, label))| ExplanationRow {
-                explanation: Explanation {
-                    passage_id: pids[i],
-                    role: roles[i],
-                    cluster: clusters[i],
-                    similarity: sims[i],
-                    rank: ranks[i],
-                    term_id: tids[i],
-                    weight: ws[i],
-                    contribution: cs[i],
-                },
-                theme,
-                label,
-                space: spaces[i],
-            })
-            .collect(),
-    ))
+    read_explanations_of(dir, |_| true)
+}
+
+/// The rows of `explanations.parquet` of the passages `keep` accepts, read a row group at a
+/// time (a run of a million passages has 20 million rows: only the kept ones are held);
+/// `None` when the run has none.
+pub fn read_explanations_of(
+    dir: &Path,
+    keep: impl Fn(u32) -> bool,
+) -> Result<Option<Vec<ExplanationRow>>> {
+    let mut out = Vec::new();
+    let found = for_each_slice(dir, EXPLANATIONS, None, |df| {
+        let r = Reader::new(df, dir, EXPLANATIONS);
+        let pids = r.u32("passage_id")?;
+        if !pids.iter().any(|&p| keep(p)) {
+            return Ok(());
+        }
+        let (roles, clusters, themes, sims, ranks, tids, labels, ws, cs, spaces) = (
+            r.named("role")?,
+            r.u32("cluster")?,
+            r.str("theme")?,
+            r.f64("similarity")?,
+            r.u32("rank")?,
+            r.u32("term_id")?,
+            r.str("label")?,
+            r.f64("weight")?,
+            r.f64("contribution")?,
+            r.named::<ExplainSpace>("space")?,
+        );
+        out.extend(
+            themes
+                .into_iter()
+                .zip(labels)
+                .enumerate()
+                .filter(|&(i, _)| keep(pids[i]))
+                .map(|(i, (theme, label))| ExplanationRow {
+                    explanation: Explanation {
+                        passage_id: pids[i],
+                        role: roles[i],
+                        cluster: clusters[i],
+                        similarity: sims[i],
+                        rank: ranks[i],
+                        term_id: tids[i],
+                        weight: ws[i],
+                        contribution: cs[i],
+                    },
+                    theme,
+                    label,
+                    space: spaces[i],
+                }),
+        );
+        Ok(())
+    })?;
+    Ok(found.then_some(out))
+}
+
+/// The passages `explanations.parquet` explains for their runner-up (rank-1 rows of role
+/// `runner_up`, see `report::why::runner_up_explained`) and its number of rows, read a row
+/// group at a time; `None` when the run has none.
+pub fn read_runner_up_explained(dir: &Path) -> Result<Option<(BTreeSet<u32>, usize)>> {
+    let (mut ids, mut rows) = (BTreeSet::new(), 0);
+    let found = for_each_slice(
+        dir,
+        EXPLANATIONS,
+        Some(&["passage_id", "role", "rank"]),
+        |df| {
+            let r = Reader::new(df, dir, EXPLANATIONS);
+            let (pids, roles, ranks) = (
+                r.u32("passage_id")?,
+                r.named::<Role>("role")?,
+                r.u32("rank")?,
+            );
+            rows += pids.len();
+            ids.extend(
+                (0..pids.len())
+                    .filter(|&i| roles[i] == Role::RunnerUp && ranks[i] == 1)
+                    .map(|i| pids[i]),
+            );
+            Ok(())
+        },
+    )?;
+    Ok(found.then_some((ids, rows)))
 }
 
 /// Read `assignments.parquet` back.
@@ -192,7 +236,8 @@ pub fn read_assignments(dir: &Path) -> Result<Vec<Assignment>> {
 }
 
 /// Read the clustering back from its tables (without the space it ran in and the k sweep,
-/// which the manifest records as the cluster stage's results).
+/// which the manifest records as the cluster stage's results, and without explanations:
+/// [`read_explanations_of`] reads those wanted).
 pub fn read_clustering(dir: &Path) -> Result<Clustering> {
     let assignments = read_assignments(dir)?;
     let df = read(dir, CLUSTERS)?;
@@ -289,14 +334,8 @@ pub fn read_clustering(dir: &Path) -> Result<Clustering> {
                 .collect()
         }
     };
-    let explanations = read_explanations(dir)?
-        .unwrap_or_default()
-        .into_iter()
-        .map(|x| x.explanation)
-        .collect();
     Ok(Clustering {
         space: String::new(),
-        explanations,
         assignments,
         clusters,
         terms,

@@ -13,8 +13,9 @@ mod tfidf;
 mod trends;
 
 pub use cluster::{
-    read_assignments, read_clustering, read_explanations, write_assignments, write_clustering,
-    write_clusters, write_explanations, ExplanationRow,
+    read_assignments, read_clustering, read_explanations, read_explanations_of,
+    read_runner_up_explained, write_assignments, write_clustering, write_clusters,
+    write_explanations, ExplanationRow,
 };
 pub use ingest::{read_corpus, write_corpus};
 pub use model::{
@@ -205,6 +206,53 @@ fn read_optional(dir: &Path, name: &str) -> Result<Option<DataFrame>> {
     }
 }
 
+/// Read a table [`ROW_GROUP`] rows at a time (the columns `columns`, or all), calling `f`
+/// on each slice in order (a partitioned table's parts one after the other, in name order):
+/// no frame of the whole table exists. `false` when the table does not exist.
+fn for_each_slice(
+    dir: &Path,
+    name: &str,
+    columns: Option<&[&str]>,
+    mut f: impl FnMut(&DataFrame) -> Result<()>,
+) -> Result<bool> {
+    let path = dir.join(name);
+    match std::fs::metadata(&path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io(&path, e)),
+    }
+    let columns: Option<Vec<String>> = columns.map(|c| c.iter().map(|c| c.to_string()).collect());
+    let parts = if path.is_dir() {
+        let parts = crate::files::table_parts(&path).map_err(|e| Error::io(&path, e))?;
+        if parts.is_empty() {
+            return Err(Error::Table {
+                path,
+                message: "a partitioned table without parts (*.parquet)".into(),
+            });
+        }
+        parts
+    } else {
+        vec![path]
+    };
+    for p in &parts {
+        let open = || std::fs::File::open(p).map_err(|e| Error::io(p, e));
+        let mut reader = ParquetReader::new(open()?);
+        let n = reader.num_rows().map_err(|e| table_err(p, e))?;
+        let metadata = reader.get_metadata().map_err(|e| table_err(p, e))?.clone();
+        for offset in (0..n).step_by(ROW_GROUP) {
+            let mut reader = ParquetReader::new(open()?);
+            reader.set_metadata(metadata.clone());
+            let df = reader
+                .with_columns(columns.clone())
+                .with_slice(Some((offset, ROW_GROUP.min(n - offset))))
+                .finish()
+                .map_err(|e| table_err(p, e))?;
+            f(&df)?;
+        }
+    }
+    Ok(true)
+}
+
 /// A table's file, or the parts of a partitioned table (a directory, as the Spark driver
 /// writes the large tables) one after the other in name order.
 fn read_file_or_parts(path: &Path, columns: Option<Vec<String>>) -> Result<DataFrame> {
@@ -379,6 +427,56 @@ mod tests {
             e.contains("e.parquet") && e.contains("without parts"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_table_reads_a_row_group_at_a_time_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = Meta { pipeline: "t" };
+        let n = 2 * ROW_GROUP + 7;
+        write_batched(dir.path(), "t.parquet", n, meta, |range| {
+            let ids: Vec<u32> = range.map(|i| i as u32).collect();
+            Ok(DataFrame::new(ids.len(), vec![col("id", ids)]).unwrap())
+        })
+        .unwrap();
+        let mut slices = vec![];
+        let mut ids = vec![];
+        let found = for_each_slice(dir.path(), "t.parquet", Some(&["id"]), |df| {
+            slices.push(df.height());
+            ids.extend(Reader::new(df, dir.path(), "t.parquet").u32("id")?);
+            Ok(())
+        })
+        .unwrap();
+        assert!(found);
+        assert_eq!(slices, vec![ROW_GROUP, ROW_GROUP, 7]);
+        assert_eq!(ids, (0..n as u32).collect::<Vec<_>>());
+        // a partitioned table: its parts in name order
+        let t = dir.path().join("p.parquet");
+        std::fs::create_dir(&t).unwrap();
+        for (name, ids) in [
+            ("part-1.parquet", vec![3u32, 4]),
+            ("part-0.parquet", vec![1, 2]),
+        ] {
+            let df = DataFrame::new(2, vec![col("id", ids)]).unwrap();
+            write(&t, name, df, meta).unwrap();
+        }
+        let mut ids = vec![];
+        for_each_slice(dir.path(), "p.parquet", None, |df| {
+            ids.extend(Reader::new(df, dir.path(), "p.parquet").u32("id")?);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(ids, vec![1, 2, 3, 4]);
+        // a missing table is no error; an error in `f` is passed on
+        assert!(!for_each_slice(dir.path(), "none.parquet", None, |_| Ok(())).unwrap());
+        let e = for_each_slice(dir.path(), "p.parquet", Some(&["id"]), |df| {
+            Reader::new(df, dir.path(), "p.parquet")
+                .u32("nope")
+                .map(|_| ())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("p.parquet") && e.contains("nope"), "{e}");
     }
 
     #[test]

@@ -66,6 +66,13 @@ fn stages_one_by_one_equal_a_whole_run() {
             "{t}"
         );
     }
+    // the whole run's report stage has the explanations of the passages it shows in memory
+    // (the cluster stage keeps only those), the report stage alone reads just those from
+    // the table: the same report
+    for f in ["summary.json", "summary.md"] {
+        let read = |d: &std::path::Path| std::fs::read_to_string(d.join("report").join(f)).unwrap();
+        assert_eq!(read(tmp.path()), read(whole.path()), "{f}");
+    }
 }
 
 #[test]
